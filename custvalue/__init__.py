@@ -1,0 +1,41 @@
+"""custvalue: customer-value analytics on pandas.
+
+Raw transactions in, decisions out: clean, summarize, score (CLV models),
+segment, filter and size campaigns, as plain functions and as the ``df.cv``
+accessor that importing this package registers.
+"""
+
+from custvalue import datasets
+from custvalue.clean import CleanReport, clean, cleaning_report
+from custvalue.errors import (
+    ConvergenceError,
+    CustValueError,
+    InvalidParameterError,
+    NotFittedError,
+    SchemaError,
+    UnknownModelError,
+)
+from custvalue.schemas import CleanTransactions, CustomerSummary, RawTransactions, validate
+from custvalue.summary import calibration_holdout, summarize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "datasets",
+    "clean",
+    "cleaning_report",
+    "CleanReport",
+    "summarize",
+    "calibration_holdout",
+    "validate",
+    "RawTransactions",
+    "CleanTransactions",
+    "CustomerSummary",
+    "CustValueError",
+    "SchemaError",
+    "NotFittedError",
+    "UnknownModelError",
+    "InvalidParameterError",
+    "ConvergenceError",
+    "__version__",
+]

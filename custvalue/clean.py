@@ -1,0 +1,471 @@
+"""Validate and clean raw transactions, accounting for every input row.
+
+Each input row is either kept or dropped for exactly one reason, the first
+rule it breaks in this order:
+
+====================== ============================================ ===============
+reason                 rule                                         default policy
+====================== ============================================ ===============
+missing_customer_id    the customer id is missing                   drop
+missing_date           the date is missing                          drop
+missing_amount         the amount is missing                        drop
+non_numeric_amount     the amount is not a finite number            drop
+unparseable_date       the date cannot be read as a date            drop
+duplicate              an exact copy of an earlier row              drop
+zero_amount            the amount is zero                           drop
+negative_amount        the amount is negative (a return)            drop
+after_observation_end  the date is after ``observation_end``        drop
+====================== ============================================ ===============
+
+Policies are ``"drop"`` (drop and report), ``"keep"`` (keep and report how
+many were kept; not offered for missing or unreadable values, which no later
+step could use) and ``"raise"`` (stop with a :class:`~custvalue.errors.SchemaError`
+naming the rows). When *every* row breaks one of the validity rules the column
+itself is wrong, and :func:`clean` raises whatever the policy.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from custvalue.errors import InvalidParameterError, SchemaError, format_examples, invalid_values_error
+from custvalue.provenance import attach, provenance
+
+__all__ = ["clean", "CleanReport", "cleaning_report", "REQUIRED_COLUMNS", "REASONS"]
+
+REQUIRED_COLUMNS = ("customer_id", "date", "amount")
+REASONS = (
+    "missing_customer_id",
+    "missing_date",
+    "missing_amount",
+    "non_numeric_amount",
+    "unparseable_date",
+    "duplicate",
+    "zero_amount",
+    "negative_amount",
+    "after_observation_end",
+)
+Policy = Literal["drop", "keep", "raise"]
+DropOrRaise = Literal["drop", "raise"]
+EXAMPLES_PER_REASON = 5
+
+
+@dataclass(frozen=True)
+class CleanReport:
+    """Where every input row of :func:`clean` went.
+
+    ``rows_in == rows_kept + sum(dropped.values())`` always holds.
+
+    Attributes
+    ----------
+    rows_in, rows_kept : int
+        Rows received and rows returned.
+    dropped : dict of str to int
+        Rows dropped per reason (every reason is listed, zeros included).
+    kept_flagged : dict of str to int
+        Rows that broke a rule whose policy was ``"keep"``.
+    examples : dict of str to DataFrame
+        The first few dropped or flagged rows per reason, as they were in the input.
+    positions : dict of str to ndarray
+        Positions (0-based, in input order) of every dropped row per reason:
+        ``tx.iloc[report.positions["duplicate"]]`` returns them all.
+    """
+
+    rows_in: int
+    rows_kept: int
+    dropped: dict[str, int]
+    kept_flagged: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    positions: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def rows_dropped(self) -> int:
+        """Total rows dropped."""
+        return sum(self.dropped.values())
+
+    def table(self) -> pd.DataFrame:
+        """One row per reason with the rows dropped and kept-but-flagged.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": ["2024-01-02"] * 3, "amount": [5.0, 5.0, 0.0]})
+        >>> cleaning_report(clean(tx)).table().loc[["duplicate", "zero_amount"]]
+                     dropped  kept
+        reason                    
+        duplicate          1     0
+        zero_amount        1     0
+        """
+        table = pd.DataFrame(
+            {
+                "dropped": [self.dropped.get(r, 0) for r in REASONS],
+                "kept": [self.kept_flagged.get(r, 0) for r in REASONS],
+            },
+            index=pd.Index(REASONS, name="reason"),
+        )
+        return table
+
+    def dropped_rows(self, tx: pd.DataFrame) -> pd.DataFrame:
+        """All dropped rows of the original input ``tx`` with a ``reason`` column."""
+        parts = [
+            tx.iloc[pos].assign(reason=reason) for reason, pos in self.positions.items() if len(pos)
+        ]
+        if not parts:
+            return tx.iloc[:0].assign(reason=pd.Series(dtype=str))
+        return pd.concat(parts)
+
+    def __str__(self) -> str:
+        width = max(len(r) for r in REASONS)
+        lines = [
+            "Cleaning report",
+            f"  rows in     {self.rows_in:>12,}",
+            f"  rows kept   {self.rows_kept:>12,}",
+            f"  rows dropped{self.rows_dropped:>12,}",
+        ]
+        for reason in REASONS:
+            n, k = self.dropped.get(reason, 0), self.kept_flagged.get(reason, 0)
+            if n or k:
+                note = " dropped" + (f", {k:,} kept" if k else "")
+                lines.append(f"    {reason:<{width}} {n:>10,}{note}")
+        for reason, rows in self.examples.items():
+            if len(rows):
+                lines.append(f"  e.g. {reason}:")
+                lines.append(format_examples(rows, EXAMPLES_PER_REASON))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p><b>Cleaning report</b>: {self.rows_in:,} rows in, {self.rows_kept:,} kept, "
+            f"{self.rows_dropped:,} dropped</p>"
+        )
+        table = self.table()
+        table = table[(table["dropped"] > 0) | (table["kept"] > 0)]
+        body = table.to_html(border=0)
+        for reason, rows in self.examples.items():
+            if len(rows):
+                body += f"<details><summary>{reason}: examples</summary>{rows.to_html(border=0)}</details>"
+        return head + body
+
+    __repr__ = __str__
+
+
+def cleaning_report(frame: pd.DataFrame) -> CleanReport:
+    """Return the :class:`CleanReport` of a frame produced by :func:`clean`.
+
+    The report travels with the frame through filtering, sorting and ``assign``.
+
+    Raises
+    ------
+    custvalue.errors.InvalidParameterError
+        If ``frame`` did not come from :func:`clean`.
+    """
+    report = provenance(frame).get("report")
+    if report is None:
+        raise InvalidParameterError(
+            "this frame carries no cleaning report; it was not produced by custvalue.clean "
+            "(or an operation such as merge dropped pandas' attrs). Run custvalue.clean(tx) first."
+        )
+    return report
+
+
+def clean(
+    tx: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    observation_end: str | pd.Timestamp | None = None,
+    date_format: str | None = None,
+    missing: DropOrRaise = "drop",
+    invalid: DropOrRaise = "drop",
+    duplicates: Policy = "drop",
+    zero_amounts: Policy = "drop",
+    negative_amounts: Policy = "drop",
+    after_end: Policy = "drop",
+) -> pd.DataFrame:
+    """Validate raw transactions and return clean ones, with a report of every row.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Raw transactions, one row per purchase. Never modified.
+    columns : mapping, optional
+        Your column names to canonical ones, e.g. ``{"cust": "customer_id",
+        "order_date": "date", "revenue": "amount"}``. Canonical names are
+        ``customer_id``, ``date`` and ``amount`` (required) and ``quantity``
+        (optional); other columns are kept as they are.
+    observation_end : date-like, optional
+        Rows dated after this are handled by ``after_end``. Its time zone, if
+        any, is taken to be the one of the dates.
+    date_format : str, optional
+        A ``strftime`` format for string dates. By default integers of eight
+        digits are read as YYYYMMDD and strings by pandas' inference.
+    missing, invalid : {"drop", "raise"}
+        Policy for missing values and for amounts or dates that cannot be read.
+    duplicates, zero_amounts, negative_amounts, after_end : {"drop", "keep", "raise"}
+        Policy for exact duplicate rows, zero amounts, negative amounts
+        (returns) and rows after ``observation_end``.
+
+    Returns
+    -------
+    DataFrame
+        The kept rows with the original index, canonical columns first
+        (``date`` as datetime64, ``amount`` as float64) and the other columns
+        after them. Its report: :func:`cleaning_report` or ``df.cv.report``.
+
+    Raises
+    ------
+    custvalue.errors.SchemaError
+        For a missing column (with the closest existing name), an empty frame,
+        a column none of whose values can be used, or a rule whose policy is
+        ``"raise"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({
+    ...     "cust": ["a", "a", "b", "b", None],
+    ...     "day": [20240105, 20240105, 20240107, 20240109, 20240110],
+    ...     "value": ["10.5", "10.5", "-3", "oops", "7"],
+    ... })
+    >>> tx = clean(raw, columns={"cust": "customer_id", "day": "date", "value": "amount"})
+    >>> tx
+      customer_id       date  amount
+    0           a 2024-01-05    10.5
+    >>> report = cleaning_report(tx)
+    >>> report.rows_in, report.rows_kept, report.rows_dropped
+    (5, 1, 4)
+    >>> {k: v for k, v in report.dropped.items() if v}
+    {'missing_customer_id': 1, 'non_numeric_amount': 1, 'duplicate': 1, 'negative_amount': 1}
+    """
+    for name, value, allowed in (
+        ("missing", missing, ("drop", "raise")),
+        ("invalid", invalid, ("drop", "raise")),
+        ("duplicates", duplicates, ("drop", "keep", "raise")),
+        ("zero_amounts", zero_amounts, ("drop", "keep", "raise")),
+        ("negative_amounts", negative_amounts, ("drop", "keep", "raise")),
+        ("after_end", after_end, ("drop", "keep", "raise")),
+    ):
+        if value not in allowed:
+            raise InvalidParameterError(f"{name}={value!r} is not a policy; use one of {allowed}")
+
+    data = canonical_columns(tx, columns)
+    if len(data) == 0:
+        raise SchemaError("clean: the transactions frame is empty; there is nothing to clean")
+
+    n = len(data)
+    reason = np.full(n, -1, dtype=np.int8)  # index into REASONS of the first rule broken
+    kept_flag = np.full(n, -1, dtype=np.int8)
+    policies = {
+        "missing_customer_id": missing,
+        "missing_date": missing,
+        "missing_amount": missing,
+        "non_numeric_amount": invalid,
+        "unparseable_date": invalid,
+        "duplicate": duplicates,
+        "zero_amount": zero_amounts,
+        "negative_amount": negative_amounts,
+        "after_observation_end": after_end,
+    }
+
+    def flag(name: str, mask: np.ndarray) -> None:
+        mask = mask & (reason < 0) & (kept_flag < 0)
+        if not mask.any():
+            return
+        if policies[name] == "raise":
+            raise invalid_values_error(
+                _column_of(name), name, tx.iloc[np.flatnonzero(mask)],
+                f"fix these rows, or pass {_policy_arg(name)}='drop' to drop and report them",
+            )
+        code = REASONS.index(name)
+        if policies[name] == "drop":
+            reason[mask] = code
+        else:
+            kept_flag[mask] = code
+
+    customer = data["customer_id"]
+    flag("missing_customer_id", customer.isna().to_numpy())
+    flag("missing_date", data["date"].isna().to_numpy())
+    flag("missing_amount", data["amount"].isna().to_numpy())
+
+    amount = _parse_amounts(data["amount"])
+    bad_amount = ~np.isfinite(amount) & data["amount"].notna().to_numpy()
+    _refuse_if_all(bad_amount, data["amount"].notna().to_numpy(), tx, "amount", "numeric",
+                   "the amount column holds no numbers; map the right column with columns=")
+    flag("non_numeric_amount", bad_amount)
+
+    dates = _parse_dates(data["date"], date_format)
+    bad_date = dates.isna().to_numpy() & data["date"].notna().to_numpy()
+    _refuse_if_all(bad_date, data["date"].notna().to_numpy(), tx, "date", "parseable date",
+                   "the date column holds no readable dates; pass date_format= (e.g. '%d/%m/%Y')")
+    flag("unparseable_date", bad_date)
+
+    out = data.assign(date=dates, amount=amount)
+    candidates = reason < 0
+    dup = np.zeros(n, dtype=bool)
+    dup[candidates] = out.loc[candidates].duplicated(keep="first").to_numpy()
+    flag("duplicate", dup)
+    with np.errstate(invalid="ignore"):
+        flag("zero_amount", amount == 0)
+        flag("negative_amount", amount < 0)
+    if observation_end is not None:
+        end = _as_timestamp(observation_end, dates.dt.tz)
+        flag("after_observation_end", (dates > end).to_numpy())
+
+    if n and (reason >= 0).all() and missing == "drop":
+        raise SchemaError(
+            f"clean: every one of the {n:,} rows was dropped "
+            f"({_counts_text(reason)}); check the column mapping and the policies"
+        )
+
+    keep = reason < 0
+    result = out.loc[keep]
+    if not _is_int_dtype(result["customer_id"]):
+        result = result.assign(customer_id=_tidy_ids(result["customer_id"]))
+    report = _build_report(tx, reason, kept_flag, int(keep.sum()))
+    return attach(result, report=report)
+
+
+def canonical_columns(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
+    """Return ``tx`` renamed to canonical names, canonical columns first; checks they exist."""
+    if not isinstance(tx, pd.DataFrame):
+        raise SchemaError(f"expected a pandas DataFrame of transactions, got {type(tx).__name__}")
+    mapping = dict(columns or {})
+    unknown = [c for c in mapping if c not in tx.columns]
+    if unknown:
+        raise SchemaError(
+            f"columns= names {unknown} that are not in the frame; its columns are {list(tx.columns)}"
+        )
+    renamed = tx.rename(columns=mapping) if mapping else tx
+    missing = [c for c in REQUIRED_COLUMNS if c not in renamed.columns]
+    if missing:
+        raise missing_columns_error(missing, list(map(str, renamed.columns)))
+    if renamed.columns.duplicated().any():
+        dupes = sorted(set(renamed.columns[renamed.columns.duplicated()]))
+        raise SchemaError(f"the frame has duplicated column names {dupes}; rename them first")
+    order = [c for c in (*REQUIRED_COLUMNS, "quantity") if c in renamed.columns]
+    rest = [c for c in renamed.columns if c not in order]
+    return renamed[order + rest]
+
+
+def missing_columns_error(missing: list[str], available: list[str]) -> SchemaError:
+    """A :class:`SchemaError` for required columns absent from a frame, suggesting close names."""
+    hints = []
+    lowered = {c.lower(): c for c in available}
+    for name in missing:
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+        if close:
+            hints.append(f"'{name}' (did you mean '{lowered[close[0]]}'?)")
+        else:
+            hints.append(f"'{name}'")
+    example = ", ".join(f"'your_{m}': '{m}'" for m in missing)
+    return SchemaError(
+        f"required column(s) {', '.join(hints)} missing; the frame has {available}.\n"
+        f"How to fix: rename them or pass columns={{{example}}}",
+        pd.DataFrame({"column": missing, "check": "column_in_dataframe", "index": None,
+                      "failure_case": missing}),
+    )
+
+
+def _parse_amounts(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return np.full(len(values), np.nan)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    parsed = pd.to_numeric(values, errors="coerce")
+    return parsed.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
+        return values
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
+        # Integers such as 19970101 are YYYYMMDD, the form of CDNOW and many exports.
+        as_text = values.astype("Int64").astype(str).replace("<NA>", None)
+        return pd.to_datetime(as_text, format=date_format or "%Y%m%d", errors="coerce")
+    try:
+        parsed = pd.to_datetime(values, format=date_format, errors="coerce")
+    except (ValueError, TypeError):  # mixed time-zone offsets
+        parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
+    retry = parsed.isna() & values.notna()
+    if date_format is None and retry.any() and not retry.all():
+        # Inference took the first value's format; read the rest one by one.
+        again = pd.to_datetime(values[retry], format="mixed", errors="coerce",
+                               utc=isinstance(parsed.dtype, pd.DatetimeTZDtype))
+        parsed = parsed.copy()
+        parsed[retry] = again
+    return parsed
+
+
+def _as_timestamp(value: str | pd.Timestamp, tz: object) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise InvalidParameterError(f"observation_end={value!r} is not a date") from None
+    if tz is not None and stamp.tzinfo is None:
+        stamp = stamp.tz_localize(tz)
+    elif tz is None and stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp
+
+
+def _refuse_if_all(bad: np.ndarray, present: np.ndarray, tx: pd.DataFrame, column: str,
+                   rule: str, fix: str) -> None:
+    if present.any() and bad[present].all():
+        raise invalid_values_error(column, rule, tx.iloc[np.flatnonzero(bad)], fix)
+
+
+def _column_of(reason: str) -> str:
+    if "customer" in reason:
+        return "customer_id"
+    if "date" in reason or "observation" in reason:
+        return "date"
+    if reason == "duplicate":
+        return "(all columns)"
+    return "amount"
+
+
+def _policy_arg(reason: str) -> str:
+    return {
+        "missing_customer_id": "missing", "missing_date": "missing", "missing_amount": "missing",
+        "non_numeric_amount": "invalid", "unparseable_date": "invalid", "duplicate": "duplicates",
+        "zero_amount": "zero_amounts", "negative_amount": "negative_amounts",
+        "after_observation_end": "after_end",
+    }[reason]
+
+
+def _is_int_dtype(values: pd.Series) -> bool:
+    return pd.api.types.is_integer_dtype(values.dtype)
+
+
+def _tidy_ids(ids: pd.Series) -> pd.Series:
+    # Float ids such as 3.0 (an integer column that held NaN) become integers again.
+    if pd.api.types.is_float_dtype(ids.dtype) and (ids == np.floor(ids)).all():
+        return ids.astype(np.int64)
+    return ids
+
+
+def _counts_text(reason: np.ndarray) -> str:
+    codes, counts = np.unique(reason[reason >= 0], return_counts=True)
+    return ", ".join(f"{REASONS[c]}: {k:,}" for c, k in zip(codes, counts))
+
+
+def _build_report(tx: pd.DataFrame, reason: np.ndarray, kept_flag: np.ndarray, kept: int) -> CleanReport:
+    dropped, flagged, examples, positions = {}, {}, {}, {}
+    for code, name in enumerate(REASONS):
+        pos = np.flatnonzero(reason == code)
+        dropped[name] = len(pos)
+        positions[name] = pos
+        kept_pos = np.flatnonzero(kept_flag == code)
+        if len(kept_pos):
+            flagged[name] = len(kept_pos)
+        shown = pos if len(pos) else kept_pos
+        if len(shown):
+            examples[name] = tx.iloc[shown[:EXAMPLES_PER_REASON]]
+    report = CleanReport(len(tx), kept, dropped, flagged, examples, positions)
+    assert report.rows_in == report.rows_kept + report.rows_dropped  # internal invariant
+    return report

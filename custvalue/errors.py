@@ -1,0 +1,104 @@
+"""Error classes raised by custvalue.
+
+Every error derives from :class:`CustValueError` and also from the builtin
+exception that users already catch for that kind of problem, so
+``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "CustValueError",
+    "SchemaError",
+    "NotFittedError",
+    "UnknownModelError",
+    "InvalidParameterError",
+    "ConvergenceError",
+]
+
+
+class CustValueError(Exception):
+    """Base class of every error raised on purpose by custvalue."""
+
+
+class SchemaError(CustValueError, ValueError):
+    """A frame does not have the columns, types or values a step needs.
+
+    Attributes
+    ----------
+    failure_cases : pandas.DataFrame
+        One row per failed value with the columns ``column``, ``check``,
+        ``index`` and ``failure_case`` (the offending value). Empty when the
+        problem concerns the frame as a whole (a missing column, say).
+    """
+
+    def __init__(self, message: str, failure_cases: pd.DataFrame | None = None):
+        super().__init__(message)
+        if failure_cases is None:
+            failure_cases = pd.DataFrame(columns=["column", "check", "index", "failure_case"])
+        self.failure_cases = failure_cases
+
+
+class NotFittedError(CustValueError, ValueError, AttributeError):
+    """A model was asked for predictions before :meth:`fit` was called."""
+
+
+class UnknownModelError(CustValueError, ValueError):
+    """A model name is not in the registry; the message lists the names that are."""
+
+
+class InvalidParameterError(CustValueError, ValueError, TypeError):
+    """An argument has a value or type the function cannot use."""
+
+
+class ConvergenceError(CustValueError, RuntimeError):
+    """Maximum-likelihood fitting did not converge.
+
+    Attributes
+    ----------
+    optimizer_message : str
+        The message of the underlying optimiser.
+    """
+
+    def __init__(self, message: str, optimizer_message: str = ""):
+        super().__init__(message)
+        self.optimizer_message = optimizer_message
+
+
+def format_examples(frame: pd.DataFrame | pd.Series, limit: int = 5) -> str:
+    """Render the first ``limit`` rows of ``frame`` as an indented text block."""
+    shown = frame.head(limit)
+    text = shown.to_string(max_colwidth=40)
+    more = len(frame) - len(shown)
+    if more > 0:
+        text += f"\n... and {more:,} more"
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def invalid_values_error(
+    column: str, rule: str, offending: pd.Series | pd.DataFrame, fix: str, **context: Any
+) -> SchemaError:
+    """Build a :class:`SchemaError` for values of ``column`` that break ``rule``.
+
+    ``offending`` holds the offending rows (indexed as in the user's frame);
+    the message shows a few of them and ends with how to fix the input.
+    """
+    n = len(offending)
+    values = offending if isinstance(offending, pd.Series) else offending.get(column, offending)
+    cases = pd.DataFrame(
+        {
+            "column": column,
+            "check": rule,
+            "index": offending.index,
+            "failure_case": values.to_numpy() if isinstance(values, pd.Series) else None,
+        }
+    )
+    message = (
+        f"column '{column}' breaks the rule '{rule}' in {n:,} row(s); for example:\n"
+        f"{format_examples(offending)}\nHow to fix: {fix}"
+    )
+    return SchemaError(message, cases)

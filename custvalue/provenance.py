@@ -1,0 +1,50 @@
+"""What custvalue remembers about a frame: its cleaning report, the fitted models.
+
+pandas accessors keep no state (pandas 3 builds a new one on every access), so
+results carry their history in ``DataFrame.attrs["custvalue"]``. pandas
+propagates ``attrs`` through filtering, sorting, ``assign`` and ``copy``, and
+deep-copies them on the way; :class:`Provenance` is immutable and returns
+itself from ``__deepcopy__``, so that propagation costs nothing even when it
+holds the row positions of a 20-million-row cleaning report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+ATTRS_KEY = "custvalue"
+
+
+class Provenance:
+    """An immutable mapping of what produced a frame (``report``, ``model``, ...)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, **items: Any):
+        self._items = dict(items)
+
+    def __deepcopy__(self, memo: dict) -> Provenance:
+        return self
+
+    def __repr__(self) -> str:
+        return f"Provenance({', '.join(sorted(self._items))})"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    def updated(self, **items: Any) -> Provenance:
+        return Provenance(**{**self._items, **items})
+
+
+def provenance(frame: pd.DataFrame) -> Provenance:
+    """Return the provenance carried by ``frame`` (empty when it has none)."""
+    found = frame.attrs.get(ATTRS_KEY)
+    return found if isinstance(found, Provenance) else Provenance()
+
+
+def attach(frame: pd.DataFrame, **items: Any) -> pd.DataFrame:
+    """Record ``items`` on ``frame`` (which the caller owns) and return it."""
+    frame.attrs[ATTRS_KEY] = provenance(frame).updated(**items)
+    return frame

@@ -1,0 +1,86 @@
+"""Calendar-exact time units and purchase-period grains.
+
+A unit measures durations (recency, T, horizons): ``"D"`` is one day, ``"W"``
+seven days, ``"M"`` a twelfth of the mean Gregorian year (30.436875 days, never
+30) and ``"Y"`` the mean Gregorian year of 365.2425 days. A grain groups
+purchases into periods: all purchases of a customer in the same grain period
+count as one purchase occasion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from custvalue.errors import InvalidParameterError
+
+DAYS_PER_UNIT: dict[str, float] = {
+    "D": 1.0,
+    "W": 7.0,
+    "M": 365.2425 / 12.0,
+    "Y": 365.2425,
+}
+
+GRAINS = ("D", "W", "M", "Y")
+
+
+def days_per_unit(unit: str) -> float:
+    """Return the number of days in one ``unit``.
+
+    Examples
+    --------
+    >>> days_per_unit("W")
+    7.0
+    >>> round(days_per_unit("M"), 6)
+    30.436875
+    """
+    try:
+        return DAYS_PER_UNIT[unit]
+    except (KeyError, TypeError):
+        raise InvalidParameterError(
+            f"unknown time unit {unit!r}; use one of {sorted(DAYS_PER_UNIT)} "
+            "(days, weeks, months of 365.2425/12 days, years of 365.2425 days)"
+        ) from None
+
+
+def check_grain(grain: str) -> str:
+    """Validate a grain name and return it."""
+    if grain not in GRAINS:
+        raise InvalidParameterError(
+            f"unknown grain {grain!r}; use one of {list(GRAINS)} "
+            "(purchases in the same day, week, month or year count as one)"
+        )
+    return grain
+
+
+def day_numbers(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Whole days since 1970-01-01 of each date, as int64 (wall-clock days for tz-aware dates)."""
+    values = pd.DatetimeIndex(dates)
+    if values.tz is not None:
+        values = values.tz_localize(None)
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def period_start_days(days: np.ndarray, grain: str) -> np.ndarray:
+    """Map day numbers to the day number on which their grain period starts.
+
+    Weeks start on Monday, months and years on their first day.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = day_numbers(pd.Series(pd.to_datetime(["1997-01-01", "1997-01-05", "1997-02-14"])))
+    >>> period_start_days(d, "W") - d
+    array([-2, -6, -4])
+    >>> pd.to_datetime(period_start_days(d, "M"), unit="D").strftime("%Y-%m-%d").tolist()
+    ['1997-01-01', '1997-01-01', '1997-02-01']
+    """
+    check_grain(grain)
+    if grain == "D":
+        return days
+    if grain == "W":
+        # 1970-01-01 was a Thursday: shift so that periods start on Mondays.
+        return days - (days + 3) % 7
+    as_dates = days.astype("datetime64[D]")
+    floored = as_dates.astype("datetime64[M]" if grain == "M" else "datetime64[Y]")
+    return floored.astype("datetime64[D]").astype(np.int64)
