@@ -97,16 +97,22 @@ def main() -> None:
         return
     for label, string_ids in (("integer ids", False), ("string ids", True)):
         print(f"== 20M transactions, 2M customers ({label}): custvalue vs plain pandas groupby ==")
-        big = make_transactions(20_000_000, 2_000_000, seed=1, string_ids=string_ids)
-        frame_mib = big.memory_usage(deep=True).sum() / 2**20
-        t_big = timed(lambda: cv.summarize(big, unit="W"), args.repeats)
-        print(f"custvalue.summarize   median {t_big:7.3f} s   peak {peak_mib(lambda: cv.summarize(big, unit='W')):7.0f} MiB"
-              f"   (input frame {frame_mib:.0f} MiB)")
-        if not string_ids:
-            t_pd = timed(lambda: pandas_groupby(big), 1)
-            print(f"pandas groupby nunique       {t_pd:7.3f} s   ratio {t_pd / t_big:.1f}x")
-        del big
+        run_large(make_transactions(20_000_000, 2_000_000, seed=1, string_ids=string_ids), args.repeats,
+                  with_pandas=not string_ids)
 
+
+def run_large(big: pd.DataFrame, repeats: int, with_pandas: bool) -> None:
+    frame_mib = big.memory_usage(deep=True).sum() / 2**20
+
+    def ours():
+        return cv.summarize(big, unit="W")
+
+    t_big = timed(ours, repeats)
+    print(f"custvalue.summarize   median {t_big:7.3f} s   peak {peak_mib(ours):7.0f} MiB"
+          f"   (input frame {frame_mib:.0f} MiB)")
+    if with_pandas:
+        t_pd = timed(lambda: pandas_groupby(big), 1)
+        print(f"pandas groupby nunique       {t_pd:7.3f} s   ratio {t_pd / t_big:.1f}x")
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,10 @@ segment, filter and size campaigns, as plain functions and as the ``df.cv``
 accessor that importing this package registers.
 """
 
-from custvalue import datasets
+from custvalue import (
+    accessor,  # noqa: F401  (importing it registers df.cv)
+    datasets,
+)
 from custvalue.clean import CleanReport, clean, cleaning_report
 from custvalue.errors import (
     ConvergenceError,

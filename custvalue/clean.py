@@ -27,6 +27,7 @@ itself is wrong, and :func:`clean` raises whatever the policy.
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -98,7 +99,7 @@ class CleanReport:
         >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": ["2024-01-02"] * 3, "amount": [5.0, 5.0, 0.0]})
         >>> cleaning_report(clean(tx)).table().loc[["duplicate", "zero_amount"]]
                      dropped  kept
-        reason                    
+        reason
         duplicate          1     0
         zero_amount        1     0
         """
@@ -298,7 +299,7 @@ def clean(
                    "the amount column holds no numbers; map the right column with columns=")
     flag("non_numeric_amount", bad_amount)
 
-    dates = _parse_dates(data["date"], date_format)
+    dates = parse_dates(data["date"], date_format)
     bad_date = dates.isna().to_numpy() & data["date"].notna().to_numpy()
     _refuse_if_all(bad_date, data["date"].notna().to_numpy(), tx, "date", "parseable date",
                    "the date column holds no readable dates; pass date_format= (e.g. '%d/%m/%Y')")
@@ -380,17 +381,20 @@ def _parse_amounts(values: pd.Series) -> np.ndarray:
     return parsed.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
+def parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
         return values
     if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
         # Integers such as 19970101 are YYYYMMDD, the form of CDNOW and many exports.
         as_text = values.astype("Int64").astype(str).replace("<NA>", None)
         return pd.to_datetime(as_text, format=date_format or "%Y%m%d", errors="coerce")
-    try:
-        parsed = pd.to_datetime(values, format=date_format, errors="coerce")
-    except (ValueError, TypeError):  # mixed time-zone offsets
-        parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
+    with warnings.catch_warnings():
+        # pandas warns when it falls back to parsing element by element; that is expected here.
+        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+        try:
+            parsed = pd.to_datetime(values, format=date_format, errors="coerce")
+        except (ValueError, TypeError):  # mixed time-zone offsets
+            parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
     retry = parsed.isna() & values.notna()
     if date_format is None and retry.any() and not retry.all():
         # Inference took the first value's format; read the rest one by one.

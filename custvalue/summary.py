@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from custvalue.clean import REQUIRED_COLUMNS, canonical_columns, missing_columns_error
+from custvalue.clean import REQUIRED_COLUMNS, canonical_columns, missing_columns_error, parse_dates
 from custvalue.errors import InvalidParameterError, SchemaError, invalid_values_error
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.schemas import CustomerSummary, validate
@@ -97,7 +97,7 @@ def summarize(
     ... })
     >>> summarize(tx, unit="W", observation_end="2024-01-29")[["frequency", "recency", "T", "monetary_value"]]
                  frequency  recency    T  monetary_value
-    customer_id                                         
+    customer_id
     1                    1      2.0  4.0            30.0
     2                    0      0.0  3.0             0.0
     """
@@ -182,7 +182,7 @@ def calibration_holdout(
     >>> ch = calibration_holdout(tx, "2024-01-29", "2024-02-26", unit="W")
     >>> ch[["frequency_cal", "T_cal", "frequency_holdout", "monetary_value_holdout", "duration_holdout"]]
                  frequency_cal  T_cal  frequency_holdout  monetary_value_holdout  duration_holdout
-    customer_id                                                                                   
+    customer_id
     1                        1    4.0                  1                    12.0               4.0
     2                        0    3.0                  0                     0.0               4.0
     """
@@ -294,11 +294,15 @@ def customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             return codes, np.arange(low, high + 1, dtype=values.dtype)
     if isinstance(ids.dtype, pd.CategoricalDtype):
         return ids.cat.codes.to_numpy().astype(np.int64), np.asarray(ids.cat.categories)
+    # Hash first, then sort only the distinct ids: cheaper than factorize(sort=True).
+    codes, uniques = pd.factorize(ids)
     try:
-        codes, uniques = pd.factorize(ids, sort=True)
-    except TypeError:  # ids of mixed, unorderable types
-        codes, uniques = pd.factorize(ids, sort=False)
-    return codes.astype(np.int64), np.asarray(uniques)
+        order = np.asarray(uniques.argsort())
+    except TypeError:  # ids of mixed, unorderable types keep their order of appearance
+        return codes.astype(np.int64), np.asarray(uniques)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[codes], np.asarray(uniques)[order]
 
 
 def _transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
@@ -326,7 +330,7 @@ def _transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.Dat
         raise invalid_values_error("customer_id", "not missing", tx[data["customer_id"].isna().to_numpy()], fix)
     dates = data["date"]
     if not (pd.api.types.is_datetime64_dtype(dates.dtype) or isinstance(dates.dtype, pd.DatetimeTZDtype)):
-        parsed = pd.to_datetime(dates, errors="coerce", format="%Y%m%d" if pd.api.types.is_integer_dtype(dates.dtype) else None)
+        parsed = parse_dates(dates, None)
         bad = parsed.isna().to_numpy()
         if bad.any():
             raise invalid_values_error("date", "parseable date", tx[bad], fix)

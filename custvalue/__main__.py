@@ -1,0 +1,5 @@
+import sys
+
+from custvalue.cli import main
+
+sys.exit(main())

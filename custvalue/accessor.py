@@ -1,0 +1,81 @@
+"""The ``df.cv`` accessor: one namespace on every DataFrame, each method one call to a plain function.
+
+It keeps no state (pandas 3 builds a new accessor on every attribute access):
+whatever a step needs from an earlier one travels in ``DataFrame.attrs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from custvalue.clean import CleanReport, DropOrRaise, Policy, clean, cleaning_report
+from custvalue.summary import calibration_holdout, summarize
+
+
+@pd.api.extensions.register_dataframe_accessor("cv")
+class CustValueAccessor:
+    """Customer-value steps on a DataFrame: ``tx.cv.clean().cv.summarize()``.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> tx = cv.datasets.load_cdnow(sample=True)
+    >>> summary = tx.cv.clean().cv.summarize(unit="W", observation_end="1997-09-30")
+    >>> len(summary), summary.cv.report.rows_kept
+    (2349, 6890)
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self._frame = frame
+
+    @property
+    def report(self) -> CleanReport:
+        """The cleaning report of this frame (see :func:`custvalue.cleaning_report`)."""
+        return cleaning_report(self._frame)
+
+    def clean(
+        self,
+        *,
+        columns: Mapping[str, str] | None = None,
+        observation_end: str | pd.Timestamp | None = None,
+        date_format: str | None = None,
+        missing: DropOrRaise = "drop",
+        invalid: DropOrRaise = "drop",
+        duplicates: Policy = "drop",
+        zero_amounts: Policy = "drop",
+        negative_amounts: Policy = "drop",
+        after_end: Policy = "drop",
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.clean`."""
+        return clean(
+            self._frame, columns=columns, observation_end=observation_end, date_format=date_format,
+            missing=missing, invalid=invalid, duplicates=duplicates, zero_amounts=zero_amounts,
+            negative_amounts=negative_amounts, after_end=after_end,
+        )
+
+    def summarize(
+        self,
+        unit: str = "W",
+        observation_end: str | pd.Timestamp | None = None,
+        *,
+        grain: str = "D",
+        columns: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.summarize`."""
+        return summarize(self._frame, unit, observation_end, grain=grain, columns=columns)
+
+    def calibration_holdout(
+        self,
+        calibration_end: str | pd.Timestamp,
+        observation_end: str | pd.Timestamp | None = None,
+        unit: str = "W",
+        *,
+        grain: str = "D",
+        columns: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.calibration_holdout`."""
+        return calibration_holdout(
+            self._frame, calibration_end, observation_end, unit, grain=grain, columns=columns
+        )

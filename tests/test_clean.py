@@ -1,0 +1,152 @@
+"""clean(): policies, parsing, row accounting."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import custvalue as cv
+from custvalue.clean import REASONS
+from custvalue.errors import InvalidParameterError, SchemaError
+
+
+def raw_frame():
+    return pd.DataFrame(
+        {
+            "cust": ["a", "a", "a", None, "b", "b", "c", "c", "d"],
+            "when": ["2024-01-05", "2024-01-05", "2024-01-06", "2024-01-07", "not a date",
+                     "2024-01-08", "2024-01-09", "2024-03-01", "2024-01-10"],
+            "value": [10.0, 10.0, 0.0, 5.0, 3.0, -4.0, 8.0, 9.0, np.nan],
+            "channel": ["web", "web", "web", "shop", "web", "shop", "web", "web", "web"],
+        },
+        index=pd.Index([10, 11, 12, 13, 14, 15, 16, 17, 18], name="row"),
+    )
+
+
+MAPPING = {"cust": "customer_id", "when": "date", "value": "amount"}
+
+
+def test_every_row_is_accounted_for_with_its_first_reason():
+    raw = raw_frame()
+    out = cv.clean(raw, columns=MAPPING, observation_end="2024-02-01")
+    report = cv.cleaning_report(out)
+    assert report.rows_in == 9
+    assert report.rows_kept == 2 == len(out)
+    assert report.rows_in == report.rows_kept + report.rows_dropped
+    expected = {
+        "missing_customer_id": 1,
+        "missing_amount": 1,
+        "unparseable_date": 1,
+        "duplicate": 1,
+        "zero_amount": 1,
+        "negative_amount": 1,
+        "after_observation_end": 1,
+    }
+    assert {k: v for k, v in report.dropped.items() if v} == expected
+    assert set(report.dropped) == set(REASONS)
+    # The positions point at the exact input rows.
+    assert raw.index[report.positions["duplicate"]].tolist() == [11]
+    assert raw.index[report.positions["after_observation_end"]].tolist() == [17]
+    dropped = report.dropped_rows(raw)
+    assert sorted(dropped.index) == [11, 12, 13, 14, 15, 17, 18]
+    assert dropped.loc[15, "reason"] == "negative_amount"
+    # Kept rows keep their original index, canonical names and types, other columns.
+    assert out.index.tolist() == [10, 16]
+    assert list(out.columns) == ["customer_id", "date", "amount", "channel"]
+    assert out["date"].tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-09")]
+    assert out["amount"].dtype == np.float64
+
+
+def test_input_is_never_mutated():
+    raw = raw_frame()
+    before = raw.copy(deep=True)
+    cv.clean(raw, columns=MAPPING)
+    pd.testing.assert_frame_equal(raw, before)
+
+
+def test_keep_policies_flag_but_keep():
+    out = cv.clean(raw_frame(), columns=MAPPING, zero_amounts="keep", negative_amounts="keep",
+                   duplicates="keep")
+    report = cv.cleaning_report(out)
+    assert report.kept_flagged == {"duplicate": 1, "zero_amount": 1, "negative_amount": 1}
+    assert report.rows_kept == 6
+    assert sorted(out["amount"].tolist()) == [-4.0, 0.0, 8.0, 9.0, 10.0, 10.0]
+
+
+@pytest.mark.parametrize(
+    "policy, reason",
+    [("duplicates", "duplicate"), ("zero_amounts", "zero_amount"), ("negative_amounts", "negative_amount"),
+     ("missing", "missing_customer_id"), ("invalid", "unparseable_date")],
+)
+def test_raise_policy_names_column_rule_and_rows(policy, reason):
+    with pytest.raises(SchemaError) as info:
+        cv.clean(raw_frame(), columns=MAPPING, **{policy: "raise"})
+    message = str(info.value)
+    assert reason in message and "How to fix" in message
+    assert len(info.value.failure_cases) == 1
+
+
+def test_cdnow_master_report_shows_duplicates_and_zero_amounts():
+    tx = cv.datasets.load_cdnow()
+    report = cv.cleaning_report(cv.clean(tx))
+    # REFERENCE: CDNOW_master has 255 exact duplicate rows and 80 rows with dollar_value 0.
+    assert report.dropped["duplicate"] == 255
+    assert report.dropped["zero_amount"] == 80
+    assert report.rows_kept == 69_659 - 255 - 80
+    text = str(report)
+    assert "duplicate" in text and "255" in text and "zero_amount" in text
+    html = report._repr_html_()
+    assert "<table" in html and "255" in html
+
+
+def test_date_forms_yyyymmdd_integers_tz_aware_and_mixed_strings():
+    ints = cv.clean(pd.DataFrame({"customer_id": [1, 2], "date": [19970101, 19970231], "amount": [1.0, 2.0]}))
+    assert ints["date"].tolist() == [pd.Timestamp("1997-01-01")]
+    assert cv.cleaning_report(ints).dropped["unparseable_date"] == 1  # 31 February
+    aware = pd.DataFrame({"customer_id": [1, 1], "amount": [1.0, 2.0],
+                          "date": pd.to_datetime(["2024-01-01 23:00", "2024-01-02 01:00"]).tz_localize("Europe/Paris")})
+    out = cv.clean(aware, observation_end="2024-01-02 00:30")
+    assert str(out["date"].dt.tz) == "Europe/Paris" and len(out) == 1
+    mixed = cv.clean(pd.DataFrame({"customer_id": [1, 1, 1], "amount": [1.0, 2.0, 3.0],
+                                   "date": ["2024-01-05", "January 7, 2024", "2024/01/09"]}))
+    assert mixed["date"].dt.day.tolist() == [5, 7, 9]
+
+
+def test_amounts_as_text_are_parsed_and_bad_ones_dropped():
+    out = cv.clean(pd.DataFrame({"customer_id": [1, 1, 1], "date": ["2024-01-01"] * 3,
+                                 "amount": ["1.5", "abc", "inf"]}))
+    assert out["amount"].tolist() == [1.5]
+    assert cv.cleaning_report(out).dropped["non_numeric_amount"] == 2
+
+
+@pytest.mark.parametrize(
+    "frame, fragment",
+    [
+        (pd.DataFrame({"customer": [1], "date": ["2024-01-01"], "amount": [1.0]}), "did you mean 'customer'"),
+        (pd.DataFrame({"customer_id": [], "date": [], "amount": []}), "empty"),
+        (pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-01"] * 2, "amount": [np.nan, np.nan]}),
+         "every one of the 2 rows"),
+        (pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-01"] * 2, "amount": ["x", "y"]}),
+         "holds no numbers"),
+        (pd.DataFrame({"customer_id": [1, 2], "date": ["soon", "later"], "amount": [1.0, 2.0]}),
+         "holds no readable dates"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(frame, fragment):
+    with pytest.raises(SchemaError, match=fragment):
+        cv.clean(frame)
+
+
+def test_unknown_policy_and_mapping_errors():
+    tx = pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"], "amount": [1.0]})
+    with pytest.raises(InvalidParameterError, match="duplicates='maybe'"):
+        cv.clean(tx, duplicates="maybe")
+    with pytest.raises(SchemaError, match="not in the frame"):
+        cv.clean(tx, columns={"nope": "customer_id"})
+
+
+def test_report_travels_with_the_frame_and_is_missing_elsewhere():
+    out = cv.clean(cv.datasets.load_cdnow(sample=True))
+    chained = out[out["amount"] > 20].sort_values("date").assign(x=1)
+    assert cv.cleaning_report(chained) is cv.cleaning_report(out)
+    with pytest.raises(InvalidParameterError, match="Run custvalue.clean"):
+        cv.cleaning_report(pd.DataFrame({"a": [1]}))

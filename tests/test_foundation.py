@@ -1,0 +1,131 @@
+"""Datasets, schemas and errors, time units, the accessor and the command line."""
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import custvalue as cv
+from custvalue import accessor, cli
+from custvalue.errors import CustValueError, InvalidParameterError, NotFittedError, SchemaError
+from custvalue.timeunits import days_per_unit
+
+
+def test_cdnow_master_facts():
+    # REFERENCE: 69,659 transactions of 23,570 customers, 1997-01-01 .. 1998-06-30.
+    tx = cv.datasets.load_cdnow()
+    assert list(tx.columns) == ["customer_id", "date", "quantity", "amount"]
+    assert len(tx) == 69_659 and tx["customer_id"].nunique() == 23_570
+    assert tx["date"].min() == pd.Timestamp("1997-01-01") and tx["date"].max() == pd.Timestamp("1998-06-30")
+    assert (tx["amount"] == 0).sum() == 80
+    assert tx.duplicated().sum() == 255
+    assert tx.duplicated(["customer_id", "date"]).sum() == 2_068
+
+
+def test_cdnow_sample_and_donations():
+    tx = cv.datasets.load_cdnow(sample=True)
+    assert len(tx) == 6_919 and tx["customer_id"].nunique() == 2_357
+    donations = cv.datasets.load_donations()
+    assert list(donations.columns) == ["frequency", "recency", "periods", "weights"]
+    assert donations["weights"].sum() == 11_104 and (donations["periods"] == 6).all()
+
+
+def test_units_are_calendar_exact():
+    assert days_per_unit("D") == 1 and days_per_unit("W") == 7
+    assert days_per_unit("M") == pytest.approx(30.436875)
+    assert days_per_unit("Y") == 365.2425
+    with pytest.raises(InvalidParameterError, match="unknown time unit 'Q'"):
+        days_per_unit("Q")
+
+
+def test_errors_inherit_the_builtins_users_catch():
+    assert issubclass(SchemaError, ValueError) and issubclass(SchemaError, CustValueError)
+    assert issubclass(NotFittedError, AttributeError) and issubclass(NotFittedError, ValueError)
+    assert issubclass(InvalidParameterError, TypeError)
+    assert issubclass(cv.ConvergenceError, RuntimeError)
+    assert issubclass(cv.UnknownModelError, ValueError)
+
+
+def test_clean_transactions_schema_lists_every_problem_at_once():
+    frame = pd.DataFrame({"customer_id": [1, None], "date": ["x", "y"], "amount": [1.0, np.inf]})
+    with pytest.raises(SchemaError) as info:
+        cv.validate(frame, cv.CleanTransactions)
+    text = str(info.value)
+    assert "3 rule(s) broken" in text
+    assert "'customer_id'" in text and "'date'" in text and "'amount'" in text
+    assert set(info.value.failure_cases["check"]) >= {"not_nullable", "datetime", "finite"}
+    good = cv.clean(cv.datasets.load_cdnow(sample=True))
+    assert cv.validate(good, cv.CleanTransactions) is good
+
+
+def test_raw_schema_only_needs_the_columns():
+    with pytest.raises(SchemaError, match="column_in_dataframe"):
+        cv.validate(pd.DataFrame({"customer_id": [1]}), cv.RawTransactions)
+    raw = cv.datasets.load_cdnow(sample=True)
+    assert cv.validate(raw, cv.RawTransactions) is raw
+
+
+def accessor_methods():
+    return [name for name, member in inspect.getmembers(accessor.CustValueAccessor, inspect.isfunction)
+            if not name.startswith("_")]
+
+
+@pytest.mark.parametrize("name", accessor_methods())
+def test_accessor_signature_matches_its_function(name):
+    function = getattr(cv, name)
+    method = getattr(accessor.CustValueAccessor, name)
+    expected = list(inspect.signature(function).parameters.values())[1:]
+    actual = list(inspect.signature(method).parameters.values())[1:]
+    assert [(p.name, p.kind, p.default) for p in actual] == [(p.name, p.kind, p.default) for p in expected]
+
+
+ACCESSOR_CALLS = {
+    "clean": ((), {"observation_end": "1997-06-30"}),
+    "summarize": (("W", "1997-09-30"), {}),
+    "calibration_holdout": (("1997-06-30", "1997-09-30"), {}),
+}
+
+
+def test_accessor_parity_covers_every_method():
+    assert set(accessor_methods()) == set(ACCESSOR_CALLS)
+
+
+@pytest.mark.parametrize("name", sorted(ACCESSOR_CALLS))
+def test_accessor_gives_the_same_result(name):
+    tx = cv.datasets.load_cdnow(sample=True)
+    args, kwargs = ACCESSOR_CALLS[name]
+    via_accessor = getattr(tx.cv, name)(*args, **kwargs)
+    via_function = getattr(cv, name)(tx, *args, **kwargs)
+    pd.testing.assert_frame_equal(via_accessor, via_function)
+
+
+def test_accessor_report_and_no_state():
+    tx = cv.datasets.load_cdnow(sample=True)
+    assert set(vars(tx.cv)) == {"_frame"}  # nothing but the frame it was built on
+    assert tx.cv.clean().cv.report.dropped["duplicate"] == cv.cleaning_report(cv.clean(tx)).dropped["duplicate"]
+
+
+def test_cli_demo_prints_report_and_summary(capsys):
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "rows in           69,659" in out
+    assert "duplicate                    255 dropped" in out
+    assert "zero_amount                   80 dropped" in out
+    assert "Customer summary" in out and "7592" in out
+
+
+def test_cli_summarize_writes_csv_and_fails_cleanly(tmp_path, capsys):
+    source = tmp_path / "tx.csv"
+    pd.DataFrame({"cust": ["a", "a", "b"], "day": ["2024-01-01", "2024-01-15", "2024-01-08"],
+                  "value": [10.0, 30.0, 20.0]}).to_csv(source, index=False)
+    target = tmp_path / "out.csv"
+    code = cli.main(["summarize", str(source), "--customer-col", "cust", "--date-col", "day",
+                     "--amount-col", "value", "--observation-end", "2024-01-29", "-o", str(target)])
+    assert code == 0
+    out = pd.read_csv(target, index_col="customer_id")
+    assert out.loc["a", ["frequency", "recency", "T", "monetary_value"]].tolist() == [1, 2.0, 4.0, 30.0]
+    assert cli.main(["summarize", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "custvalue: error:" in err and "did you mean 'cust'" in err and "Traceback" not in err
+    assert cli.main(["summarize", str(tmp_path / "missing.csv")]) == 2
