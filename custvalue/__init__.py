@@ -5,10 +5,8 @@ segment, filter and size campaigns, as plain functions and as the ``df.cv``
 accessor that importing this package registers.
 """
 
-from custvalue import (
-    accessor,  # noqa: F401  (importing it registers df.cv)
-    datasets,
-)
+from custvalue import accessor  # noqa: F401  (importing it registers df.cv)
+from custvalue import datasets, models
 from custvalue.clean import CleanReport, clean, cleaning_report
 from custvalue.errors import (
     ConvergenceError,
@@ -25,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "datasets",
+    "models",
     "clean",
     "cleaning_report",
     "CleanReport",

@@ -1,0 +1,273 @@
+"""The model contract (scikit-learn's estimator conventions) shared by every CLV model."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from custvalue.errors import InvalidParameterError, NotFittedError, SchemaError
+from custvalue.schemas import CustomerSummary, validate
+
+Z95 = 1.959963984540054
+
+
+class BaseModel:
+    """Base of every model: hyper-parameters in ``__init__``, ``fit`` returns ``self``.
+
+    Learned state ends in ``_``: ``params_`` (a Series named as in the papers),
+    ``log_likelihood_``, ``n_customers_``, ``converged_``, ``standard_errors_``
+    and ``confidence_intervals_``. A fitted model holds no reference to the
+    data it was fitted on.
+    """
+
+    name: ClassVar[str] = ""
+    param_names: ClassVar[tuple[str, ...]] = ()
+    columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
+
+    # -- hyper-parameters -------------------------------------------------------------------
+    @classmethod
+    def _hyper_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters, as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._hyper_names()}
+
+    def set_params(self, **params: Any) -> BaseModel:
+        """Set hyper-parameters; unknown names raise :class:`InvalidParameterError`."""
+        valid = self._hyper_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise InvalidParameterError(f"{type(self).__name__} has no hyper-parameter {key!r}; it has {valid}")
+            setattr(self, key, value)
+        return self
+
+    # -- fitted state -----------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "params_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with a customer "
+                "summary before using this method, or build one from known parameters with from_params()."
+            )
+
+    def _set_fitted(self, params: dict[str, float] | pd.Series, log_likelihood: float = np.nan,
+                    n_customers: float = 0, converged: bool = True,
+                    covariance_log: np.ndarray | None = None) -> BaseModel:
+        values = pd.Series({k: float(params[k]) for k in self.param_names}, dtype=float, name="estimate")
+        self.params_ = values
+        self.log_likelihood_ = float(log_likelihood)
+        self.n_customers_ = float(n_customers)
+        self.converged_ = bool(converged)
+        k = len(values)
+        cov = np.full((k, k), np.nan) if covariance_log is None else np.asarray(covariance_log, dtype=float)
+        self.covariance_log_ = pd.DataFrame(cov, index=values.index, columns=values.index)
+        se_log = np.sqrt(np.clip(np.diag(cov), 0, None))
+        self._set_intervals(values, se_log)
+        return self
+
+    def _set_intervals(self, values: pd.Series, se_log: np.ndarray) -> None:
+        # Positive parameters: delta-method SE, interval symmetric on the log scale.
+        self.standard_errors_ = pd.Series(values.to_numpy() * se_log, index=values.index, name="se")
+        self.confidence_intervals_ = pd.DataFrame(
+            {"lower": values * np.exp(-Z95 * se_log), "upper": values * np.exp(Z95 * se_log)}
+        )
+
+    @classmethod
+    def from_params(cls, **params: float) -> BaseModel:
+        """A fitted model with known parameters (for what-ifs and for checking against papers).
+
+        Examples
+        --------
+        >>> from custvalue.models import BetaGeo
+        >>> BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).params_["alpha"]
+        np.float64(4.4136)
+        """
+        missing = [p for p in cls.param_names if p not in params]
+        if missing:
+            raise InvalidParameterError(f"{cls.__name__}.from_params needs {list(cls.param_names)}; missing {missing}")
+        return cls()._set_fitted(params)
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates with standard errors and 95% intervals; fit statistics in ``.attrs``."""
+        self._check_fitted()
+        table = pd.DataFrame(
+            {"estimate": self.params_, "se": self.standard_errors_,
+             "lower_95": self.confidence_intervals_["lower"], "upper_95": self.confidence_intervals_["upper"]}
+        )
+        k = len(self.params_)
+        table.attrs.update(
+            log_likelihood=self.log_likelihood_, n_customers=self.n_customers_,
+            aic=2 * k - 2 * self.log_likelihood_,
+            bic=k * np.log(max(self.n_customers_, 1)) - 2 * self.log_likelihood_,
+            converged=self.converged_,
+        )
+        return table
+
+    @property
+    def aic(self) -> float:
+        return float(self.summary().attrs["aic"])
+
+    @property
+    def bic(self) -> float:
+        return float(self.summary().attrs["bic"])
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        text = f"{type(self).__name__}({hyper})"
+        if self.is_fitted:
+            fitted = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            text += f"  fitted: {fitted}"
+            if self.n_customers_:
+                text += f"; log-likelihood {self.log_likelihood_:.2f} on {self.n_customers_:,.0f} customers"
+        return text
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{type(self).__name__}</b> ({self.name})</p>"
+        if not self.is_fitted:
+            return head + "<p>not fitted</p>"
+        table = self.summary()
+        stats = ", ".join(f"{k} {v:,.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in table.attrs.items())
+        return head + table.to_html(float_format="{:.4g}".format, border=0) + f"<p>{stats}</p>"
+
+    # -- persistence --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the model and, when fitted, its estimates."""
+        out: dict[str, Any] = {"model": self.name, "hyper_parameters": self.get_params()}
+        if self.is_fitted:
+            out.update(
+                params=self.params_.to_dict(), log_likelihood=self.log_likelihood_,
+                n_customers=self.n_customers_, converged=self.converged_,
+                covariance_log=np.where(np.isnan(self.covariance_log_), None, self.covariance_log_).tolist(),
+            )
+            out.update(self._extra_state())
+        return out
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_extra_state(self, data: dict[str, Any]) -> None:
+        return None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BaseModel:
+        """Rebuild a model saved with :meth:`to_dict`."""
+        if data.get("model") != cls.name:
+            raise InvalidParameterError(f"this is a {data.get('model')!r} model, not {cls.name!r}")
+        model = cls(**data.get("hyper_parameters", {}))
+        if "params" in data:
+            cov = np.array([[np.nan if v is None else v for v in row] for row in data["covariance_log"]], dtype=float)
+            model._set_fitted(data["params"], data["log_likelihood"], data["n_customers"], data["converged"], cov)
+            model._restore_extra_state(data)
+        return model
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON (no pickle)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> BaseModel:
+        """Read a model written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    # -- data helpers ---------------------------------------------------------------------------
+    def _summary_arrays(self, summary: pd.DataFrame, columns: tuple[str, ...] | None = None) -> list[np.ndarray]:
+        columns = columns or self.columns
+        if not isinstance(summary, pd.DataFrame):
+            raise SchemaError(f"{type(self).__name__} needs a customer summary DataFrame, got {type(summary).__name__}")
+        missing = [c for c in columns if c not in summary.columns]
+        if missing:
+            hint = " (run custvalue.summarize on your transactions first)" if "frequency" in missing else ""
+            raise SchemaError(
+                f"{type(self).__name__} needs the columns {list(columns)}; missing {missing}{hint}"
+            )
+        if len(summary) == 0:
+            raise SchemaError(f"{type(self).__name__}: the customer summary is empty")
+        return [summary[c].to_numpy(dtype=float) for c in columns]
+
+    def _validate_summary(self, summary: pd.DataFrame) -> None:
+        if set(("frequency", "recency", "T")) <= set(summary.columns):
+            validate(summary[[c for c in ("frequency", "recency", "T", "monetary_value") if c in summary.columns]],
+                     CustomerSummary)
+
+
+def summary_weights(summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None) -> np.ndarray | None:
+    """Weights from the ``weights`` argument, else a ``weights`` column, else None (all ones)."""
+    if weights is None and "weights" in summary.columns:
+        weights = "weights"
+    if isinstance(weights, str):
+        weights = summary[weights]
+    if weights is None:
+        return None
+    values = np.asarray(weights, dtype=float)
+    if values.shape != (len(summary),) or not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise InvalidParameterError("weights must be one finite, non-negative number per customer")
+    return values
+
+
+class MLEModel(BaseModel):
+    """A model fitted by maximum likelihood on (compressed) summary rows.
+
+    Subclasses give ``loglik(log_params, data, weights)`` returning the total
+    weighted log-likelihood (and its gradient when ``has_gradient``), and
+    ``start_values(data)``.
+    """
+
+    has_gradient: ClassVar[bool] = True
+
+    def __init__(self, penalizer: float = 0.0):
+        self.penalizer = penalizer
+
+    def loglik(self, log_params: np.ndarray, data: dict[str, np.ndarray], weights: np.ndarray):
+        raise NotImplementedError
+
+    def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return [np.zeros(len(self.param_names)), np.log(np.full(len(self.param_names), 0.5))]
+
+    def _fit_data(self, summary: pd.DataFrame, weights: np.ndarray | None) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """The arrays the likelihood needs, and their weights."""
+        self._validate_summary(summary)
+        return dict(zip(self.columns, self._summary_arrays(summary))), weights
+
+    def _after_fit(self) -> None:
+        """Checks on the estimates (warnings), run at the end of :meth:`fit`."""
+
+    def fit(self, summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None = None) -> MLEModel:
+        """Fit by maximum likelihood and return ``self``.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            Customer summary (see :func:`custvalue.summarize`).
+        weights : array-like or str, optional
+            How many identical customers each row stands for; by default the
+            ``weights`` column when there is one, else one per row.
+        """
+        if not isinstance(self.penalizer, int | float) or self.penalizer < 0:
+            raise InvalidParameterError(f"penalizer must be a number >= 0, got {self.penalizer!r}")
+        from custvalue.models._mle import compress, maximize
+
+        data, w = self._fit_data(summary, summary_weights(summary, weights))
+        data, w = compress(data, w)
+        n = float(w.sum())
+        result = maximize(
+            lambda z: self.loglik(z, data, w), self.start_values(data), n, self.has_gradient,
+            penalizer=float(self.penalizer), model_name=type(self).__name__,
+        )
+        params = dict(zip(self.param_names, np.exp(result.log_params)))
+        self._set_fitted(params, result.log_likelihood, n, result.converged, result.covariance_log)
+        self._after_fit()
+        return self
+
+    def _p(self) -> tuple[float, ...]:
+        self._check_fitted()
+        return tuple(float(self.params_[k]) for k in self.param_names)
