@@ -5,8 +5,11 @@ segment, filter and size campaigns, as plain functions and as the ``df.cv``
 accessor that importing this package registers.
 """
 
-from custvalue import accessor  # noqa: F401  (importing it registers df.cv)
-from custvalue import datasets, models
+from custvalue import (
+    accessor,  # noqa: F401  (importing it registers df.cv)
+    datasets,
+    models,
+)
 from custvalue.clean import CleanReport, clean, cleaning_report
 from custvalue.errors import (
     ConvergenceError,
@@ -17,6 +20,7 @@ from custvalue.errors import (
     UnknownModelError,
 )
 from custvalue.schemas import CleanTransactions, CustomerSummary, RawTransactions, validate
+from custvalue.score import fitted_models, score
 from custvalue.summary import calibration_holdout, summarize
 
 __version__ = "0.1.0"
@@ -29,6 +33,8 @@ __all__ = [
     "CleanReport",
     "summarize",
     "calibration_holdout",
+    "score",
+    "fitted_models",
     "validate",
     "RawTransactions",
     "CleanTransactions",

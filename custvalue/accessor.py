@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from custvalue.clean import CleanReport, DropOrRaise, Policy, clean, cleaning_report
+from custvalue.models import BaseModel
+from custvalue.score import fitted_models, score
 from custvalue.summary import calibration_holdout, summarize
 
 
@@ -34,6 +36,11 @@ class CustValueAccessor:
     def report(self) -> CleanReport:
         """The cleaning report of this frame (see :func:`custvalue.cleaning_report`)."""
         return cleaning_report(self._frame)
+
+    @property
+    def models(self) -> dict:
+        """The fitted models and settings that scored this frame (see :func:`custvalue.fitted_models`)."""
+        return fitted_models(self._frame)
 
     def clean(
         self,
@@ -78,4 +85,23 @@ class CustValueAccessor:
         """See :func:`custvalue.calibration_holdout`."""
         return calibration_holdout(
             self._frame, calibration_end, observation_end, unit, grain=grain, columns=columns
+        )
+
+    def score(
+        self,
+        model: str | type[BaseModel] | BaseModel = "bgnbd",
+        spend_model: str | type[BaseModel] | BaseModel | None = "gammagamma",
+        horizon: float = 52,
+        unit: str = "W",
+        discount_rate: float = 0.0,
+        margin: float = 1.0,
+        *,
+        observation_end: str | pd.Timestamp | None = None,
+        grain: str = "D",
+        columns: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.score`."""
+        return score(
+            self._frame, model, spend_model, horizon, unit, discount_rate, margin,
+            observation_end=observation_end, grain=grain, columns=columns,
         )

@@ -11,6 +11,7 @@ import pandas as pd
 from custvalue.clean import clean, cleaning_report
 from custvalue.datasets import load_cdnow
 from custvalue.errors import CustValueError
+from custvalue.score import fitted_models, score
 from custvalue.summary import summarize
 
 
@@ -23,10 +24,19 @@ def demo(args: argparse.Namespace) -> int:
     summary = summarize(cleaned, unit="W", observation_end="1998-06-30")
     print(f"\nCustomer summary (weeks, observation end 1998-06-30): {len(summary):,} customers")
     columns = ["frequency", "recency", "T", "monetary_value", "n_transactions", "total_value"]
-    with pd.option_context("display.width", 120, "display.max_columns", 10, "display.precision", 2):
+    with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 2):
         print(summary[columns].describe().T[["mean", "std", "min", "50%", "max"]])
-        print("\nTop 5 customers by total value:")
-        print(summary.nlargest(5, "total_value")[columns])
+        scored = score(summary, model="bgnbd", spend_model="gammagamma", horizon=52, unit="W")
+        models = fitted_models(scored)
+        print("\nBG/NBD purchase model (Fader, Hardie & Lee 2005):")
+        print(models["model"].summary())
+        print("\nGamma-Gamma spend model (Fader & Hardie 2013):")
+        print(models["spend_model"].summary())
+        shown = ["frequency", "recency", "T", "monetary_value",
+                 "expected_purchases", "p_alive", "expected_spend", "clv"]
+        print("\nTop 10 customers by expected value over the next 52 weeks (clv, $):")
+        print(scored.nlargest(10, "clv")[shown])
+        print(f"\nExpected value of all {len(scored):,} customers over 52 weeks: ${scored['clv'].sum():,.0f}")
     return 0
 
 

@@ -84,6 +84,7 @@ ACCESSOR_CALLS = {
     "clean": ((), {"observation_end": "1997-06-30"}),
     "summarize": (("W", "1997-09-30"), {}),
     "calibration_holdout": (("1997-06-30", "1997-09-30"), {}),
+    "score": (("bgnbd", "gammagamma", 39), {"observation_end": "1997-09-30", "discount_rate": 0.01}),
 }
 
 

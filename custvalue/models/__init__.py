@@ -8,15 +8,17 @@ Probabilistic models: ``bgnbd`` (:class:`BetaGeo`), ``mbgnbd`` (:class:`Modified
 from custvalue.models._base import BaseModel, MLEModel
 from custvalue.models.bgbb import BetaGeoBetaBinom
 from custvalue.models.bgnbd import BetaGeo
+from custvalue.models.formula import FormulaCLV, HistoricValue
 from custvalue.models.gammagamma import GammaGamma
 from custvalue.models.mbgnbd import ModifiedBetaGeo
 from custvalue.models.paretonbd import ParetoNBD
 from custvalue.models.registry import available, get, load, model_class, register
 
-for _cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD, BetaGeoBetaBinom, GammaGamma):
+for _cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD, BetaGeoBetaBinom, GammaGamma, FormulaCLV, HistoricValue):
     register(_cls)
 
 __all__ = [
     "BaseModel", "MLEModel", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "BetaGeoBetaBinom", "GammaGamma",
+    "FormulaCLV", "HistoricValue",
     "available", "get", "load", "model_class", "register",
 ]

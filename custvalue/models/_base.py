@@ -233,7 +233,9 @@ class MLEModel(BaseModel):
     def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.zeros(len(self.param_names)), np.log(np.full(len(self.param_names), 0.5))]
 
-    def _fit_data(self, summary: pd.DataFrame, weights: np.ndarray | None) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    def _fit_data(
+        self, summary: pd.DataFrame, weights: np.ndarray | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """The arrays the likelihood needs, and their weights."""
         self._validate_summary(summary)
         return dict(zip(self.columns, self._summary_arrays(summary))), weights

@@ -17,11 +17,16 @@ from scipy import optimize
 
 from custvalue.errors import ConvergenceError
 
+# Parameters beyond exp(±20) mean the optimiser is chasing a boundary, not a maximum.
+MAX_ABS_LOG_PARAM = 20.0
+
 LogLik = Callable[[np.ndarray], float]
 LogLikGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
-def compress(columns: dict[str, np.ndarray], weights: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def compress(
+    columns: dict[str, np.ndarray], weights: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Collapse identical rows into one row with a weight (the number of customers it stands for).
 
     Real summaries live on a day grid, so many customers share the same
@@ -104,11 +109,23 @@ def maximize(
     for start in starts:
         res = optimize.minimize(value_and_grad, start, jac=True, method="L-BFGS-B",
                                 options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
-        if np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and np.all(np.abs(res.x) < 50):
-            gradient_norm = float(np.max(np.abs(res.jac))) if res.jac is not None else np.inf
-            if res.success or gradient_norm < 1e-5:
-                return _finish(loglik, res, has_gradient, model_name)
-        messages.append(str(res.message))
+        if not (np.all(np.isfinite(res.x)) and np.isfinite(res.fun)):
+            messages.append(f"non-finite result ({res.message})")
+            continue
+        if np.any(np.abs(res.x) > MAX_ABS_LOG_PARAM):
+            messages.append(f"parameters ran off to {np.exp(res.x)} ({res.message})")
+            continue
+        gradient_norm = float(np.max(np.abs(res.jac))) if res.jac is not None else np.inf
+        if not (res.success or gradient_norm < 1e-5):
+            messages.append(str(res.message))
+            continue
+        result = _finish(loglik, res, has_gradient, model_name)
+        if np.all(np.isfinite(result.covariance_log)) and np.all(np.diag(result.covariance_log) > 0):
+            return result
+        messages.append(
+            "the likelihood has no well-defined maximum here (the information matrix is singular): "
+            f"the data cannot identify every parameter, estimates {np.round(np.exp(result.log_params), 6)}"
+        )
     raise ConvergenceError(
         f"{model_name}: maximum likelihood did not converge from {len(starts)} start(s): {messages[-1]}. "
         "Try a penalizer (e.g. penalizer=0.001), check the summary for outliers, or fit on more customers.",
@@ -117,15 +134,33 @@ def maximize(
 
 
 def _finish(loglik, res, has_gradient: bool, model_name: str) -> MLEResult:
-    z = res.x
+    """Polish the optimum with Newton steps on the gradient, then invert the observed information."""
 
     def gradient(point: np.ndarray) -> np.ndarray:
         return loglik(point)[1] if has_gradient else numeric_gradient(loglik, point, step=1e-5)
 
-    ll = loglik(z)[0] if has_gradient else loglik(z)
-    hessian = numeric_hessian(gradient, z, step=1e-4 if has_gradient else 1e-3)
+    def value(point: np.ndarray) -> float:
+        return loglik(point)[0] if has_gradient else loglik(point)
+
+    step_size = 1e-4 if has_gradient else 1e-3
+    z, ll = res.x, value(res.x)
+    hessian = numeric_hessian(gradient, z, step=step_size)
+    for _ in range(5):
+        try:
+            step = np.linalg.solve(hessian, -gradient(z))
+        except np.linalg.LinAlgError:
+            break
+        candidate = z + step
+        candidate_ll = value(candidate)
+        if not np.isfinite(candidate_ll) or candidate_ll < ll - 1e-9 * abs(ll):
+            break
+        z, ll = candidate, candidate_ll
+        hessian = numeric_hessian(gradient, z, step=step_size)
+        if np.max(np.abs(step)) < 1e-10:
+            break
     try:
         covariance = np.linalg.inv(-hessian)
+        np.linalg.cholesky(covariance)  # the maximum is a maximum only if this is positive definite
     except np.linalg.LinAlgError:
         covariance = np.full_like(hessian, np.nan)
     return MLEResult(z, float(ll), True, str(res.message), covariance)

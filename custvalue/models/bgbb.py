@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln
 
-from custvalue.models._base import MLEModel
 from custvalue.errors import SchemaError
+from custvalue.models._base import MLEModel
 
 
 def _log_lik_terms(alpha, beta, gamma, delta, x, t_x, n):
@@ -79,7 +79,8 @@ class BetaGeoBetaBinom(MLEModel):
         """P(alive at period n+1 | x, t_x, n) (FHB 2010, eq. 11)."""
         x, t_x, n = self._summary_arrays(summary)
         alpha, beta, gamma, delta = self._p()
-        log_num = betaln(alpha + x, beta + n - x) - betaln(alpha, beta) + betaln(gamma, delta + n + 1) - betaln(gamma, delta)
+        log_num = (betaln(alpha + x, beta + n - x) - betaln(alpha, beta)
+                   + betaln(gamma, delta + n + 1) - betaln(gamma, delta))
         return pd.Series(np.exp(log_num - self._lik(x, t_x, n)), index=summary.index, name="p_alive")
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
@@ -98,7 +99,8 @@ class BetaGeoBetaBinom(MLEModel):
         """E[X(n)] for a new customer over n = t opportunities (FHB 2010, eq. 7)."""
         alpha, beta, gamma, delta = self._p()
         t = np.asarray(t, dtype=float)
-        ratio = np.exp(gammaln(gamma + delta) - gammaln(gamma + delta + t) + gammaln(1 + delta + t) - gammaln(1 + delta))
+        ratio = np.exp(gammaln(gamma + delta) - gammaln(gamma + delta + t)
+                       + gammaln(1 + delta + t) - gammaln(1 + delta))
         value = alpha / (alpha + beta) * delta / (gamma - 1) * (1 - ratio)
         return value if value.ndim else float(value)
 

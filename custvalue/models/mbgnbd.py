@@ -104,7 +104,8 @@ class ModifiedBetaGeo(MLEModel):
         r, alpha, a, b = self._p()
         n = np.asarray(n)
         log_nbd, tail = nbd_pmf_terms(r, alpha, n, check_horizon(t))
-        value = np.exp(betaln(a, b + n + 1) - betaln(a, b) + log_nbd) + np.exp(betaln(a + 1, b + n) - betaln(a, b)) * tail
+        alive = np.exp(betaln(a, b + n + 1) - betaln(a, b) + log_nbd)
+        value = alive + np.exp(betaln(a + 1, b + n) - betaln(a, b)) * tail
         return value if value.ndim else float(value)
 
     def simulate(self, n_customers: int, T: float | np.ndarray, seed: int | None = None) -> pd.DataFrame:

@@ -60,7 +60,7 @@ class ParetoNBD(MLEModel):
     >>> import custvalue as cv
     >>> m = cv.models.get("paretonbd").fit(cv.datasets.load_cdnow_summary())
     >>> m.params_.round(2).tolist(), round(m.log_likelihood_, 2)
-    ([0.55, 10.58, 0.61, 11.67], -9594.98)
+    ([0.55, 10.58, 0.61, 11.67], -9594.97)
     """
 
     name = "paretonbd"

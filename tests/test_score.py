@@ -1,0 +1,103 @@
+"""score(): columns, CLV arithmetic, model choices, fitted models that travel with the frame."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import custvalue as cv
+from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.models import BetaGeo, GammaGamma
+
+SUMMARY = cv.datasets.load_cdnow_summary()
+
+
+def test_score_columns_and_undiscounted_clv():
+    scored = cv.score(SUMMARY, horizon=39, margin=0.3)
+    assert list(scored.columns[:4]) == ["frequency", "recency", "T", "monetary_value"]
+    assert {"expected_purchases", "p_alive", "expected_spend", "clv"} <= set(scored.columns)
+    models = cv.fitted_models(scored)
+    bg, gg = models["model"], models["spend_model"]
+    expected = 0.3 * gg.expected_spend(SUMMARY) * bg.expected_purchases(SUMMARY, 39)
+    np.testing.assert_allclose(scored["clv"], expected, rtol=1e-12)
+    np.testing.assert_allclose(scored["p_alive"], bg.p_alive(SUMMARY))
+    assert models["horizon"] == 39 and models["margin"] == 0.3 and models["unit"] == "W"
+
+
+def test_discounted_clv_by_hand_for_one_customer():
+    bg = BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+    gg = GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
+    one = SUMMARY.loc[[1]]
+    scored = cv.score(one, model=bg, spend_model=gg, horizon=2.5, discount_rate=0.1)
+    e = [bg.expected_purchases(one, t).iloc[0] for t in (1, 2, 2.5)]
+    by_hand = gg.expected_spend(one).iloc[0] * (e[0] / 1.1 + (e[1] - e[0]) / 1.1**2 + (e[2] - e[1]) / 1.1**2.5)
+    assert scored["clv"].iloc[0] == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_score_from_transactions_equals_score_from_summary():
+    tx = cv.datasets.load_cdnow(sample=True)
+    direct = cv.score(tx, horizon=10, observation_end="1997-09-30")
+    via_summary = cv.score(cv.summarize(tx, "W", "1997-09-30"), horizon=10)
+    pd.testing.assert_frame_equal(direct, via_summary)
+
+
+def test_fitted_models_survive_segment_like_steps():
+    scored = cv.score(SUMMARY, horizon=10)
+    chained = scored[scored["p_alive"] > 0.5].sort_values("clv").assign(flag=1).head(100)
+    assert cv.fitted_models(chained)["model"] is cv.fitted_models(scored)["model"]
+    assert chained.cv.models["spend_model"].name == "gammagamma"
+    with pytest.raises(InvalidParameterError, match="Run custvalue.score first"):
+        cv.fitted_models(SUMMARY)
+
+
+def test_prefitted_instance_and_class_and_no_spend_model():
+    bg = BetaGeo().fit(SUMMARY)
+    scored = cv.score(SUMMARY, model=bg, spend_model=None)
+    assert cv.fitted_models(scored)["model"] is bg
+    assert "clv" not in scored.columns and "expected_spend" not in scored.columns
+    from_class = cv.score(SUMMARY, model=cv.models.ModifiedBetaGeo, spend_model=None, horizon=5)
+    assert cv.fitted_models(from_class)["model"].name == "mbgnbd"
+
+
+def test_formula_models_leave_out_what_they_cannot_give():
+    tx = cv.datasets.load_cdnow(sample=True)
+    historic = cv.score(tx, model="historic")
+    assert "p_alive" not in historic.columns and "expected_purchases" not in historic.columns
+    np.testing.assert_allclose(historic["clv"], historic["total_value"])
+    # score's own horizon, discount rate and margin apply to formula models too.
+    formula = cv.score(tx, model=cv.models.get("formula", retention=0.9, margin=0.2), horizon=52, margin=0.5)
+    assert "p_alive" not in formula.columns
+    row = formula.loc[formula["frequency"] > 0].iloc[0]
+    k = 0.9
+    units = k * (1 - k**52) / (1 - k)
+    assert row["clv"] == pytest.approx(0.5 * row["monetary_value"] * row["frequency"] / row["T"] * units)
+
+
+def test_bgbb_scores_a_discrete_summary():
+    donations = cv.datasets.load_donations()
+    scored = cv.score(donations, model="bgbb", spend_model=None, horizon=5)
+    assert scored["p_alive"].between(0, 1).all()
+    # Donors who gave at every opportunity are expected to give more than those who never did.
+    assert scored["expected_purchases"].iloc[-1] > scored["expected_purchases"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, fragment",
+    [
+        ({"horizon": -1}, InvalidParameterError, "horizon"),
+        ({"unit": "Q"}, InvalidParameterError, "unknown time unit"),
+        ({"discount_rate": -0.1}, InvalidParameterError, "discount_rate"),
+        ({"model": "nope"}, cv.UnknownModelError, "available models"),
+        ({"model": 42}, InvalidParameterError, "registry name"),
+    ],
+)
+def test_bad_arguments(kwargs, error, fragment):
+    with pytest.raises(error, match=fragment):
+        cv.score(SUMMARY, **kwargs)
+
+
+def test_unit_mismatch_and_wrong_frames():
+    summary_days = cv.summarize(cv.datasets.load_cdnow(sample=True), unit="D")
+    with pytest.raises(InvalidParameterError, match="unit 'D'"):
+        cv.score(summary_days, unit="W")
+    with pytest.raises(SchemaError):
+        cv.score(pd.DataFrame({"a": [1]}))
