@@ -11,6 +11,7 @@ import pandas as pd
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.models import BaseModel, model_class
 from custvalue.models._math import check_horizon
+from custvalue.models._mle import SAMPLE_ROWS
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.summary import is_summary, summarize
 from custvalue.timeunits import days_per_unit
@@ -106,26 +107,55 @@ def score(
         summary = summarize(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
 
     count_model = resolve_model(model, summary)
+    fitted_spend = None
+    rows, expand = summary, np.arange(len(summary))
+    if hasattr(count_model, "p_alive"):
+        fitted_spend = None if spend_model is None else resolve_model(spend_model, summary)
+        # Customers with identical summaries get identical predictions: predict each distinct row once.
+        needed = [*count_model.columns, *(fitted_spend.columns if fitted_spend else ())]
+        rows, expand = distinct_rows(summary, list(dict.fromkeys(needed)))
+    out = predict(rows, count_model, fitted_spend, horizon, discount_rate, margin)
+    scored = summary.assign(**{k: v.to_numpy()[expand] for k, v in out.items()})
+    scored.attrs[ATTRS_KEY] = provenance(summary)
+    return attach(scored, model=count_model, spend_model=fitted_spend, horizon=horizon, unit=unit,
+                  discount_rate=discount_rate, margin=margin)
+
+
+def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,
+            discount_rate: float, margin: float) -> dict[str, pd.Series]:
+    """The score columns for each row of ``summary``."""
     out: dict[str, Any] = {}
-    if hasattr(count_model, "customer_value") and not hasattr(count_model, "p_alive"):
+    if not hasattr(count_model, "p_alive"):
         if hasattr(count_model, "expected_purchases"):
             out["expected_purchases"] = count_model.expected_purchases(summary, horizon)
             out["expected_spend"] = count_model.expected_spend(summary)
         out["clv"] = count_model.customer_value(summary, horizon, discount_rate, margin)
-        fitted_spend = None
-    else:
-        out["expected_purchases"] = count_model.expected_purchases(summary, horizon)
-        out["p_alive"] = count_model.p_alive(summary)
-        fitted_spend = None if spend_model is None else resolve_model(spend_model, summary)
-        if fitted_spend is not None:
-            spend = fitted_spend.expected_spend(summary)
-            out["expected_spend"] = spend
-            out["clv"] = margin * spend * discounted_purchases(count_model, summary, horizon, discount_rate,
-                                                               out["expected_purchases"])
-    scored = summary.assign(**{k: v.to_numpy() for k, v in out.items()})
-    scored.attrs[ATTRS_KEY] = provenance(summary)
-    return attach(scored, model=count_model, spend_model=fitted_spend, horizon=horizon, unit=unit,
-                  discount_rate=discount_rate, margin=margin)
+        return out
+    out["expected_purchases"] = count_model.expected_purchases(summary, horizon)
+    out["p_alive"] = count_model.p_alive(summary)
+    if spend_model is not None:
+        spend = spend_model.expected_spend(summary)
+        out["expected_spend"] = spend
+        out["clv"] = margin * spend * discounted_purchases(count_model, summary, horizon, discount_rate,
+                                                           out["expected_purchases"])
+    return out
+
+
+def distinct_rows(summary: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct rows of ``summary[columns]`` and, per customer, the position of its row among them.
+
+    Real summaries live on a day grid and repeat a lot; when a sample shows
+    almost no repeats (continuous times), the summary is used as it is.
+    """
+    n = len(summary)
+    keys = summary[columns]
+    if n > 4 * SAMPLE_ROWS:
+        sample = np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)
+        if keys.iloc[sample].duplicated().mean() < 0.01:
+            return keys, np.arange(n)
+    codes = keys.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    return keys.iloc[first], codes
 
 
 def discounted_purchases(model: BaseModel, summary: pd.DataFrame, horizon: float, discount_rate: float,

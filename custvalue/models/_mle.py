@@ -17,6 +17,8 @@ from scipy import optimize
 
 from custvalue.errors import ConvergenceError
 
+
+SAMPLE_ROWS = 20_000
 # Parameters beyond exp(±20) mean the optimiser is chasing a boundary, not a maximum.
 MAX_ABS_LOG_PARAM = 20.0
 
@@ -34,9 +36,22 @@ def compress(
     """
     frame = pd.DataFrame(columns)
     w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
+    if len(frame) > 4 * SAMPLE_ROWS:
+        # Continuous-time data rarely repeats: when a random sample shows (almost) no repeated
+        # rows, grouping a million rows would cost more than it saves.
+        rows = np.random.default_rng(0).choice(len(frame), SAMPLE_ROWS, replace=False)
+        if frame.iloc[rows].duplicated().mean() < 0.01:
+            return {name: np.asarray(values, dtype=float) for name, values in columns.items()}, w
     grouped = frame.assign(_w=w).groupby(list(columns), sort=False)["_w"].sum()
     unique = grouped.index.to_frame(index=False)
     return {name: unique[name].to_numpy(dtype=float) for name in columns}, grouped.to_numpy(dtype=float)
+
+
+def subsample(data: dict[str, np.ndarray], weights: np.ndarray, size: int, seed: int):
+    """About ``size`` rows drawn with probability proportional to their weight (for warm starts)."""
+    rng = np.random.default_rng(seed)
+    idx, counts = np.unique(rng.choice(len(weights), size=size, p=weights / weights.sum()), return_counts=True)
+    return {k: v[idx] for k, v in data.items()}, counts.astype(float)
 
 
 def numeric_gradient(loglik: LogLik, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
@@ -49,6 +64,30 @@ def numeric_gradient(loglik: LogLik, x: np.ndarray, step: float = 1e-6) -> np.nd
         down[i] -= h
         grad[i] = (loglik(up) - loglik(down)) / (2 * h)
     return grad
+
+
+def value_hessian(value: Callable[[np.ndarray], float], x: np.ndarray, center: float,
+                  step: float = 1e-4) -> np.ndarray:
+    """Hessian by second differences of a function's values (for models with no derivatives)."""
+    k = len(x)
+    h = step * np.maximum(1.0, np.abs(x))
+    hess = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            if i == j:
+                up, down = x.copy(), x.copy()
+                up[i] += h[i]
+                down[i] -= h[i]
+                hess[i, i] = (value(up) - 2 * center + value(down)) / h[i] ** 2
+                continue
+            corners = []
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                point = x.copy()
+                point[i] += si * h[i]
+                point[j] += sj * h[j]
+                corners.append(value(point))
+            hess[i, j] = hess[j, i] = (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * h[i] * h[j])
+    return hess
 
 
 def numeric_hessian(gradient: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float = 1e-5) -> np.ndarray:
@@ -70,62 +109,100 @@ class MLEResult:
 
     log_params: np.ndarray
     log_likelihood: float
-    converged: bool
     message: str
     covariance_log: np.ndarray  # covariance of the log-parameters (inverse observed information)
 
 
 def maximize(
-    loglik: LogLik | LogLikGrad,
+    loglik: Callable,
     starts: list[np.ndarray],
     n_customers: float,
-    has_gradient: bool,
-    param_scale: Callable[[np.ndarray], np.ndarray] = np.exp,
+    order: int,
     penalizer: float = 0.0,
     model_name: str = "model",
+    warm_start_loglik: Callable | None = None,
 ) -> MLEResult:
-    """Maximise a log-likelihood of log-parameters, trying each start until one converges.
+    """Maximise a log-likelihood of log-parameters and return the estimates and their covariance.
 
-    The objective is ``-loglik / n_customers + penalizer * sum(params**2)`` (the
-    L2 penalty of lifetimes' ``penalizer_coef``). Raises
-    :class:`~custvalue.errors.ConvergenceError` with the optimiser's message
-    when no start converges to finite parameters.
+    ``loglik(z, order)`` returns the log-likelihood (order 0), with its
+    gradient (1) or with gradient and Hessian (2); ``order`` says the highest
+    the model offers. The objective is ``loglik / n_customers − penalizer ·
+    Σ θ²`` (lifetimes' ``penalizer_coef``).
+
+    The basin is found on ``warm_start_loglik`` (a subsample) when given, else
+    on the full data: by Newton's method where the model has a Hessian, by
+    L-BFGS otherwise. Newton's method with a backtracking line search then
+    converges on the full data, with finite-difference Hessians where the
+    model gives none; the last Hessian gives the covariance.
+
+    Raises :class:`~custvalue.errors.ConvergenceError` with the optimiser's
+    message when no start reaches a finite interior maximum.
     """
 
-    def value_and_grad(z: np.ndarray) -> tuple[float, np.ndarray]:
-        if has_gradient:
-            ll, grad = loglik(z)  # type: ignore[misc]
-        else:
-            ll = loglik(z)  # type: ignore[assignment]
-            grad = numeric_gradient(loglik, z)  # type: ignore[arg-type]
-        params = param_scale(z)
-        f = -ll / n_customers + penalizer * float(np.sum(params**2))
-        g = -np.asarray(grad) / n_customers + penalizer * 2 * params**2  # d/dz of exp(z)^2
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
-            return np.inf, np.zeros_like(z)
-        return f, g
+    def objective(f: Callable, n: float) -> Callable:
+        """The penalised objective of f and its derivatives, numerical beyond what the model gives."""
 
+        def evaluate(z: np.ndarray, want: int):
+            theta = np.exp(z)
+            if order >= want:
+                out = f(z, want)
+                out = out if isinstance(out, tuple) else (out,)
+            elif order == 1:  # want == 2
+                out = (*f(z, 1), numeric_hessian(lambda q: f(q, 1)[1], z, 1e-4))
+            else:
+                value = f(z, 0)
+                out = (value, numeric_gradient(lambda q: f(q, 0), z))
+                if want == 2:
+                    out = (*out, value_hessian(lambda q: f(q, 0), z, value))
+            v = out[0] / n - penalizer * float(np.sum(theta**2))
+            if want == 0:
+                return v
+            g = out[1] / n - 2 * penalizer * theta**2
+            if want == 1:
+                return v, g
+            return v, g, out[2] / n - 4 * penalizer * np.diag(theta**2)
+
+        return evaluate
+
+    def lbfgs(evaluate: Callable, start: np.ndarray):
+        def negated(z):
+            value, grad = evaluate(z, 1)
+            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+                return np.inf, np.zeros_like(z)
+            return -value, -grad
+
+        return optimize.minimize(negated, start, jac=True, method="L-BFGS-B",
+                                 options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
+
+    full = objective(loglik, n_customers)
+    warm = objective(warm_start_loglik, 1.0) if warm_start_loglik is not None else full
     messages = []
     for start in starts:
-        res = optimize.minimize(value_and_grad, start, jac=True, method="L-BFGS-B",
-                                options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
-        if not (np.all(np.isfinite(res.x)) and np.isfinite(res.fun)):
-            messages.append(f"non-finite result ({res.message})")
+        with np.errstate(all="ignore"):
+            message = "Newton's method"
+            z = newton(warm, start)[0] if order == 2 else None
+            if z is None or not _is_stationary(warm, z):
+                res = lbfgs(warm, start)
+                z, message = res.x, str(res.message)
+            hess = None
+            if np.all(np.isfinite(z)):
+                # Exact Hessians make Newton cheap to run to the end; finite differences are dear.
+                # A relative change of 1e-7 is far below any standard error.
+                z, hess = newton(full, z, max_steps=100, tol=1e-10) if order == 2 else newton(full, z, 2, 1e-7)
+        problem = _problem(z, message)
+        if problem:
+            messages.append(problem)
             continue
-        if np.any(np.abs(res.x) > MAX_ABS_LOG_PARAM):
-            messages.append(f"parameters ran off to {np.exp(res.x)} ({res.message})")
+        try:
+            covariance = np.linalg.inv(-hess * n_customers)
+            np.linalg.cholesky(covariance)  # a maximum only if this is positive definite
+        except (np.linalg.LinAlgError, TypeError, ValueError):
+            messages.append(
+                "the likelihood has no well-defined maximum here (the information matrix is singular): "
+                f"the data cannot identify every parameter, estimates {np.round(np.exp(z), 6)}"
+            )
             continue
-        gradient_norm = float(np.max(np.abs(res.jac))) if res.jac is not None else np.inf
-        if not (res.success or gradient_norm < 1e-5):
-            messages.append(str(res.message))
-            continue
-        result = _finish(loglik, res, has_gradient, model_name)
-        if np.all(np.isfinite(result.covariance_log)) and np.all(np.diag(result.covariance_log) > 0):
-            return result
-        messages.append(
-            "the likelihood has no well-defined maximum here (the information matrix is singular): "
-            f"the data cannot identify every parameter, estimates {np.round(np.exp(result.log_params), 6)}"
-        )
+        return MLEResult(z, float(loglik(z, 0)), message, covariance)
     raise ConvergenceError(
         f"{model_name}: maximum likelihood did not converge from {len(starts)} start(s): {messages[-1]}. "
         "Try a penalizer (e.g. penalizer=0.001), check the summary for outliers, or fit on more customers.",
@@ -133,34 +210,49 @@ def maximize(
     )
 
 
-def _finish(loglik, res, has_gradient: bool, model_name: str) -> MLEResult:
-    """Polish the optimum with Newton steps on the gradient, then invert the observed information."""
+def _is_stationary(evaluate: Callable, z: np.ndarray) -> bool:
+    value, grad = evaluate(z, 1)
+    return bool(np.isfinite(value) and np.all(np.isfinite(grad)) and np.max(np.abs(grad)) < 1e-6)
 
-    def gradient(point: np.ndarray) -> np.ndarray:
-        return loglik(point)[1] if has_gradient else numeric_gradient(loglik, point, step=1e-5)
 
-    def value(point: np.ndarray) -> float:
-        return loglik(point)[0] if has_gradient else loglik(point)
+def _problem(z: np.ndarray, message: str) -> str:
+    if not np.all(np.isfinite(z)):
+        return f"non-finite result ({message})"
+    if np.any(np.abs(z) > MAX_ABS_LOG_PARAM):
+        return f"parameters ran off to {np.exp(z)} ({message})"
+    return ""
 
-    step_size = 1e-4 if has_gradient else 1e-3
-    z, ll = res.x, value(res.x)
-    hessian = numeric_hessian(gradient, z, step=step_size)
-    for _ in range(5):
-        try:
-            step = np.linalg.solve(hessian, -gradient(z))
-        except np.linalg.LinAlgError:
+
+def newton(objective: Callable, z: np.ndarray, max_steps: int = 100,
+           tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Newton's method with backtracking; returns the maximiser and the Hessian there.
+
+    Stops when a step moves no log-parameter by more than ``tol``.
+    """
+    z = np.asarray(z, dtype=float)
+    value, grad, hess = objective(z, 2)
+    if not np.isfinite(value):
+        return z, hess
+    for _ in range(max_steps):
+        if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))):
             break
-        candidate = z + step
-        candidate_ll = value(candidate)
-        if not np.isfinite(candidate_ll) or candidate_ll < ll - 1e-9 * abs(ll):
+        # Ascent direction from the negated Hessian, its eigenvalues made positive if needed.
+        eigenvalues, vectors = np.linalg.eigh(-hess)
+        eigenvalues = np.maximum(np.abs(eigenvalues), 1e-10 * max(1.0, float(np.max(np.abs(eigenvalues)))))
+        step = vectors @ ((vectors.T @ grad) / eigenvalues)
+        # Far from the top the quadratic model is poor: move at most a factor e^1 per parameter.
+        scale = min(1.0, 1.0 / max(float(np.max(np.abs(step))), 1e-300))
+        while scale > 1e-6:
+            candidate = z + scale * step
+            candidate_value = objective(candidate, 0) if np.all(np.abs(candidate) < 60) else -np.inf
+            if np.isfinite(candidate_value) and candidate_value >= value - 1e-15 * abs(value):
+                break
+            scale /= 2
+        else:
             break
-        z, ll = candidate, candidate_ll
-        hessian = numeric_hessian(gradient, z, step=step_size)
-        if np.max(np.abs(step)) < 1e-10:
+        z = candidate
+        gain = candidate_value - value
+        value, grad, hess = objective(z, 2)
+        if np.max(np.abs(scale * step)) < tol or (0 <= gain < 1e-15 * max(1.0, abs(value))):
             break
-    try:
-        covariance = np.linalg.inv(-hessian)
-        np.linalg.cholesky(covariance)  # the maximum is a maximum only if this is positive definite
-    except np.linalg.LinAlgError:
-        covariance = np.full_like(hessian, np.nan)
-    return MLEResult(z, float(ll), True, str(res.message), covariance)
+    return z, hess

@@ -54,9 +54,9 @@ class BetaGeoBetaBinom(MLEModel):
     name = "bgbb"
     param_names = ("alpha", "beta", "gamma", "delta")
     columns = ("frequency", "recency", "periods")
-    has_gradient = False
+    derivative_order = 0
 
-    def loglik(self, log_params, data, weights):
+    def loglik(self, log_params, data, weights, order=0):
         return bgbb_loglik(log_params, data["frequency"], data["recency"], data["periods"], weights)
 
     def _fit_data(self, summary, weights):

@@ -12,54 +12,53 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
 from custvalue.models._base import MLEModel
 from custvalue.models._math import check_horizon, logistic_neg
-from custvalue.models._nbd import nbd_pmf_terms, simulate_summary, x_terms
+from custvalue.models._nbd import nbd_pmf_terms, simulate_summary, two_term_loglik, x_terms
 
 
 def bgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                 weights: np.ndarray) -> tuple[float, np.ndarray]:
-    """Weighted BG/NBD log-likelihood and its gradient in log-parameter space (FHL 2005, eq. 6).
+                 weights: np.ndarray, order: int = 1, x_index: tuple | None = None):
+    """Weighted BG/NBD log-likelihood (FHL 2005, eq. 6) with its gradient (and Hessian) in log space.
 
     ``ln L = A1 + A2 + ln(e^A3 + δ(x>0) e^A4)`` with
     ``A1 = lnΓ(r+x) − lnΓ(r) + r ln α``,
     ``A2 = lnΓ(a+b) + lnΓ(b+x) − lnΓ(b) − lnΓ(a+b+x)``,
-    ``A3 = −(r+x) ln(α+T)`` and ``A4 = ln a − ln(b+x−1) − (r+x) ln(α+t_x)``,
-    combined with log-sum-exp.
+    ``A3 = −(r+x) ln(α+T)`` and ``A4 = ln a − ln(b+x−1) − (r+x) ln(α+t_x)``.
+    ``x_index`` is ``np.unique(x, return_inverse=True)`` when the caller has it.
     """
-    r, alpha, a, b = np.exp(log_params)
-    ux, inv = np.unique(x, return_inverse=True)
-    # Terms that depend on x alone are computed once per distinct x.
-    g_rx, d_rx = x_terms(r, ux)
-    g_bx, d_bx = x_terms(b, ux)
-    g_abx, d_abx = x_terms(a + b, ux)
-    repeat = x > 0
-    log_aT = np.log(alpha + T)
-    log_atx = np.log(alpha + t_x)
+    theta = np.exp(log_params)
+    r, alpha, a, b = theta
+    ux, inv = x_index if x_index is not None else np.unique(x, return_inverse=True)
+    wx = np.bincount(inv, weights=weights, minlength=len(ux))
+    q = 2 if order == 2 else 1
+    rx_terms, bx_terms, abx_terms = (x_terms(v, ux, q) for v in (r, b, a + b))
+    # Per distinct x: the terms of A1 + A2, and b+x-1 (a huge log for x = 0 removes A4 there).
+    C = (rx_terms[0] - gammaln(r) + r * np.log(alpha) + gammaln(a + b) + bx_terms[0] - gammaln(b) - abx_terms[0])
+    grad_C = [rx_terms[1] - digamma(r) + np.log(alpha), r / alpha,
+              digamma(a + b) - abx_terms[1], digamma(a + b) + bx_terms[1] - digamma(b) - abx_terms[1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_bx1 = np.where(ux > 0, 1.0 / (b + ux - 1), 0.0)[inv]
+        log_bx1 = np.where(ux > 0, np.log(b + ux - 1), 1e4)[inv]
     rx = r + x
-    A1 = g_rx[inv] - gammaln(r) + r * np.log(alpha)
-    A2 = gammaln(a + b) + g_bx[inv] - gammaln(b) - g_abx[inv]
-    A3 = -rx * log_aT
-    bx1 = np.where(repeat, b + x - 1, 1.0)
-    A4 = np.where(repeat, np.log(a) - np.log(bx1) - rx * log_atx, -np.inf)
-    big = np.maximum(A3, A4)
-    p4 = np.exp(A4 - big)
-    p3 = np.exp(A3 - big)
-    total = p3 + p4
-    ll = A1 + A2 + big + np.log(total)
-    w4 = p4 / total
-    w3 = 1.0 - w4
-    d_r = d_rx[inv] - digamma(r) + np.log(alpha) - w3 * log_aT - w4 * log_atx
-    d_alpha = r / alpha - w3 * rx / (alpha + T) - w4 * rx / (alpha + t_x)
-    d_a = digamma(a + b) - d_abx[inv] + w4 / a
-    d_b = digamma(a + b) + d_bx[inv] - digamma(b) - d_abx[inv] - w4 / bx1
-    grad = np.array([
-        np.dot(weights, d_r) * r, np.dot(weights, d_alpha) * alpha,
-        np.dot(weights, d_a) * a, np.dot(weights, d_b) * b,
-    ])
-    return float(np.dot(weights, ll)), grad
+    log_aT, log_atx = np.log(alpha + T), np.log(alpha + t_x)
+    D3 = -rx * log_aT
+    D4 = np.log(a) - log_bx1 - rx * log_atx
+    if order == 0:
+        return two_term_loglik(theta, wx, C, [], {}, weights, D3, [], {}, D4, [], {}, 0)
+    inv_aT, inv_atx = 1.0 / (alpha + T), 1.0 / (alpha + t_x)
+    grad_3 = [-log_aT, -rx * inv_aT, 0.0, 0.0]
+    grad_4 = [-log_atx, -rx * inv_atx, 1.0 / a, -inv_bx1]
+    hess_C = hess_3 = hess_4 = {}
+    if order == 2:
+        tri_ab = polygamma(1, a + b) - abx_terms[2]
+        hess_C = {(0, 0): rx_terms[2] - polygamma(1, r), (0, 1): 1 / alpha, (1, 1): -r / alpha**2,
+                  (2, 2): tri_ab, (2, 3): tri_ab, (3, 3): tri_ab + bx_terms[2] - polygamma(1, b)}
+        hess_3 = {(0, 1): -inv_aT, (1, 1): rx * inv_aT**2}
+        hess_4 = {(0, 1): -inv_atx, (1, 1): rx * inv_atx**2, (2, 2): -1 / a**2, (3, 3): inv_bx1**2}
+    return two_term_loglik(theta, wx, C, grad_C, hess_C, weights, D3, grad_3, hess_3, D4, grad_4, hess_4, order)
 
 
 class BetaGeo(MLEModel):
@@ -83,8 +82,11 @@ class BetaGeo(MLEModel):
     name = "bgnbd"
     param_names = ("r", "alpha", "a", "b")
 
-    def loglik(self, log_params, data, weights):
-        return bgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights)
+    derivative_order = 2
+
+    def loglik(self, log_params, data, weights, order=0):
+        return bgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights, order,
+                            data.get("_x_index"))
 
     def start_values(self, data):
         x, T = data["frequency"], data["T"]

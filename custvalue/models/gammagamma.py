@@ -14,27 +14,53 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from custvalue.errors import SchemaError, invalid_values_error
 from custvalue.models._base import MLEModel
 
 
-def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray,
-                      weights: np.ndarray) -> tuple[float, np.ndarray]:
-    """Weighted log-likelihood of mean spends ``m`` over ``x`` transactions, and its log-space gradient.
+def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weights: np.ndarray,
+                      order: int = 1, x_index: tuple | None = None):
+    """Weighted log-likelihood of mean spends ``m`` over ``x`` transactions, with log-space derivatives.
 
-    ``ln f(m | x) = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m + px ln x − (px+q) ln(v + x m)``.
+    ``ln f(m | x) = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m + px ln x − (px+q) ln(v + x m)``
+    (Fader & Hardie 2013, eq. 1 marginalised). The gamma-function terms
+    depend on x alone and are evaluated once per distinct x. ``order``: 0
+    value, 1 with gradient, 2 with gradient and Hessian.
     """
-    p, q, v = np.exp(log_params)
+    theta = np.exp(log_params)
+    p, q, v = theta
+    ux, inv = x_index if x_index is not None else np.unique(x, return_inverse=True)
+    wx = np.bincount(inv, weights=weights, minlength=len(ux))
+    pu = p * ux
+    log_m, log_vxm = np.log(m), np.log(v + x * m)
     px = p * x
-    log_m, log_x, log_vxm = np.log(m), np.log(x), np.log(v + x * m)
-    ll = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * log_m + px * log_x - (px + q) * log_vxm
-    d_p = x * (digamma(px + q) - digamma(px) + log_m + log_x - log_vxm)
-    d_q = digamma(px + q) - digamma(q) + np.log(v) - log_vxm
-    d_v = q / v - (px + q) / (v + x * m)
-    grad = np.array([np.dot(weights, d_p) * p, np.dot(weights, d_q) * q, np.dot(weights, d_v) * v])
-    return float(np.dot(weights, ll)), grad
+    ll = (float(np.dot(wx, gammaln(pu + q) - gammaln(pu) + pu * np.log(ux))) + float(wx.sum()) * (q * np.log(v) - gammaln(q))
+          + float(np.dot(weights, (px - 1) * log_m - (px + q) * log_vxm)))
+    if order == 0:
+        return ll
+    psi_pq, psi_p = digamma(pu + q), digamma(pu)
+    W = float(wx.sum())
+    inv_vxm = 1.0 / (v + x * m)
+    wxm = weights * x
+    g = np.array([
+        float(np.dot(wx, ux * (psi_pq - psi_p + np.log(ux)))) + float(np.dot(wxm, log_m - log_vxm)),
+        float(np.dot(wx, psi_pq)) + W * (np.log(v) - digamma(q)) - float(np.dot(weights, log_vxm)),
+        W * q / v - float(np.dot(weights, (px + q) * inv_vxm)),
+    ])
+    grad_z = theta * g
+    if order == 1:
+        return ll, grad_z
+    tri_pq, tri_p = polygamma(1, pu + q), polygamma(1, pu)
+    H = np.empty((3, 3))
+    H[0, 0] = float(np.dot(wx, ux**2 * (tri_pq - tri_p)))
+    H[0, 1] = H[1, 0] = float(np.dot(wx, ux * tri_pq))
+    H[1, 1] = float(np.dot(wx, tri_pq)) - W * polygamma(1, q)
+    H[0, 2] = H[2, 0] = -float(np.dot(wxm, inv_vxm))
+    H[1, 2] = H[2, 1] = W / v - float(np.dot(weights, inv_vxm))
+    H[2, 2] = -W * q / v**2 + float(np.dot(weights, (px + q) * inv_vxm**2))
+    return ll, grad_z, np.outer(theta, theta) * H + np.diag(grad_z)
 
 
 class GammaGamma(MLEModel):
@@ -58,8 +84,11 @@ class GammaGamma(MLEModel):
     param_names = ("p", "q", "v")
     columns = ("frequency", "monetary_value")
 
-    def loglik(self, log_params, data, weights):
-        return gammagamma_loglik(log_params, data["frequency"], data["monetary_value"], weights)
+    derivative_order = 2
+
+    def loglik(self, log_params, data, weights, order=0):
+        return gammagamma_loglik(log_params, data["frequency"], data["monetary_value"], weights, order,
+                                 data.get("_x_index"))
 
     def start_values(self, data):
         m = data["monetary_value"]

@@ -12,42 +12,49 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
 from custvalue.models._base import MLEModel
 from custvalue.models._math import check_horizon, logistic_neg
-from custvalue.models._nbd import nbd_pmf_terms, simulate_summary, x_terms
+from custvalue.models._nbd import nbd_pmf_terms, simulate_summary, two_term_loglik, x_terms
 
 
 def mbgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                  weights: np.ndarray) -> tuple[float, np.ndarray]:
-    """Weighted MBG/NBD log-likelihood and its gradient in log-parameter space.
+                  weights: np.ndarray, order: int = 1, x_index: tuple | None = None):
+    """Weighted MBG/NBD log-likelihood with its gradient (and Hessian) in log space.
 
     ``L = Γ(r+x)α^r/Γ(r) [B(a, b+x+1)/B(a,b) (α+T)^−(r+x) + B(a+1, b+x)/B(a,b) (α+t_x)^−(r+x)]``,
-    written as ``ln L = A + K + ln(e^D3 + e^D4)`` with ``D3 = ln(b+x) − (r+x) ln(α+T)`` and
-    ``D4 = ln a − (r+x) ln(α+t_x)``.
+    written as ``ln L = C + ln(e^D3 + e^D4)`` with
+    ``C = lnΓ(r+x) − lnΓ(r) + r ln α + lnΓ(a+b) − lnΓ(b) + lnΓ(b+x) − lnΓ(a+b+x+1)``,
+    ``D3 = ln(b+x) − (r+x) ln(α+T)`` and ``D4 = ln a − (r+x) ln(α+t_x)``.
     """
-    r, alpha, a, b = np.exp(log_params)
-    ux, inv = np.unique(x, return_inverse=True)
-    g_rx, d_rx = x_terms(r, ux)
-    g_bx, d_bx = x_terms(b, ux)
-    g_ab1x, d_ab1x = x_terms(a + b + 1, ux)
+    theta = np.exp(log_params)
+    r, alpha, a, b = theta
+    ux, inv = x_index if x_index is not None else np.unique(x, return_inverse=True)
+    wx = np.bincount(inv, weights=weights, minlength=len(ux))
+    q = 2 if order == 2 else 1
+    rx_terms, bx_terms, ab1x_terms = (x_terms(v, ux, q) for v in (r, b, a + b + 1))
+    C = (rx_terms[0] - gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b) + bx_terms[0] - ab1x_terms[0])
+    grad_C = [rx_terms[1] - digamma(r) + np.log(alpha), r / alpha,
+              digamma(a + b) - ab1x_terms[1], digamma(a + b) - digamma(b) + bx_terms[1] - ab1x_terms[1]]
     rx = r + x
     log_aT, log_atx = np.log(alpha + T), np.log(alpha + t_x)
-    A = g_rx[inv] - gammaln(r) + r * np.log(alpha)
-    K = gammaln(a + b) - gammaln(b) + g_bx[inv] - g_ab1x[inv]
-    D3 = np.log(b + x) - rx * log_aT
+    D3 = np.log(b + ux)[inv] - rx * log_aT
     D4 = np.log(a) - rx * log_atx
-    ll = A + K + np.logaddexp(D3, D4)
-    w3 = logistic_neg(D4 - D3)
-    w4 = 1.0 - w3
-    d_r = d_rx[inv] - digamma(r) + np.log(alpha) - w3 * log_aT - w4 * log_atx
-    d_alpha = r / alpha - w3 * rx / (alpha + T) - w4 * rx / (alpha + t_x)
-    d_a = digamma(a + b) - d_ab1x[inv] + w4 / a
-    d_b = digamma(a + b) - digamma(b) + d_bx[inv] - d_ab1x[inv] + w3 / (b + x)
-    grad = np.array([np.dot(weights, d_r) * r, np.dot(weights, d_alpha) * alpha,
-                     np.dot(weights, d_a) * a, np.dot(weights, d_b) * b])
-    return float(np.dot(weights, ll)), grad
+    if order == 0:
+        return two_term_loglik(theta, wx, C, [], {}, weights, D3, [], {}, D4, [], {}, 0)
+    inv_bx = (1.0 / (b + ux))[inv]
+    inv_aT, inv_atx = 1.0 / (alpha + T), 1.0 / (alpha + t_x)
+    grad_3 = [-log_aT, -rx * inv_aT, 0.0, inv_bx]
+    grad_4 = [-log_atx, -rx * inv_atx, 1.0 / a, 0.0]
+    hess_C = hess_3 = hess_4 = {}
+    if order == 2:
+        tri = polygamma(1, a + b) - ab1x_terms[2]
+        hess_C = {(0, 0): rx_terms[2] - polygamma(1, r), (0, 1): 1 / alpha, (1, 1): -r / alpha**2,
+                  (2, 2): tri, (2, 3): tri, (3, 3): tri - polygamma(1, b) + bx_terms[2]}
+        hess_3 = {(0, 1): -inv_aT, (1, 1): rx * inv_aT**2, (3, 3): -inv_bx**2}
+        hess_4 = {(0, 1): -inv_atx, (1, 1): rx * inv_atx**2, (2, 2): -1 / a**2}
+    return two_term_loglik(theta, wx, C, grad_C, hess_C, weights, D3, grad_3, hess_3, D4, grad_4, hess_4, order)
 
 
 class ModifiedBetaGeo(MLEModel):
@@ -64,8 +71,11 @@ class ModifiedBetaGeo(MLEModel):
     name = "mbgnbd"
     param_names = ("r", "alpha", "a", "b")
 
-    def loglik(self, log_params, data, weights):
-        return mbgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights)
+    derivative_order = 2
+
+    def loglik(self, log_params, data, weights, order=0):
+        return mbgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights, order,
+                             data.get("_x_index"))
 
     def start_values(self, data):
         x, T = data["frequency"], data["T"]

@@ -43,10 +43,10 @@ def _log_terms(r, alpha, s, beta, x, t_x, T):
 
 
 def paretonbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                     weights: np.ndarray) -> float:
+                     weights: np.ndarray, x_index: tuple | None = None) -> float:
     """Weighted Pareto/NBD log-likelihood (FHL 2005a, eq. 22), in log space."""
     r, alpha, s, beta = np.exp(log_params)
-    ux, inv = np.unique(x, return_inverse=True)
+    ux, inv = x_index if x_index is not None else np.unique(x, return_inverse=True)
     log_a = gammaln(r + ux)[inv] - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive, died = _log_terms(r, alpha, s, beta, x, t_x, T)
     return float(np.dot(weights, log_a + np.logaddexp(alive, died)))
@@ -65,10 +65,11 @@ class ParetoNBD(MLEModel):
 
     name = "paretonbd"
     param_names = ("r", "alpha", "s", "beta")
-    has_gradient = False
+    derivative_order = 0
 
-    def loglik(self, log_params, data, weights):
-        return paretonbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights)
+    def loglik(self, log_params, data, weights, order=0):
+        return paretonbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights,
+                                data.get("_x_index"))
 
     def start_values(self, data):
         x, T = data["frequency"], data["T"]

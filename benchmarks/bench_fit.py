@@ -1,0 +1,91 @@
+"""Model fitting speed: custvalue vs lifetimes on the same simulated customers, in one process.
+
+Run:  python benchmarks/bench_fit.py [--repeats 3] [--quick]
+
+* BG/NBD on 1M customers with continuous T;
+* Pareto/NBD on 200k customers on a day grid (times in weeks, days / 7);
+* score (fit BG/NBD + Gamma-Gamma, all predictions, CLV) on 1M customers.
+
+Prints medians, the ratio lifetimes / custvalue, and the estimates of both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import custvalue as cv
+from custvalue.models import BetaGeo, GammaGamma, ParetoNBD
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from lifetimes import BetaGeoFitter, ParetoNBDFitter
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def bgnbd_data(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    T = rng.uniform(10, 80, n)  # continuous T: no two customers alike
+    return BetaGeo.from_params(r=0.25, alpha=4.0, a=0.8, b=2.5).simulate(n, T, seed=1)
+
+
+def paretonbd_data(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    T = rng.integers(70, 546, n) / 7  # first purchases on a day grid over 1.5 years, in weeks
+    summary = ParetoNBD.from_params(r=0.55, alpha=10.5, s=0.6, beta=11.7).simulate(n, T, seed=3)
+    summary["recency"] = np.floor(summary["recency"] * 7) / 7
+    return summary
+
+
+def compare(label: str, ours, theirs, repeats: int) -> None:
+    t_ours, m = timed(ours, repeats)
+    t_theirs, f = timed(theirs, max(1, repeats // 3)) if theirs else (np.nan, None)
+    print(f"{label}")
+    print(f"  custvalue  median {t_ours:8.3f} s   {np.round(m.params_.to_numpy(), 4)}")
+    if f is not None:
+        print(f"  lifetimes  median {t_theirs:8.3f} s   {np.round(f.params_.to_numpy(), 4)}")
+        print(f"  ratio lifetimes / custvalue: {t_theirs / t_ours:.0f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    warnings.simplefilter("ignore")
+
+    data = bgnbd_data(1_000_000 // scale)
+    compare(f"BG/NBD fit, {len(data):,} customers, continuous T",
+            lambda: BetaGeo().fit(data),
+            lambda: BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"]), args.repeats)
+
+    data = paretonbd_data(200_000 // scale)
+    unique = len(data.drop_duplicates(["frequency", "recency", "T"]))
+    compare(f"Pareto/NBD fit, {len(data):,} customers on a day grid ({unique:,} unique rows)",
+            lambda: ParetoNBD().fit(data),
+            lambda: ParetoNBDFitter().fit(data["frequency"], data["recency"], data["T"]), args.repeats)
+
+    data = bgnbd_data(1_000_000 // scale)
+    data["monetary_value"] = GammaGamma.from_params(p=6.0, q=3.8, v=15.0).simulate(
+        data["frequency"].to_numpy(), seed=5)["monetary_value"].to_numpy()
+    t_score, scored = timed(lambda: cv.score(data, horizon=52, discount_rate=0.001), args.repeats)
+    print(f"score (fit BG/NBD + Gamma-Gamma, predictions, discounted CLV), {len(data):,} customers")
+    print(f"  custvalue  median {t_score:8.3f} s   total CLV {scored['clv'].sum():,.0f}")
+
+
+if __name__ == "__main__":
+    main()
