@@ -17,7 +17,6 @@ from scipy import optimize
 
 from custvalue.errors import ConvergenceError
 
-
 SAMPLE_ROWS = 20_000
 # Parameters beyond exp(±20) mean the optimiser is chasing a boundary, not a maximum.
 MAX_ABS_LOG_PARAM = 20.0

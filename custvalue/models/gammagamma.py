@@ -36,12 +36,12 @@ def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weig
     pu = p * ux
     log_m, log_vxm = np.log(m), np.log(v + x * m)
     px = p * x
-    ll = (float(np.dot(wx, gammaln(pu + q) - gammaln(pu) + pu * np.log(ux))) + float(wx.sum()) * (q * np.log(v) - gammaln(q))
+    W = float(wx.sum())
+    ll = (float(np.dot(wx, gammaln(pu + q) - gammaln(pu) + pu * np.log(ux))) + W * (q * np.log(v) - gammaln(q))
           + float(np.dot(weights, (px - 1) * log_m - (px + q) * log_vxm)))
     if order == 0:
         return ll
     psi_pq, psi_p = digamma(pu + q), digamma(pu)
-    W = float(wx.sum())
     inv_vxm = 1.0 / (v + x * m)
     wxm = weights * x
     g = np.array([
