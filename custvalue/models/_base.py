@@ -236,8 +236,12 @@ class MLEModel(BaseModel):
     # Above this many distinct rows, a subsample finds the basin before the full data is used.
     warm_start_rows: ClassVar[int] = 20_000
 
-    def __init__(self, penalizer: float = 0.0):
+    # The lifetimes fitter of the same model, for engine="lifetimes".
+    lifetimes_fitter: ClassVar[str] = ""
+
+    def __init__(self, penalizer: float = 0.0, engine: str = "native"):
         self.penalizer = penalizer
+        self.engine = engine
 
     def loglik(self, log_params: np.ndarray, data: dict[str, np.ndarray], weights: np.ndarray, order: int = 0):
         raise NotImplementedError
@@ -268,11 +272,15 @@ class MLEModel(BaseModel):
         """
         if not isinstance(self.penalizer, int | float) or self.penalizer < 0:
             raise InvalidParameterError(f"penalizer must be a number >= 0, got {self.penalizer!r}")
+        if self.engine not in ("native", "lifetimes"):
+            raise InvalidParameterError(f"engine must be 'native' or 'lifetimes', got {self.engine!r}")
         from custvalue.models._mle import compress, maximize, subsample
 
         data, w = self._fit_data(summary, summary_weights(summary, weights))
         data, w = compress(data, w)
         n = float(w.sum())
+        if self.engine == "lifetimes":
+            return self._fit_with_lifetimes(data, w)
         warm = None
         if len(w) > self.warm_start_rows:
             sub_data, sub_w = subsample(data, w, self.warm_start_rows // 2, seed=0)
@@ -283,6 +291,33 @@ class MLEModel(BaseModel):
         )
         params = dict(zip(self.param_names, np.exp(result.log_params)))
         self._set_fitted(params, result.log_likelihood, n, True, result.covariance_log)
+        self._after_fit()
+        return self
+
+    def _fit_with_lifetimes(self, data: dict[str, np.ndarray], weights: np.ndarray) -> MLEModel:
+        """Fit with the lifetimes fitter of the same model; the log-likelihood and covariance are ours.
+
+        This is how users cross-check custvalue against its peer: the same
+        data, the other optimiser, and answers through the same contract.
+        """
+        import warnings
+
+        from custvalue.models._mle import invert_information, objective
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import lifetimes
+
+            fitter = getattr(lifetimes, self.lifetimes_fitter)(penalizer_coef=float(self.penalizer))
+            fitter.fit(*(pd.Series(data[c]) for c in self.columns), weights=pd.Series(weights))
+        params = {k: float(fitter.params_[k]) for k in self.param_names}
+        z = np.log([params[k] for k in self.param_names])
+        n = float(weights.sum())
+        loglik = self._bound_loglik(data, weights)
+        with np.errstate(all="ignore"):
+            hess = objective(loglik, n, self.derivative_order, float(self.penalizer))(z, 2)[2]
+        covariance = invert_information(hess, n)
+        self._set_fitted(params, float(loglik(z, 0)), n, covariance is not None, covariance)
         self._after_fit()
         return self
 

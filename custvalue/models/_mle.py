@@ -112,6 +112,43 @@ class MLEResult:
     covariance_log: np.ndarray  # covariance of the log-parameters (inverse observed information)
 
 
+def objective(f: Callable, n: float, order: int, penalizer: float) -> Callable:
+    """``evaluate(z, want)``: the penalised objective ``f/n − penalizer·Σθ²`` and its derivatives up to
+    ``want``, numerical beyond the ``order`` that f offers."""
+
+    def evaluate(z: np.ndarray, want: int):
+        theta = np.exp(z)
+        if order >= want:
+            out = f(z, want)
+            out = out if isinstance(out, tuple) else (out,)
+        elif order == 1:  # want == 2
+            out = (*f(z, 1), numeric_hessian(lambda q: f(q, 1)[1], z, 1e-4))
+        else:
+            value = f(z, 0)
+            out = (value, numeric_gradient(lambda q: f(q, 0), z))
+            if want == 2:
+                out = (*out, value_hessian(lambda q: f(q, 0), z, value))
+        v = out[0] / n - penalizer * float(np.sum(theta**2))
+        if want == 0:
+            return v
+        g = out[1] / n - 2 * penalizer * theta**2
+        if want == 1:
+            return v, g
+        return v, g, out[2] / n - 4 * penalizer * np.diag(theta**2)
+
+    return evaluate
+
+
+def invert_information(hess: np.ndarray | None, n: float) -> np.ndarray | None:
+    """Covariance of the log-parameters from the Hessian of the mean objective, or None if not a maximum."""
+    try:
+        covariance = np.linalg.inv(-np.asarray(hess) * n)
+        np.linalg.cholesky(covariance)  # a maximum only if this is positive definite
+    except (np.linalg.LinAlgError, TypeError, ValueError):
+        return None
+    return covariance
+
+
 def maximize(
     loglik: Callable,
     starts: list[np.ndarray],
@@ -138,31 +175,6 @@ def maximize(
     message when no start reaches a finite interior maximum.
     """
 
-    def objective(f: Callable, n: float) -> Callable:
-        """The penalised objective of f and its derivatives, numerical beyond what the model gives."""
-
-        def evaluate(z: np.ndarray, want: int):
-            theta = np.exp(z)
-            if order >= want:
-                out = f(z, want)
-                out = out if isinstance(out, tuple) else (out,)
-            elif order == 1:  # want == 2
-                out = (*f(z, 1), numeric_hessian(lambda q: f(q, 1)[1], z, 1e-4))
-            else:
-                value = f(z, 0)
-                out = (value, numeric_gradient(lambda q: f(q, 0), z))
-                if want == 2:
-                    out = (*out, value_hessian(lambda q: f(q, 0), z, value))
-            v = out[0] / n - penalizer * float(np.sum(theta**2))
-            if want == 0:
-                return v
-            g = out[1] / n - 2 * penalizer * theta**2
-            if want == 1:
-                return v, g
-            return v, g, out[2] / n - 4 * penalizer * np.diag(theta**2)
-
-        return evaluate
-
     def lbfgs(evaluate: Callable, start: np.ndarray):
         def negated(z):
             value, grad = evaluate(z, 1)
@@ -173,8 +185,8 @@ def maximize(
         return optimize.minimize(negated, start, jac=True, method="L-BFGS-B",
                                  options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
 
-    full = objective(loglik, n_customers)
-    warm = objective(warm_start_loglik, 1.0) if warm_start_loglik is not None else full
+    full = objective(loglik, n_customers, order, penalizer)
+    warm = objective(warm_start_loglik, 1.0, order, penalizer) if warm_start_loglik is not None else full
     messages = []
     for start in starts:
         with np.errstate(all="ignore"):
@@ -192,10 +204,8 @@ def maximize(
         if problem:
             messages.append(problem)
             continue
-        try:
-            covariance = np.linalg.inv(-hess * n_customers)
-            np.linalg.cholesky(covariance)  # a maximum only if this is positive definite
-        except (np.linalg.LinAlgError, TypeError, ValueError):
+        covariance = invert_information(hess, n_customers)
+        if covariance is None:
             messages.append(
                 "the likelihood has no well-defined maximum here (the information matrix is singular): "
                 f"the data cannot identify every parameter, estimates {np.round(np.exp(z), 6)}"

@@ -53,6 +53,7 @@ class BetaGeoBetaBinom(MLEModel):
 
     name = "bgbb"
     param_names = ("alpha", "beta", "gamma", "delta")
+    lifetimes_fitter = "BetaGeoBetaBinomFitter"
     columns = ("frequency", "recency", "periods")
     derivative_order = 0
 

@@ -67,7 +67,12 @@ class BetaGeo(MLEModel):
     Parameters
     ----------
     penalizer : float, default 0
-        L2 penalty on the parameters (lifetimes' ``penalizer_coef``).
+        L2 penalty: the fit maximises ``mean log-likelihood − penalizer · Σ θ²``
+        (the form of lifetimes' ``penalizer_coef``, without its time rescaling).
+    engine : {"native", "lifetimes"}, default "native"
+        ``"lifetimes"`` fits with lifetimes' fitter of the same model (for
+        cross-checks); log-likelihood, standard errors and predictions are
+        still computed here.
 
     Examples
     --------
@@ -81,6 +86,7 @@ class BetaGeo(MLEModel):
 
     name = "bgnbd"
     param_names = ("r", "alpha", "a", "b")
+    lifetimes_fitter = "BetaGeoFitter"
 
     derivative_order = 2
 

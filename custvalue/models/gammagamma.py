@@ -82,6 +82,7 @@ class GammaGamma(MLEModel):
 
     name = "gammagamma"
     param_names = ("p", "q", "v")
+    lifetimes_fitter = "GammaGammaFitter"
     columns = ("frequency", "monetary_value")
 
     derivative_order = 2

@@ -70,6 +70,7 @@ class ModifiedBetaGeo(MLEModel):
 
     name = "mbgnbd"
     param_names = ("r", "alpha", "a", "b")
+    lifetimes_fitter = "ModifiedBetaGeoFitter"
 
     derivative_order = 2
 

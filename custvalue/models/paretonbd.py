@@ -65,6 +65,7 @@ class ParetoNBD(MLEModel):
 
     name = "paretonbd"
     param_names = ("r", "alpha", "s", "beta")
+    lifetimes_fitter = "ParetoNBDFitter"
     derivative_order = 0
 
     def loglik(self, log_params, data, weights, order=0):
