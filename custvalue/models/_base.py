@@ -14,7 +14,7 @@ from custvalue.errors import InvalidParameterError, NotFittedError, SchemaError
 from custvalue.schemas import CustomerSummary, validate
 
 Z95 = 1.959963984540054
-BLOCK_ROWS = 65_536
+BLOCK_ROWS = 131_072
 
 
 class BaseModel:
@@ -283,7 +283,7 @@ class MLEModel(BaseModel):
             return self._fit_with_lifetimes(data, w)
         warm = None
         if len(w) > self.warm_start_rows:
-            sub_data, sub_w = subsample(data, w, self.warm_start_rows // 2, seed=0)
+            sub_data, sub_w = subsample(data, w, self.warm_start_rows, seed=0)
             warm = self._bound_loglik(sub_data, sub_w, scale=float(sub_w.sum()))
         result = maximize(
             self._bound_loglik(data, w), self.start_values(data), n, self.derivative_order,

@@ -42,6 +42,8 @@ class FormulaCLV(BaseModel):
     retention_cost : float, default 0
         Spent per unit on each retained customer, discounted like the value.
 
+    Notes
+    -----
     Through :func:`custvalue.score`, score's ``horizon``, ``discount_rate``
     and ``margin`` are the ones that apply.
 
