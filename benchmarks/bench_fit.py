@@ -65,31 +65,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--only", choices=["bgnbd", "paretonbd", "score"], help="run one part")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     warnings.simplefilter("ignore")
+    if args.only in (None, "bgnbd"):
+        bench_bgnbd(scale, args.repeats)
+    if args.only in (None, "paretonbd"):
+        bench_paretonbd(scale, args.repeats)
+    if args.only in (None, "score"):
+        bench_score(scale, args.repeats)
 
+
+def bench_bgnbd(scale: int, repeats: int) -> None:
     data = bgnbd_data(1_000_000 // scale)
     compare(f"BG/NBD fit, {len(data):,} customers, continuous T",
             lambda: BetaGeo().fit(data),
-            lambda: BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"]), args.repeats)
+            lambda: BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"]), repeats)
 
+
+def bench_paretonbd(scale: int, repeats: int) -> None:
     data = paretonbd_data(200_000 // scale)
     unique = len(data.drop_duplicates(["frequency", "recency", "T"]))
     compare(f"Pareto/NBD fit, {len(data):,} customers on a day grid ({unique:,} unique rows)",
             lambda: ParetoNBD().fit(data),
-            lambda: ParetoNBDFitter().fit(data["frequency"], data["recency"], data["T"]), args.repeats)
+            lambda: ParetoNBDFitter().fit(data["frequency"], data["recency"], data["T"]), repeats)
 
+
+def bench_score(scale: int, repeats: int) -> None:
     spend = GammaGamma.from_params(p=6.0, q=3.8, v=15.0)
     data = bgnbd_data(1_000_000 // scale)
     data["monetary_value"] = spend.simulate(data["frequency"].to_numpy(), seed=5)["monetary_value"].to_numpy()
-    t_score, scored = timed(lambda: cv.score(data, horizon=52), args.repeats)
+    t_score, scored = timed(lambda: cv.score(data, horizon=52), repeats)
     print(f"score (fit BG/NBD + Gamma-Gamma, all predictions, CLV over 52 units), {len(data):,} customers, "
           "continuous T")
     print(f"  custvalue  median {t_score:8.3f} s   total CLV {scored['clv'].sum():,.0f}")
 
     grid = day_grid(data)
-    t_disc, scored = timed(lambda: cv.score(grid, horizon=52, discount_rate=0.002), args.repeats)
+    t_disc, scored = timed(lambda: cv.score(grid, horizon=52, discount_rate=0.002), repeats)
     unique = len(grid.drop_duplicates(["frequency", "recency", "T", "monetary_value"]))
     print(f"score with weekly discounting (52 steps), {len(grid):,} customers on a day grid ({unique:,} distinct rows)")
     print(f"  custvalue  median {t_disc:8.3f} s   total CLV {scored['clv'].sum():,.0f}")

@@ -199,7 +199,7 @@ def maximize(
             if np.all(np.isfinite(z)):
                 # Exact Hessians make Newton cheap to run to the end; finite differences are dear.
                 # A relative change of 1e-7 is far below any standard error.
-                z, hess = newton(full, z, max_steps=100, tol=1e-7) if order == 2 else newton(full, z, 2, 1e-7)
+                z, hess = newton(full, z, max_steps=100, tol=1e-7) if order == 2 else newton(full, z, 4, 1e-6)
         problem = _problem(z, message)
         if problem:
             messages.append(problem)

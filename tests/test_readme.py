@@ -1,0 +1,16 @@
+"""The README's example runs and shows what it says."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_example_runs():
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    scored = namespace["scored"]
+    assert scored.cv.report.dropped["duplicate"] == 255
+    assert scored.cv.models["model"].name == "bgnbd"
+    assert scored["clv"].notna().all() and len(scored) == 23_502
