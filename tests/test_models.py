@@ -355,3 +355,33 @@ def test_lifetimes_engine_agrees_with_the_native_fit(name, data):
 def test_unknown_engine():
     with pytest.raises(InvalidParameterError, match="engine must be"):
         BetaGeo(engine="stan").fit(SUMMARY)
+
+
+def test_models_from_installed_packages_register_through_entry_points(monkeypatch):
+    from custvalue.models import registry
+
+    class Plugin(cv.models.BaseModel):
+        name = "plugin_test"
+
+    class FakeEntryPoint:
+        def load(self):
+            return Plugin
+
+    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    monkeypatch.setattr(registry, "entry_points",
+                        lambda group: [FakeEntryPoint()] if group == "custvalue.models" else [])
+    try:
+        assert "plugin_test" in cv.models.available()
+        assert isinstance(cv.models.get("plugin_test"), Plugin)
+    finally:
+        registry._REGISTRY.pop("plugin_test", None)
+
+
+@pytest.mark.parametrize("model", [cv.models.get("formula", retention=0.8, margin=0.3), cv.models.get("historic")])
+def test_formula_models_save_and_load(tmp_path, model):
+    summary = cv.summarize(cv.datasets.load_cdnow(sample=True))
+    model.fit(summary)
+    model.save(tmp_path / "m.json")
+    loaded = cv.models.load(tmp_path / "m.json")
+    assert loaded.get_params() == model.get_params()
+    pd.testing.assert_series_equal(loaded.customer_value(summary), model.customer_value(summary))
