@@ -19,8 +19,11 @@ from custvalue.errors import (
     SchemaError,
     UnknownModelError,
 )
+from custvalue.filtering import filter_customers
+from custvalue.kpis import cohort_retention, kpis
 from custvalue.schemas import CleanTransactions, CustomerSummary, RawTransactions, validate
 from custvalue.score import fitted_models, score
+from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
 
 __version__ = "0.1.0"
@@ -35,6 +38,11 @@ __all__ = [
     "calibration_holdout",
     "score",
     "fitted_models",
+    "segment",
+    "segment_summary",
+    "filter_customers",
+    "kpis",
+    "cohort_retention",
     "validate",
     "RawTransactions",
     "CleanTransactions",

@@ -6,13 +6,17 @@ whatever a step needs from an earlier one travels in ``DataFrame.attrs``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from custvalue.clean import CleanReport, DropOrRaise, Policy, clean, cleaning_report
+from custvalue.filtering import filter_customers
+from custvalue.kpis import cohort_retention, kpis
 from custvalue.models import BaseModel
 from custvalue.score import fitted_models, score
+from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
 
 
@@ -105,3 +109,45 @@ class CustValueAccessor:
             self._frame, model, spend_model, horizon, unit, discount_rate, margin,
             observation_end=observation_end, grain=grain, columns=columns,
         )
+
+    def segment(self, method: str = "rfm", **options: Any) -> pd.DataFrame:
+        """See :func:`custvalue.segment`."""
+        return segment(self._frame, method, **options)
+
+    def segment_summary(self, value: str | None = None) -> pd.DataFrame:
+        """See :func:`custvalue.segment_summary`."""
+        return segment_summary(self._frame, value)
+
+    def filter(
+        self,
+        segment: str | Sequence[str] | None = None,
+        *,
+        min_value: float | None = None,
+        max_value: float | None = None,
+        value: str | None = None,
+        p_alive: tuple[float, float] | None = None,
+        top: int | None = None,
+        top_share: float | None = None,
+        by: str | None = None,
+        query: str | None = None,
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.filter_customers`."""
+        return filter_customers(
+            self._frame, segment, min_value=min_value, max_value=max_value, value=value, p_alive=p_alive,
+            top=top, top_share=top_share, by=by, query=query,
+        )
+
+    def kpis(
+        self,
+        start: str | pd.Timestamp | None = None,
+        end: str | pd.Timestamp | None = None,
+        *,
+        costs: float | None = None,
+        columns: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.kpis`."""
+        return kpis(self._frame, start, end, costs=costs, columns=columns)
+
+    def cohort_retention(self, period: str = "M", *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """See :func:`custvalue.cohort_retention`."""
+        return cohort_retention(self._frame, period, columns=columns)

@@ -1,0 +1,190 @@
+"""segment, segment_summary, filter_customers, kpis, cohort_retention: hand-calculated expectations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import custvalue as cv
+from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.segment import RFM_SEGMENTS, quintile_scores, score_segments
+
+# REFERENCE.md, "RFM named segments": the standard RF grid, cell by cell (R row, F column).
+EXPECTED_GRID = {
+    5: ["New Customers", "Potential Loyalists", "Potential Loyalists", "Champions", "Champions"],
+    4: ["Promising", "Potential Loyalists", "Potential Loyalists", "Loyal Customers", "Loyal Customers"],
+    3: ["About to Sleep", "About to Sleep", "Need Attention", "Loyal Customers", "Loyal Customers"],
+    2: ["Hibernating", "Hibernating", "At Risk", "At Risk", "Can't Lose Them"],
+    1: ["Hibernating", "Hibernating", "At Risk", "At Risk", "Can't Lose Them"],
+}
+
+
+@pytest.fixture(scope="module")
+def scored():
+    return cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+
+
+def test_rf_grid_cell_by_cell():
+    cells = pd.DataFrame([(r, f) for r in range(1, 6) for f in range(1, 6)], columns=["r_score", "f_score"])
+    names = score_segments(cells, RFM_SEGMENTS)
+    for (r, f), name in zip(cells.itertuples(index=False), names):
+        assert name == EXPECTED_GRID[r][f - 1], (r, f)
+    assert list(names.cat.categories) == [*RFM_SEGMENTS, "Other"] and names.cat.ordered
+
+
+def test_rfm_scores_use_time_since_last_purchase_and_ties_deterministically():
+    df = pd.DataFrame({
+        "frequency": [0, 0, 3, 5, 1, 2, 8, 0, 4, 6],
+        "recency": [0.0, 0.0, 30.0, 38.0, 2.0, 10.0, 35.0, 0.0, 20.0, 39.0],
+        "T": [39.0, 5.0, 39.0, 39.0, 39.0, 39.0, 39.0, 1.0, 30.0, 39.0],
+        "monetary_value": [0.0, 0.0, 20.0, 50.0, 10.0, 15.0, 40.0, 0.0, 30.0, 45.0],
+    })
+    out = cv.segment(df, "rfm")
+    idle = df["T"] - df["recency"]  # 39, 5, 9, 1, 37, 29, 4, 1, 10, 0
+    # Least idle scores 5: customer 9 (idle 0); customers 3 and 7 tie on idle 1 and share a score.
+    assert out.loc[9, "r_score"] == 5 and out.loc[3, "r_score"] == out.loc[7, "r_score"]
+    assert out.loc[0, "r_score"] == 1  # 39 units since the last purchase
+    np.testing.assert_array_equal(out["r_score"], quintile_scores(-idle))
+    assert out.loc[3, "rfm_score"] == f"{out.loc[3, 'r_score']}{out.loc[3, 'f_score']}{out.loc[3, 'm_score']}"
+    shuffled = cv.segment(df.sample(frac=1.0, random_state=3), "rfm").loc[df.index]
+    pd.testing.assert_series_equal(shuffled["rfm_score"], out["rfm_score"])
+    custom = cv.segment(df, "rfm", rules={"VIP": {"r": (4, 5), "m": (4, 5)}})
+    assert set(custom["segment"].unique()) <= {"VIP", "Other"}
+    vip = (out["r_score"] >= 4) & (out["m_score"] >= 4)
+    assert (custom["segment"] == "VIP").equals(vip)
+    with pytest.raises(InvalidParameterError, match="within 1..5"):
+        cv.segment(df, "rfm", rules={"bad": {"r": (0, 9)}})
+
+
+def test_value_tiers_quantiles_bins_labels_and_ties():
+    df = pd.DataFrame({"clv": [1.0, 2.0, 2.0, 3.0, 10.0, 20.0]})
+    tiers = cv.segment(df, "value_tiers")["segment"]
+    assert tiers.tolist() == ["low", "mid", "mid", "mid", "high", "high"]  # the two 2.0s share a tier
+    assert list(tiers.cat.categories) == ["low", "mid", "high"] and tiers.cat.ordered
+    binned = cv.segment(df, "value_tiers", bins=[2.5, 15], labels=["S", "M", "L"])["segment"]
+    assert binned.tolist() == ["S", "S", "S", "M", "M", "L"]
+    halves = cv.segment(df, "value_tiers", quantiles=[0.5], labels=["bottom", "top"])["segment"]
+    assert halves.tolist() == ["bottom", "bottom", "bottom", "top", "top", "top"]
+    historic = cv.segment(pd.DataFrame({"total_value": [1.0, 5.0, 9.0]}), "value_tiers")["segment"]
+    assert historic.tolist() == ["low", "mid", "high"]
+
+
+def test_segmenting_by_value_without_value_says_what_to_run():
+    with pytest.raises(SchemaError, match="run custvalue.score first"):
+        cv.segment(pd.DataFrame({"frequency": [1]}), "value_tiers")
+
+
+def test_lifecycle_stages_with_and_without_p_alive():
+    df = pd.DataFrame({
+        "frequency": [0, 0, 1, 2, 6, 3, 2],
+        "recency": [0.0, 0.0, 10.0, 20.0, 30.0, 5.0, 30.0],
+        "T": [2.0, 30.0, 31.0, 32.0, 31.0, 50.0, 70.0],
+        "n_transactions": [1, 1, 2, 3, 7, 4, 3],
+    })
+    # gap = median(recency / frequency) over repeat buyers = median(10, 10, 5, 1.67, 15) = 10, so new
+    # within 20, at risk when idle > 20, churned when idle > 40; loyal from the 75th percentile of
+    # repeat frequencies (1, 2, 2, 3, 6) = 3. Idle (T - recency): 2, 30, 21, 12, 1, 45, 40.
+    stages = cv.segment(df, "lifecycle")["segment"].tolist()
+    assert stages == ["new", "at risk", "at risk", "active", "loyal", "churned", "at risk"]
+    with_alive = cv.segment(df.assign(p_alive=[0.9, 0.2, 0.05, 0.7, 0.95, 0.6, 0.6]), "lifecycle")["segment"]
+    assert with_alive.tolist() == ["new", "at risk", "churned", "active", "loyal", "loyal", "active"]
+    prospects = cv.segment(df.assign(n_transactions=[0, 1, 2, 3, 7, 4, 3]), "lifecycle")["segment"]
+    assert prospects.iloc[0] == "prospect"
+    custom = cv.segment(df, "lifecycle", thresholds={"loyal_frequency": 2})["segment"]
+    assert custom.iloc[3] == "loyal"
+    with pytest.raises(InvalidParameterError, match="unknown lifecycle thresholds"):
+        cv.segment(df, "lifecycle", thresholds={"soon": 1})
+
+
+def test_kmeans_is_reproducible_ordered_by_value_and_picks_k():
+    rng = np.random.default_rng(0)
+    centers = np.array([[0, 0], [10, 10], [20, 0]])
+    points = np.vstack([c + rng.normal(0, 0.5, (100, 2)) for c in centers])
+    df = pd.DataFrame(points, columns=["a", "b"]).assign(clv=np.repeat([5.0, 50.0, 500.0], 100))
+    out = cv.segment(df, "kmeans", features=["a", "b"], seed=1)
+    assert list(out["segment"].cat.categories) == ["C1", "C2", "C3"]  # silhouette picks 3
+    assert out.groupby("segment", observed=True)["clv"].mean().is_monotonic_increasing
+    again = cv.segment(df, "kmeans", features=["a", "b"], seed=1)
+    assert out["segment"].equals(again["segment"])
+    two = cv.segment(df, "kmeans", features=["a", "b"], k=2)
+    assert two["segment"].nunique() == 2
+
+
+def test_rules_first_match_wins_and_bad_rules_are_named():
+    df = pd.DataFrame({"clv": [5.0, 150.0, 50.0], "frequency": [0, 5, 2]})
+    out = cv.segment(df, "rules", rules={"whale": "clv > 100", "regular": lambda d: d["frequency"] >= 2})
+    assert out["segment"].tolist() == ["Other", "whale", "regular"]
+    with pytest.raises(InvalidParameterError, match="rule 'oops' failed"):
+        cv.segment(df, "rules", rules={"oops": "no_such_column > 1"})
+
+
+def test_segment_keeps_columns_models_and_input(scored):
+    before = scored.copy()
+    out = cv.segment(scored, "rfm")
+    pd.testing.assert_frame_equal(scored, before)
+    assert set(scored.columns) < set(out.columns)
+    assert cv.fitted_models(out)["model"] is cv.fitted_models(scored)["model"]
+    with pytest.raises(InvalidParameterError, match="unknown segmentation method"):
+        cv.segment(scored, "magic")
+
+
+def test_segment_summary_by_hand(scored):
+    out = cv.segment(scored, "value_tiers")
+    table = cv.segment_summary(out)
+    assert table["customers"].sum() == len(scored)
+    assert table["value_share"].sum() == pytest.approx(1.0)
+    high = out[out["segment"] == "high"]
+    assert table.loc["high", "mean_value"] == pytest.approx(high["clv"].mean())
+    assert table.loc["high", "mean_p_alive"] == pytest.approx(high["p_alive"].mean())
+    with pytest.raises(SchemaError, match="run custvalue.segment first"):
+        cv.segment_summary(scored)
+
+
+def test_filter_by_everything(scored):
+    seg = cv.segment(scored, "rfm")
+    at_risk = cv.filter_customers(seg, segment="At Risk")
+    assert (at_risk["segment"] == "At Risk").all() and len(at_risk) == (seg["segment"] == "At Risk").sum()
+    both = cv.filter_customers(seg, segment=["Champions", "At Risk"], p_alive=(0.5, 1.0), min_value=10)
+    assert both["segment"].isin(["Champions", "At Risk"]).all() and (both["p_alive"] >= 0.5).all()
+    assert (both["clv"] >= 10).all()
+    top = cv.filter_customers(seg, top=5, by="expected_purchases")
+    assert top["expected_purchases"].tolist() == sorted(seg["expected_purchases"].nlargest(5).tolist(), reverse=True)
+    share = cv.filter_customers(seg, top_share=0.1)
+    assert len(share) == int(np.ceil(0.1 * len(seg))) and share["clv"].min() >= seg["clv"].quantile(0.89)
+    queried = seg.cv.filter(query="frequency >= 10")
+    assert (queried["frequency"] >= 10).all()
+    assert cv.fitted_models(queried)["model"] is cv.fitted_models(scored)["model"]  # still chains
+    with pytest.raises(InvalidParameterError, match="unknown segment"):
+        cv.filter_customers(seg, segment="VIPs")
+    with pytest.raises(SchemaError, match="run custvalue.segment first"):
+        cv.filter_customers(scored, segment="Champions")
+
+
+def test_kpis_on_scored_segmented_customers(scored):
+    seg = cv.segment(scored, "value_tiers")
+    k = cv.kpis(seg, costs=1000.0)["value"]
+    assert k["customers"] == len(scored)
+    assert k["total_clv"] == pytest.approx(scored["clv"].sum())
+    shares = [k[f"clv_share: {name}"] for name in ("low", "mid", "high")]
+    assert sum(shares) == pytest.approx(1.0)
+    assert k["romi"] == pytest.approx((scored["clv"].sum() - 1000) / 1000)
+    assert cv.kpis.__module__ == "custvalue.kpis"
+
+
+def test_gini_and_top_share_by_hand():
+    from custvalue.kpis import gini, top_share
+
+    # Gini of (1, 2, 3, 4): sum |xi - xj| / (2 n^2 mean) = 20 / (2 * 16 * 2.5) = 0.25.
+    assert gini([1, 2, 3, 4]) == pytest.approx(0.25)
+    assert top_share(np.arange(1, 11), share=0.2) == pytest.approx((10 + 9) / 55)
+
+
+def test_cohort_retention_on_cdnow():
+    tx = cv.clean(cv.datasets.load_cdnow())
+    matrix = cv.cohort_retention(tx, "M")
+    assert (matrix[0] == 1.0).all()
+    january = tx[tx["customer_id"].isin(tx.groupby("customer_id")["date"].min().loc[lambda d: d < "1997-02-01"].index)]
+    active_feb = january[(january["date"] >= "1997-02-01") & (january["date"] < "1997-03-01")]["customer_id"].nunique()
+    assert matrix.loc[pd.Period("1997-01", "M"), 1] == pytest.approx(active_feb / january["customer_id"].nunique())
+    assert matrix.attrs["cohort_size"].sum() == tx["customer_id"].nunique()
+    with pytest.raises(InvalidParameterError, match="period must be"):
+        cv.cohort_retention(tx, "fortnight")
