@@ -25,6 +25,7 @@ from custvalue.schemas import CleanTransactions, CustomerSummary, RawTransaction
 from custvalue.score import fitted_models, score
 from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
+from custvalue.uplift import measure_uplift, simulate_campaign, uplift, uplift_summary
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,10 @@ __all__ = [
     "filter_customers",
     "kpis",
     "cohort_retention",
+    "uplift",
+    "uplift_summary",
+    "measure_uplift",
+    "simulate_campaign",
     "validate",
     "RawTransactions",
     "CleanTransactions",

@@ -18,6 +18,7 @@ from custvalue.models import BaseModel
 from custvalue.score import fitted_models, score
 from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
+from custvalue.uplift import UpliftSummary, measure_uplift, uplift, uplift_summary
 
 
 @pd.api.extensions.register_dataframe_accessor("cv")
@@ -151,3 +152,47 @@ class CustValueAccessor:
     def cohort_retention(self, period: str = "M", *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
         """See :func:`custvalue.cohort_retention`."""
         return cohort_retention(self._frame, period, columns=columns)
+
+    def uplift(
+        self,
+        *,
+        segment: str | Sequence[str] | None = None,
+        query: str | None = None,
+        factor: float | None = None,
+        column: str = "clv",
+        purchase_rate: float = 1.0,
+        spend: float = 1.0,
+        dropout: float = 1.0,
+        retention: float = 0.0,
+        cost_per_customer: float = 0.0,
+        fixed_cost: float = 0.0,
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.uplift`."""
+        return uplift(
+            self._frame, segment=segment, query=query, factor=factor, column=column, purchase_rate=purchase_rate,
+            spend=spend, dropout=dropout, retention=retention, cost_per_customer=cost_per_customer,
+            fixed_cost=fixed_cost,
+        )
+
+    @property
+    def uplift_summary(self) -> UpliftSummary:
+        """The totals of the scenario that produced this frame (see :func:`custvalue.uplift_summary`)."""
+        return uplift_summary(self._frame)
+
+    def measure_uplift(
+        self,
+        treatment: str = "treated",
+        outcome: str = "revenue",
+        segment: str | None = None,
+        *,
+        cost_per_customer: float = 0.0,
+        fixed_cost: float = 0.0,
+        confidence: float = 0.95,
+        n_boot: int = 2000,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """See :func:`custvalue.measure_uplift`."""
+        return measure_uplift(
+            self._frame, treatment, outcome, segment, cost_per_customer=cost_per_customer, fixed_cost=fixed_cost,
+            confidence=confidence, n_boot=n_boot, seed=seed,
+        )

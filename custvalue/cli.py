@@ -11,8 +11,11 @@ import pandas as pd
 from custvalue.clean import clean, cleaning_report
 from custvalue.datasets import load_cdnow
 from custvalue.errors import CustValueError
+from custvalue.filtering import filter_customers
 from custvalue.score import fitted_models, score
+from custvalue.segment import segment, segment_summary
 from custvalue.summary import summarize
+from custvalue.uplift import uplift, uplift_summary
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -37,6 +40,13 @@ def demo(args: argparse.Namespace) -> int:
         print("\nTop 10 customers by expected value over the next 52 weeks (clv, $):")
         print(scored.nlargest(10, "clv")[shown])
         print(f"\nExpected value of all {len(scored):,} customers over 52 weeks: ${scored['clv'].sum():,.0f}")
+        segmented = segment(scored, method="rfm")
+        print("\nRFM segments:")
+        table = segment_summary(segmented)
+        print(table[["customers", "customer_share", "mean_value", "value_share", "mean_p_alive"]].round(3))
+        at_risk = uplift(filter_customers(segmented, "At Risk"), purchase_rate=1.1, cost_per_customer=0.5)
+        print("\nWhat if a $0.50-per-customer campaign lifts the purchase rate of 'At Risk' customers by 10%?")
+        print(uplift_summary(at_risk))
     return 0
 
 

@@ -163,15 +163,18 @@ def discounted_purchases(model: BaseModel, summary: pd.DataFrame, horizon: float
     """Σ over units k ≤ horizon of (E[X(k)] − E[X(k−1)]) / (1 + d)^k, the last unit possibly partial."""
     if discount_rate == 0:
         return undiscounted.to_numpy()
+    return discount_curve(lambda t: model.expected_purchases(summary, t).to_numpy(), horizon, discount_rate)
+
+
+def discount_curve(cumulative: Any, horizon: float, discount_rate: float) -> np.ndarray:
+    """Discounted sum of the increments of ``cumulative(t)`` (expected purchases by t) over unit steps."""
     steps = np.unique(np.append(np.arange(1.0, np.floor(horizon) + 1), horizon))
-    steps = steps[steps > 0]
-    total = np.zeros(len(summary))
-    previous = np.zeros(len(summary))
-    for k in steps:
-        current = undiscounted.to_numpy() if k == horizon else model.expected_purchases(summary, k).to_numpy()
-        total += (current - previous) / (1 + discount_rate) ** k
+    total, previous = 0.0, 0.0
+    for k in steps[steps > 0]:
+        current = cumulative(k)
+        total = total + (current - previous) / (1 + discount_rate) ** k
         previous = current
-    return total
+    return np.asarray(total, dtype=float)
 
 
 def fitted_models(frame: pd.DataFrame) -> dict[str, Any]:

@@ -93,9 +93,12 @@ ACCESSOR_CALLS = {
     "filter": (("Champions",), {"top": 10}),
     "kpis": (("1997-03-01", "1997-06-30"), {"costs": 100.0}),
     "cohort_retention": (("W",), {}),
+    "uplift": ((), {"segment": "At Risk", "purchase_rate": 1.1, "cost_per_customer": 1.0}),
+    "measure_uplift": (("treated", "revenue", "segment"), {"n_boot": 100}),
 }
 NEEDS = {  # what the frame must have been through first
-    "segment": "scored", "segment_summary": "segmented", "filter": "segmented",
+    "segment": "scored", "segment_summary": "segmented", "filter": "segmented", "uplift": "segmented",
+    "measure_uplift": "campaign",
 }
 
 
@@ -106,6 +109,8 @@ def test_accessor_parity_covers_every_method():
 @pytest.mark.parametrize("name", sorted(ACCESSOR_CALLS))
 def test_accessor_gives_the_same_result(name):
     frame = cv.datasets.load_cdnow(sample=True)
+    if NEEDS.get(name) == "campaign":
+        frame = cv.simulate_campaign(600, seed=0)
     if NEEDS.get(name) in ("scored", "segmented"):
         frame = cv.score(frame, horizon=10)
     if NEEDS.get(name) == "segmented":
@@ -129,6 +134,8 @@ def test_cli_demo_prints_report_and_summary(capsys):
     assert "duplicate                    255 dropped" in out
     assert "zero_amount                   80 dropped" in out
     assert "Customer summary" in out and "7592" in out
+    assert "BG/NBD purchase model" in out and "Top 10 customers" in out
+    assert "RFM segments" in out and "Champions" in out and "Uplift scenario" in out
 
 
 def test_cli_summarize_writes_csv_and_fails_cleanly(tmp_path, capsys):

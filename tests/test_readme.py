@@ -10,7 +10,8 @@ def test_readme_example_runs():
     code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
-    scored = namespace["scored"]
+    scored, plan = namespace["scored"], namespace["plan"]
     assert scored.cv.report.dropped["duplicate"] == 255
     assert scored.cv.models["model"].name == "bgnbd"
     assert scored["clv"].notna().all() and len(scored) == 23_502
+    assert (plan["segment"] == "At Risk").all() and plan.cv.uplift_summary.treated == len(plan)
