@@ -55,7 +55,8 @@ def kpis(
     """Key customer indicators in one table (index: KPI, column: ``value``).
 
     From transactions, for the period [start, end] (default: all data):
-    customers, revenue, orders, average order value, purchase frequency
+    customers (acquired by the end), active customers (buying in the
+    period), revenue, orders, average order value, purchase frequency
     (orders per customer), repeat purchase rate (share of customers buying on
     two or more days), revenue share of the top 20% of customers and the Gini
     of customer revenue; and retention and churn rate against the previous
@@ -76,8 +77,8 @@ def kpis(
     ...                                            "2024-02-10", "2024-02-11"]),
     ...                    "amount": [10.0, 20.0, 30.0, 5.0, 15.0, 25.0]})
     >>> k = kpis(tx, "2024-02-01", "2024-02-29", costs=50.0)["value"]
-    >>> k[["customers", "revenue", "average_order_value", "retention_rate", "romi"]].tolist()
-    [3.0, 90.0, 22.5, 1.0, 0.8]
+    >>> k[["customers", "active_customers", "revenue", "average_order_value", "retention_rate", "romi"]].tolist()
+    [3.0, 3.0, 90.0, 22.5, 1.0, 0.8]
     """
     if not isinstance(data, pd.DataFrame) or len(data) == 0:
         raise SchemaError("kpis needs a non-empty DataFrame of transactions or scored customers")
@@ -111,7 +112,8 @@ def kpis(
         customers = float(len(revenue_by_customer))
         revenue = float(revenue_by_customer.sum())
         rows.update(
-            customers=customers, revenue=revenue, orders=float(len(period)),
+            customers=float(tx.loc[dates <= high, "customer_id"].nunique()), active_customers=customers,
+            revenue=revenue, orders=float(len(period)),
             average_order_value=revenue / len(period), purchase_frequency=len(period) / customers,
             repeat_purchase_rate=float((occasions >= 2).mean()),
             top_20pct_revenue_share=top_share(revenue_by_customer.to_numpy()),

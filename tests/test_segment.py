@@ -188,3 +188,20 @@ def test_cohort_retention_on_cdnow():
     assert matrix.attrs["cohort_size"].sum() == tx["customer_id"].nunique()
     with pytest.raises(InvalidParameterError, match="period must be"):
         cv.cohort_retention(tx, "fortnight")
+
+
+def test_kpis_on_cdnow_transactions_against_pandas():
+    tx = cv.clean(cv.datasets.load_cdnow())
+    k = cv.kpis(tx, "1998-01-01", "1998-06-30")["value"]
+    period = tx[(tx["date"] >= "1998-01-01") & (tx["date"] <= "1998-06-30")]
+    assert k["active_customers"] == period["customer_id"].nunique()
+    assert k["customers"] == tx["customer_id"].nunique()
+    assert k["revenue"] == pytest.approx(period["amount"].sum())
+    assert k["average_order_value"] == pytest.approx(period["amount"].mean())
+    days = period.groupby("customer_id")["date"].nunique()
+    assert k["repeat_purchase_rate"] == pytest.approx((days >= 2).mean())
+    previous = tx[(tx["date"] >= pd.Timestamp("1998-01-01") - pd.Timedelta(days=181)) & (tx["date"] < "1998-01-01")]
+    kept = len(set(previous["customer_id"]) & set(period["customer_id"])) / previous["customer_id"].nunique()
+    assert k["retention_rate"] == pytest.approx(kept) and k["churn_rate"] == pytest.approx(1 - kept)
+    with pytest.raises(InvalidParameterError, match="before start"):
+        cv.kpis(tx, "1998-06-30", "1998-01-01")
