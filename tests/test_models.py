@@ -259,7 +259,7 @@ def test_convergence_error_is_honest():
 
 def test_registry_lists_gets_and_refuses():
     assert cv.models.available() == sorted(
-        ["bgbb", "bgnbd", "formula", "gammagamma", "historic", "mbgnbd", "paretonbd"])
+        ["bgbb", "bgnbd", "formula", "gammagamma", "historic", "mbgnbd", "paretonbd", "sbg"])
     assert isinstance(cv.models.get("paretonbd", penalizer=0.01), ParetoNBD)
     with pytest.raises(UnknownModelError, match="available models: \\['bgbb'"):
         cv.models.get("bg-nbd")

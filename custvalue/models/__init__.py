@@ -13,12 +13,14 @@ from custvalue.models.gammagamma import GammaGamma
 from custvalue.models.mbgnbd import ModifiedBetaGeo
 from custvalue.models.paretonbd import ParetoNBD
 from custvalue.models.registry import available, get, load, model_class, register
+from custvalue.models.sbg import ShiftedBetaGeometric
 
-for _cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD, BetaGeoBetaBinom, GammaGamma, FormulaCLV, HistoricValue):
+for _cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD, BetaGeoBetaBinom, GammaGamma, FormulaCLV, HistoricValue,
+             ShiftedBetaGeometric):
     register(_cls)
 
 __all__ = [
     "BaseModel", "MLEModel", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "BetaGeoBetaBinom", "GammaGamma",
-    "FormulaCLV", "HistoricValue",
+    "FormulaCLV", "HistoricValue", "ShiftedBetaGeometric",
     "available", "get", "load", "model_class", "register",
 ]

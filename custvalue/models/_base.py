@@ -304,6 +304,8 @@ class MLEModel(BaseModel):
 
         from custvalue.models._mle import invert_information, objective
 
+        if not self.lifetimes_fitter:
+            raise InvalidParameterError(f"lifetimes has no fitter for the {self.name!r} model; use engine='native'")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import lifetimes
