@@ -19,6 +19,7 @@ from custvalue.errors import (
     SchemaError,
     UnknownModelError,
 )
+from custvalue.evaluation import compare_models, evaluate, tracking
 from custvalue.filtering import filter_customers
 from custvalue.kpis import cohort_retention, kpis
 from custvalue.schemas import CleanTransactions, CustomerSummary, RawTransactions, validate
@@ -44,6 +45,9 @@ __all__ = [
     "filter_customers",
     "kpis",
     "cohort_retention",
+    "evaluate",
+    "compare_models",
+    "tracking",
     "uplift",
     "uplift_summary",
     "measure_uplift",

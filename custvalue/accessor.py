@@ -104,11 +104,15 @@ class CustValueAccessor:
         observation_end: str | pd.Timestamp | None = None,
         grain: str = "D",
         columns: Mapping[str, str] | None = None,
+        intervals: float | None = None,
+        interval_draws: int = 200,
+        interval_method: str = "asymptotic",
     ) -> pd.DataFrame:
         """See :func:`custvalue.score`."""
         return score(
             self._frame, model, spend_model, horizon, unit, discount_rate, margin,
-            observation_end=observation_end, grain=grain, columns=columns,
+            observation_end=observation_end, grain=grain, columns=columns, intervals=intervals,
+            interval_draws=interval_draws, interval_method=interval_method,
         )
 
     def segment(self, method: str = "rfm", **options: Any) -> pd.DataFrame:

@@ -11,10 +11,11 @@ import pandas as pd
 from custvalue.clean import clean, cleaning_report
 from custvalue.datasets import load_cdnow
 from custvalue.errors import CustValueError
+from custvalue.evaluation import compare_models
 from custvalue.filtering import filter_customers
 from custvalue.score import fitted_models, score
 from custvalue.segment import segment, segment_summary
-from custvalue.summary import summarize
+from custvalue.summary import calibration_holdout, summarize
 from custvalue.uplift import uplift, uplift_summary
 
 
@@ -69,10 +70,23 @@ def summarize_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare(args: argparse.Namespace) -> int:
+    """Compare the purchase models on CDNOW: calibration to 1997-09-30, holdout to 1998-06-30."""
+    tx = clean(load_cdnow())
+    calhold = calibration_holdout(tx, "1997-09-30", "1998-06-30", unit="W")
+    table = compare_models(calhold, ["bgnbd", "mbgnbd", "paretonbd"])
+    print(f"CDNOW master, {len(calhold):,} customers: fitted on 1997-01-01..1997-09-30, "
+          "checked on the 39 weeks to 1998-06-30 (repeat purchases per customer)")
+    with pd.option_context("display.width", 140, "display.max_columns", 12):
+        print(table.round(4))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custvalue", description="Customer-value analytics.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run the main job on the bundled CDNOW data").set_defaults(run=demo)
+    commands.add_parser("compare", help="compare the purchase models on CDNOW's holdout").set_defaults(run=compare)
     summary = commands.add_parser("summarize", help="summarize a CSV of transactions per customer")
     summary.add_argument("input", help="CSV file of transactions")
     summary.add_argument("-o", "--output", help="output CSV (default: standard output)")

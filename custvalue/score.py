@@ -44,6 +44,9 @@ def score(
     observation_end: str | pd.Timestamp | None = None,
     grain: str = "D",
     columns: Mapping[str, str] | None = None,
+    intervals: float | None = None,
+    interval_draws: int = 200,
+    interval_method: str = "asymptotic",
 ) -> pd.DataFrame:
     """Fit CLV models and score every customer.
 
@@ -56,6 +59,10 @@ def score(
         The purchase model: a registry name (see ``cv.models.available()``),
         a class, or an instance (fitted instances are used as they are). The
         formula models ``"formula"`` and ``"historic"`` give ``clv`` directly.
+        ``"auto"`` (transactions only) splits the observation window in two
+        halves, fits BG/NBD, MBG/NBD and Pareto/NBD on the first, keeps the
+        one with the lowest holdout MAE and refits it on everything; the
+        comparison and the reason are in ``fitted_models(result)["model_choice"]``.
     spend_model : str, class, instance or None, default "gammagamma"
         The spend model; None scores purchases and P(alive) only.
     horizon : float, default 52
@@ -67,6 +74,12 @@ def score(
         discounted to today.
     margin : float, default 1
         Share of spend that is profit.
+    intervals : float, optional
+        A level such as 0.9: adds ``*_lower`` and ``*_upper`` columns for
+        each prediction, from ``interval_draws`` parameter draws (seeded, so
+        reproducible) of ``interval_method``: ``"asymptotic"`` (normal on
+        the log-parameter scale, from the inverse observed information) or
+        ``"bootstrap"`` (refits on data simulated from the fitted models).
 
     Returns
     -------
@@ -106,6 +119,14 @@ def score(
     else:
         summary = summarize(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
 
+    choice = None
+    if isinstance(model, str) and model == "auto":
+        if summary is data:
+            raise InvalidParameterError(
+                "model='auto' chooses on a calibration/holdout split of the transactions; pass transactions "
+                "rather than a summary, or name a model (see custvalue.compare_models)"
+            )
+        model, choice = choose_model(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
     count_model = resolve_model(model, summary)
     fitted_spend = None
     rows, expand = summary, np.arange(len(summary))
@@ -114,11 +135,55 @@ def score(
         # Customers with identical summaries get identical predictions: predict each distinct row once.
         needed = [*count_model.columns, *(fitted_spend.columns if fitted_spend else ())]
         rows, expand = distinct_rows(summary, list(dict.fromkeys(needed)))
-    out = predict(rows, count_model, fitted_spend, horizon, discount_rate, margin)
-    scored = summary.assign(**{k: v.to_numpy()[expand] for k, v in out.items()})
+    out = {k: v.to_numpy() for k, v in predict(rows, count_model, fitted_spend, horizon, discount_rate, margin).items()}
+    if intervals is not None:
+        out.update(interval_columns(rows, summary, count_model, fitted_spend, horizon, discount_rate, margin,
+                                    intervals, interval_draws, interval_method))
+    scored = summary.assign(**{k: v[expand] for k, v in out.items()})
     scored.attrs[ATTRS_KEY] = provenance(summary)
     return attach(scored, model=count_model, spend_model=fitted_spend, horizon=horizon, unit=unit,
-                  discount_rate=discount_rate, margin=margin)
+                  discount_rate=discount_rate, margin=margin, model_choice=choice)
+
+
+def interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin, level, n_draws,
+                     method) -> dict[str, np.ndarray]:
+    """``*_lower`` / ``*_upper`` columns for the predictions of each distinct row."""
+    from custvalue.intervals import parameter_draws, prediction_intervals
+
+    if not hasattr(count_model, "p_alive"):
+        raise InvalidParameterError(f"intervals need a probabilistic model; {count_model.name!r} has no likelihood")
+    if not isinstance(n_draws, int) or n_draws < 10:
+        raise InvalidParameterError(f"interval_draws must be a whole number >= 10, got {n_draws!r}")
+    count_draws = parameter_draws(count_model, n_draws, method, summary, seed=0)
+    spend_draws = (parameter_draws(spend_model, n_draws, method, summary[summary["frequency"] > 0], seed=1)
+                   if spend_model is not None else [None] * n_draws)
+    return prediction_intervals(
+        rows, lambda part, m, s: predict(part, m, s, horizon, discount_rate, margin), count_draws, spend_draws, level)
+
+
+AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd")
+
+
+def choose_model(tx: pd.DataFrame, unit: str, observation_end, grain: str, columns) -> tuple[str, pd.DataFrame]:
+    """The candidate with the lowest holdout MAE when the observation window is split in two halves.
+
+    Returns the winner's name and the comparison table, whose ``attrs["reason"]`` says why it won.
+    """
+    from custvalue.evaluation import compare_models
+    from custvalue.summary import calibration_holdout
+
+    summary = summarize(tx, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
+    start, end = summary["first_purchase"].min(), provenance(summary).get("observation_end")
+    calibration_end = start + (end - start) / 2
+    calhold = calibration_holdout(tx, calibration_end, end, unit, grain=grain, columns=columns)
+    table = compare_models(calhold, AUTO_CANDIDATES, metric="mae")
+    winner = str(table.index[0])
+    table.attrs["reason"] = (
+        f"{winner} had the lowest holdout MAE ({table['mae'].iloc[0]:.4f} purchases per customer) when fitted "
+        f"on {start.date()}..{calibration_end.date()} and checked on the rest, up to {end.date()}; "
+        f"then refitted on all data"
+    )
+    return winner, table
 
 
 def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,
@@ -181,7 +246,8 @@ def fitted_models(frame: pd.DataFrame) -> dict[str, Any]:
     """The fitted models and settings that scored ``frame`` (they survive filtering and sorting).
 
     Returns a dict with ``model``, ``spend_model``, ``horizon``, ``unit``,
-    ``discount_rate`` and ``margin``.
+    ``discount_rate``, ``margin`` and ``model_choice`` (the comparison behind
+    ``model="auto"``, else None).
     """
     found = provenance(frame)
     if found.get("model") is None:
@@ -189,4 +255,5 @@ def fitted_models(frame: pd.DataFrame) -> dict[str, Any]:
             "this frame carries no fitted model; it was not produced by custvalue.score "
             "(or an operation such as merge dropped pandas' attrs). Run custvalue.score first."
         )
-    return {key: found.get(key) for key in ("model", "spend_model", "horizon", "unit", "discount_rate", "margin")}
+    keys = ("model", "spend_model", "horizon", "unit", "discount_rate", "margin", "model_choice")
+    return {key: found.get(key) for key in keys}

@@ -83,6 +83,25 @@ class BaseModel:
             {"lower": values * np.exp(-Z95 * se_log), "upper": values * np.exp(Z95 * se_log)}
         )
 
+    def parameter_intervals(self, level: float = 0.95) -> pd.DataFrame:
+        """Intervals for the parameters at ``level``, symmetric on the log scale (always positive).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> m = cv.models.get("bgnbd").fit(cv.datasets.load_cdnow_summary())
+        >>> m.parameter_intervals(0.9).round(3).loc["r"].tolist()
+        [0.223, 0.264]
+        """
+        from scipy.stats import norm
+
+        self._check_fitted()
+        if not 0 < level < 1:
+            raise InvalidParameterError(f"level must be in (0, 1), got {level}")
+        z = norm.ppf(0.5 + level / 2)
+        se_log = np.sqrt(np.clip(np.diag(self.covariance_log_.to_numpy()), 0, None))
+        return pd.DataFrame({"lower": self.params_ * np.exp(-z * se_log), "upper": self.params_ * np.exp(z * se_log)})
+
     @classmethod
     def from_params(cls, **params: float) -> BaseModel:
         """A fitted model with known parameters (for what-ifs and for checking against papers).
