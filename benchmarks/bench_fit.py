@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--only", choices=["bgnbd", "paretonbd", "score"], help="run one part")
+    parser.add_argument("--only", choices=["bgnbd", "paretonbd", "score", "intervals"], help="run one part")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     warnings.simplefilter("ignore")
@@ -75,6 +75,8 @@ def main() -> None:
         bench_paretonbd(scale, args.repeats)
     if args.only in (None, "score"):
         bench_score(scale, args.repeats)
+    if args.only in (None, "intervals"):
+        bench_intervals(scale)
 
 
 def bench_bgnbd(scale: int, repeats: int) -> None:
@@ -106,6 +108,20 @@ def bench_score(scale: int, repeats: int) -> None:
     unique = len(grid.drop_duplicates(["frequency", "recency", "T", "monetary_value"]))
     print(f"score with weekly discounting (52 steps), {len(grid):,} customers on a day grid ({unique:,} distinct rows)")
     print(f"  custvalue  median {t_disc:8.3f} s   total CLV {scored['clv'].sum():,.0f}")
+
+
+def bench_intervals(scale: int) -> None:
+    spend = GammaGamma.from_params(p=6.0, q=3.8, v=15.0)
+    data = bgnbd_data(1_000_000 // scale)
+    data["monetary_value"] = spend.simulate(data["frequency"].to_numpy(), seed=5)["monetary_value"].to_numpy()
+    grid = day_grid(data)
+    for spend_model, label in ((None, "purchases and P(alive)"), ("gammagamma", "purchases, P(alive), spend, CLV")):
+        keys = ["frequency", "recency", "T"] + (["monetary_value"] if spend_model else [])
+        start = time.perf_counter()
+        cv.score(grid, spend_model=spend_model, horizon=52, intervals=0.9, interval_draws=200)
+        elapsed = time.perf_counter() - start
+        print(f"score with 90% intervals, 200 draws, {label}: {len(grid):,} day-grid customers "
+              f"({len(grid.drop_duplicates(keys)):,} distinct rows): {elapsed:.1f} s")
 
 
 def day_grid(summary: pd.DataFrame) -> pd.DataFrame:
