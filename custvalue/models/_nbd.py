@@ -32,6 +32,11 @@ def nbd_pmf_terms(r: float, alpha: float, n: np.ndarray, t: float) -> tuple[np.n
     return log_nbd, np.clip(tail, 0.0, 1.0)
 
 
+def mean_purchase_rate(data: dict[str, np.ndarray]) -> float:
+    """Repeat purchases per unit of time across customers: the scale of a sensible starting α."""
+    return max(float(np.mean(data["frequency"])) / max(float(np.mean(data["T"])), 1e-9), 1e-3)
+
+
 def simulate_summary(rng: np.random.Generator, lam: np.ndarray, T: np.ndarray, cap: np.ndarray):
     """Summary rows of Poisson(λ) buyers observed on (0, T] who stop after ``cap`` repeat purchases.
 

@@ -16,7 +16,7 @@ from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
 from custvalue.models._base import MLEModel
 from custvalue.models._math import check_horizon, logistic_neg
-from custvalue.models._nbd import nbd_pmf_terms, simulate_summary, two_term_loglik, x_terms
+from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, simulate_summary, two_term_loglik, x_terms
 
 
 def bgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
@@ -95,9 +95,7 @@ class BetaGeo(MLEModel):
                             data.get("_x_index"))
 
     def start_values(self, data):
-        x, T = data["frequency"], data["T"]
-        rate = max(float(np.mean(x)) / max(float(np.mean(T)), 1e-9), 1e-3)
-        return [np.log([1.0, 1.0 / rate, 1.0, 1.0]), np.zeros(4), np.log([0.5, 5.0, 0.5, 3.0])]
+        return [np.log([1.0, 1.0 / mean_purchase_rate(data), 1.0, 1.0]), np.zeros(4), np.log([0.5, 5.0, 0.5, 3.0])]
 
     def _death_odds(self, x, t_x, T):
         r, alpha, a, b = self._p()

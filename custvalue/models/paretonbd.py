@@ -19,7 +19,7 @@ from scipy.special import gammaln, hyp2f1, roots_legendre
 
 from custvalue.models._base import MLEModel
 from custvalue.models._math import check_horizon, expm1_ratio, log1mexp
-from custvalue.models._nbd import nbd_pmf_terms, simulate_summary
+from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, simulate_summary
 
 
 def _log_F(u, r, alpha, s, beta, x):
@@ -73,9 +73,8 @@ class ParetoNBD(MLEModel):
                                 data.get("_x_index"))
 
     def start_values(self, data):
-        x, T = data["frequency"], data["T"]
-        rate = max(float(np.mean(x)) / max(float(np.mean(T)), 1e-9), 1e-3)
-        return [np.log([1.0, 1.0 / rate, 1.0, float(np.mean(T))]), np.zeros(4), np.log([0.5, 10.0, 0.5, 10.0])]
+        starts = [1.0, 1.0 / mean_purchase_rate(data), 1.0, float(np.mean(data["T"]))]
+        return [np.log(starts), np.zeros(4), np.log([0.5, 10.0, 0.5, 10.0])]
 
     def _log_p_alive(self, x, t_x, T):
         r, alpha, s, beta = self._p()
