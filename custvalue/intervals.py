@@ -33,14 +33,17 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
     """
     model._check_fitted()
     rng = np.random.default_rng(seed)
-    names = list(model.param_names)
+    names = list(model.parameter_names())
     if method == "asymptotic":
         cov = model.covariance_log_.to_numpy()
         if not np.all(np.isfinite(cov)):
             raise InvalidParameterError(f"{type(model).__name__} has no covariance (fitted with from_params?); "
                                         "intervals need a model fitted on data")
-        logs = rng.multivariate_normal(np.log(model.params_.to_numpy()), cov, size=n_draws)
-        return [type(model).from_params(**dict(zip(names, np.exp(row)))) for row in logs]
+        positive = model._is_log_scale()
+        values = model.params_.to_numpy()
+        draws = rng.multivariate_normal(np.where(positive, np.log(values), values), cov, size=n_draws)
+        draws = np.where(positive, np.exp(draws), draws)
+        return [type(model).from_params(model.get_params(), **dict(zip(names, row))) for row in draws]
     if method == "bootstrap":
         if data is None:
             raise InvalidParameterError("the parametric bootstrap needs the summary the model was fitted on")

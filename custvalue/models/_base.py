@@ -64,7 +64,7 @@ class BaseModel:
     def _set_fitted(self, params: dict[str, float] | pd.Series, log_likelihood: float = np.nan,
                     n_customers: float = 0, converged: bool = True,
                     covariance_log: np.ndarray | None = None) -> BaseModel:
-        values = pd.Series({k: float(params[k]) for k in self.param_names}, dtype=float, name="estimate")
+        values = pd.Series({k: float(params[k]) for k in self.parameter_names()}, dtype=float, name="estimate")
         self.params_ = values
         self.log_likelihood_ = float(log_likelihood)
         self.n_customers_ = float(n_customers)
@@ -72,19 +72,25 @@ class BaseModel:
         k = len(values)
         cov = np.full((k, k), np.nan) if covariance_log is None else np.asarray(covariance_log, dtype=float)
         self.covariance_log_ = pd.DataFrame(cov, index=values.index, columns=values.index)
-        se_log = np.sqrt(np.clip(np.diag(cov), 0, None))
-        self._set_intervals(values, se_log)
+        positive = self._is_log_scale()
+        se_scale = np.sqrt(np.clip(np.diag(cov), 0, None))
+        # Delta method for log-parameters; coefficients are estimated on their own scale.
+        self.standard_errors_ = pd.Series(np.where(positive, values.to_numpy() * se_scale, se_scale),
+                                          index=values.index, name="se")
+        self.confidence_intervals_ = self.parameter_intervals(0.95)
         return self
 
-    def _set_intervals(self, values: pd.Series, se_log: np.ndarray) -> None:
-        # Positive parameters: delta-method SE, interval symmetric on the log scale.
-        self.standard_errors_ = pd.Series(values.to_numpy() * se_log, index=values.index, name="se")
-        self.confidence_intervals_ = pd.DataFrame(
-            {"lower": values * np.exp(-Z95 * se_log), "upper": values * np.exp(Z95 * se_log)}
-        )
+    def parameter_names(self) -> tuple[str, ...]:
+        """Names of the fitted parameters: the paper's, then any covariate coefficients."""
+        return tuple(self.param_names)
+
+    def _is_log_scale(self) -> np.ndarray:
+        """Which parameters are positive and estimated on the log scale (the coefficients are not)."""
+        return np.arange(len(self.parameter_names())) < len(self.param_names)
 
     def parameter_intervals(self, level: float = 0.95) -> pd.DataFrame:
-        """Intervals for the parameters at ``level``, symmetric on the log scale (always positive).
+        """Intervals for the parameters at ``level``: symmetric on the log scale for the positive
+        parameters (so always positive), on their own scale for covariate coefficients.
 
         Examples
         --------
@@ -99,11 +105,14 @@ class BaseModel:
         if not 0 < level < 1:
             raise InvalidParameterError(f"level must be in (0, 1), got {level}")
         z = norm.ppf(0.5 + level / 2)
-        se_log = np.sqrt(np.clip(np.diag(self.covariance_log_.to_numpy()), 0, None))
-        return pd.DataFrame({"lower": self.params_ * np.exp(-z * se_log), "upper": self.params_ * np.exp(z * se_log)})
+        se = np.sqrt(np.clip(np.diag(self.covariance_log_.to_numpy()), 0, None))
+        positive, values = self._is_log_scale(), self.params_.to_numpy()
+        lower = np.where(positive, values * np.exp(-z * se), values - z * se)
+        upper = np.where(positive, values * np.exp(z * se), values + z * se)
+        return pd.DataFrame({"lower": lower, "upper": upper}, index=self.params_.index)
 
     @classmethod
-    def from_params(cls, **params: float) -> BaseModel:
+    def from_params(cls, hyper_parameters: dict | None = None, **params: float) -> BaseModel:
         """A fitted model with known parameters (for what-ifs and for checking against papers).
 
         Examples
@@ -112,10 +121,12 @@ class BaseModel:
         >>> BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).params_["alpha"]
         np.float64(4.4136)
         """
-        missing = [p for p in cls.param_names if p not in params]
+        model = cls(**(hyper_parameters or {}))
+        missing = [p for p in model.parameter_names() if p not in params]
         if missing:
-            raise InvalidParameterError(f"{cls.__name__}.from_params needs {list(cls.param_names)}; missing {missing}")
-        return cls()._set_fitted(params)
+            raise InvalidParameterError(
+                f"{cls.__name__}.from_params needs {list(model.parameter_names())}; missing {missing}")
+        return model._set_fitted(params)
 
     def summary(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% intervals; fit statistics in ``.attrs``."""
@@ -268,6 +279,15 @@ class MLEModel(BaseModel):
     def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.zeros(len(self.param_names)), np.log(np.full(len(self.param_names), 0.5))]
 
+    def _starts(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Starting points on the optimiser's scale: the model's, with covariate coefficients at 0."""
+        extra = len(self.parameter_names()) - len(self.param_names)
+        return [np.concatenate([start, np.zeros(extra)]) for start in self.start_values(data)]
+
+    def _order(self) -> int:
+        """Highest derivative the likelihood gives (covariate versions use finite differences)."""
+        return self.derivative_order if len(self.parameter_names()) == len(self.param_names) else 0
+
     def _fit_data(
         self, summary: pd.DataFrame, weights: np.ndarray | None
     ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
@@ -293,22 +313,25 @@ class MLEModel(BaseModel):
             raise InvalidParameterError(f"penalizer must be a number >= 0, got {self.penalizer!r}")
         if self.engine not in ("native", "lifetimes"):
             raise InvalidParameterError(f"engine must be 'native' or 'lifetimes', got {self.engine!r}")
-        from custvalue.models._mle import compress, maximize, subsample
+        from custvalue.models._mle import compress, maximize, natural, subsample
 
         data, w = self._fit_data(summary, summary_weights(summary, weights))
         data, w = compress(data, w)
         n = float(w.sum())
         if self.engine == "lifetimes":
+            if len(self.parameter_names()) > len(self.param_names):
+                raise InvalidParameterError("lifetimes has no covariate models; use engine='native'")
             return self._fit_with_lifetimes(data, w)
         warm = None
         if len(w) > self.warm_start_rows:
             sub_data, sub_w = subsample(data, w, self.warm_start_rows, seed=0)
             warm = self._bound_loglik(sub_data, sub_w, scale=float(sub_w.sum()))
         result = maximize(
-            self._bound_loglik(data, w), self.start_values(data), n, self.derivative_order,
+            self._bound_loglik(data, w), self._starts(data), n, self._order(),
             penalizer=float(self.penalizer), model_name=type(self).__name__, warm_start_loglik=warm,
+            n_positive=len(self.param_names),
         )
-        params = dict(zip(self.param_names, np.exp(result.log_params)))
+        params = dict(zip(self.parameter_names(), natural(result.log_params, len(self.param_names))))
         self._set_fitted(params, result.log_likelihood, n, True, result.covariance_log)
         self._after_fit()
         return self

@@ -112,12 +112,24 @@ class MLEResult:
     covariance_log: np.ndarray  # covariance of the log-parameters (inverse observed information)
 
 
-def objective(f: Callable, n: float, order: int, penalizer: float) -> Callable:
+def natural(z: np.ndarray, n_positive: int | None = None) -> np.ndarray:
+    """Parameters from the optimiser's scale: the first ``n_positive`` are logs, the rest (coefficients) as is."""
+    z = np.asarray(z, dtype=float)
+    k = len(z) if n_positive is None else n_positive
+    return np.concatenate([np.exp(z[:k]), z[k:]])
+
+
+def objective(f: Callable, n: float, order: int, penalizer: float, n_positive: int | None = None) -> Callable:
     """``evaluate(z, want)``: the penalised objective ``f/n − penalizer·Σθ²`` and its derivatives up to
-    ``want``, numerical beyond the ``order`` that f offers."""
+    ``want``, numerical beyond the ``order`` that f offers. The first ``n_positive`` entries of z are
+    log-parameters (all by default), the rest covariate coefficients on their own scale."""
 
     def evaluate(z: np.ndarray, want: int):
-        theta = np.exp(z)
+        theta = natural(z, n_positive)
+        # d(θ²)/dz is 2θ² for a log-parameter and 2θ for a coefficient; the second derivatives 4θ² and 2.
+        positive = np.arange(len(z)) < (len(z) if n_positive is None else n_positive)
+        d1 = np.where(positive, 2 * theta**2, 2 * theta)
+        d2 = np.where(positive, 4 * theta**2, 2.0)
         if order >= want:
             out = f(z, want)
             out = out if isinstance(out, tuple) else (out,)
@@ -131,10 +143,10 @@ def objective(f: Callable, n: float, order: int, penalizer: float) -> Callable:
         v = out[0] / n - penalizer * float(np.sum(theta**2))
         if want == 0:
             return v
-        g = out[1] / n - 2 * penalizer * theta**2
+        g = out[1] / n - penalizer * d1
         if want == 1:
             return v, g
-        return v, g, out[2] / n - 4 * penalizer * np.diag(theta**2)
+        return v, g, out[2] / n - penalizer * np.diag(d2)
 
     return evaluate
 
@@ -157,6 +169,7 @@ def maximize(
     penalizer: float = 0.0,
     model_name: str = "model",
     warm_start_loglik: Callable | None = None,
+    n_positive: int | None = None,
 ) -> MLEResult:
     """Maximise a log-likelihood of log-parameters and return the estimates and their covariance.
 
@@ -185,8 +198,8 @@ def maximize(
         return optimize.minimize(negated, start, jac=True, method="L-BFGS-B",
                                  options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
 
-    full = objective(loglik, n_customers, order, penalizer)
-    warm = objective(warm_start_loglik, 1.0, order, penalizer) if warm_start_loglik is not None else full
+    full = objective(loglik, n_customers, order, penalizer, n_positive)
+    warm = objective(warm_start_loglik, 1.0, order, penalizer, n_positive) if warm_start_loglik is not None else full
     messages = []
     for start in starts:
         with np.errstate(all="ignore"):
@@ -200,7 +213,7 @@ def maximize(
                 # Exact Hessians make Newton cheap to run to the end; finite differences are dear.
                 # A relative change of 1e-7 is far below any standard error.
                 z, hess = newton(full, z, max_steps=100, tol=1e-7) if order == 2 else newton(full, z, 4, 1e-6)
-        problem = _problem(z, message)
+        problem = _problem(z, message, n_positive)
         if problem:
             messages.append(problem)
             continue
@@ -208,7 +221,7 @@ def maximize(
         if covariance is None:
             messages.append(
                 "the likelihood has no well-defined maximum here (the information matrix is singular): "
-                f"the data cannot identify every parameter, estimates {np.round(np.exp(z), 6)}"
+                f"the data cannot identify every parameter, estimates {np.round(natural(z, n_positive), 6)}"
             )
             continue
         return MLEResult(z, float(loglik(z, 0)), message, covariance)
@@ -224,11 +237,11 @@ def _is_stationary(evaluate: Callable, z: np.ndarray) -> bool:
     return bool(np.isfinite(value) and np.all(np.isfinite(grad)) and np.max(np.abs(grad)) < 1e-6)
 
 
-def _problem(z: np.ndarray, message: str) -> str:
+def _problem(z: np.ndarray, message: str, n_positive: int | None = None) -> str:
     if not np.all(np.isfinite(z)):
         return f"non-finite result ({message})"
     if np.any(np.abs(z) > MAX_ABS_LOG_PARAM):
-        return f"parameters ran off to {np.exp(z)} ({message})"
+        return f"parameters ran off to {natural(z, n_positive)} ({message})"
     return ""
 
 
