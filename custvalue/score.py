@@ -133,7 +133,7 @@ def score(
     if hasattr(count_model, "p_alive"):
         fitted_spend = None if spend_model is None else resolve_model(spend_model, summary)
         # Customers with identical summaries get identical predictions: predict each distinct row once.
-        needed = [*count_model.columns, *(fitted_spend.columns if fitted_spend else ())]
+        needed = [*count_model.required_columns(), *(fitted_spend.required_columns() if fitted_spend else ())]
         rows, expand = distinct_rows(summary, list(dict.fromkeys(needed)))
     out = {k: v.to_numpy() for k, v in predict(rows, count_model, fitted_spend, horizon, discount_rate, margin).items()}
     if intervals is not None:

@@ -289,7 +289,8 @@ def test_user_models_plug_in_through_register():
 
 def test_estimator_contract():
     m = BetaGeo(penalizer=0.0)
-    assert m.get_params() == {"penalizer": 0.0, "engine": "native"}
+    assert m.get_params() == {"penalizer": 0.0, "engine": "native", "purchase_covariates": None,
+                              "dropout_covariates": None}
     assert m.set_params(penalizer=0.5) is m and m.penalizer == 0.5
     with pytest.raises(InvalidParameterError, match="no hyper-parameter 'alpha'"):
         m.set_params(alpha=1)

@@ -84,6 +84,10 @@ class BaseModel:
         """Names of the fitted parameters: the paper's, then any covariate coefficients."""
         return tuple(self.param_names)
 
+    def required_columns(self) -> tuple[str, ...]:
+        """Summary columns the model reads (its predictions depend on these alone)."""
+        return tuple(self.columns)
+
     def _is_log_scale(self) -> np.ndarray:
         """Which parameters are positive and estimated on the log scale (the coefficients are not)."""
         return np.arange(len(self.parameter_names())) < len(self.param_names)
@@ -153,7 +157,9 @@ class BaseModel:
         return float(self.summary().attrs["bic"])
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        # Like scikit-learn, show only the hyper-parameters that differ from their defaults.
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        hyper = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) != v)
         text = f"{type(self).__name__}({hyper})"
         if self.is_fitted:
             fitted = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())

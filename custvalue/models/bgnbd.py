@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
 from custvalue.models._base import MLEModel
+from custvalue.models._covariates import CovariateMixin
 from custvalue.models._math import check_horizon, logistic_neg
 from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, simulate_summary, two_term_loglik, x_terms
 
@@ -61,7 +62,22 @@ def bgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.n
     return two_term_loglik(theta, wx, C, grad_C, hess_C, weights, D3, grad_3, hess_3, D4, grad_4, hess_4, order)
 
 
-class BetaGeo(MLEModel):
+def bgnbd_covariate_loglik(log_params: np.ndarray, data: dict, weights: np.ndarray) -> float:
+    """BG/NBD log-likelihood with per-customer α_i = α·e^(−γ_p′z_p), a_i = a·e^(γ_d′z_d), b_i = b·e^(γ_d′z_d)."""
+    (r, alpha, a, b), purchase, dropout = BetaGeo._split(log_params, 4, data)
+    x, t_x, T = data["frequency"], data["recency"], data["T"]
+    alpha_i, a_i, b_i = alpha / purchase, a * dropout, b * dropout
+    rx = r + x
+    alive = -rx * np.log(alpha_i + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        died = np.where(x > 0, np.log(a_i) - np.log(np.maximum(b_i + x - 1, 1e-300)) - rx * np.log(alpha_i + t_x),
+                        -np.inf)
+    ll = (gammaln(rx) - gammaln(r) + r * np.log(alpha_i) + gammaln(a_i + b_i) + gammaln(b_i + x) - gammaln(b_i)
+          - gammaln(a_i + b_i + x) + np.logaddexp(alive, died))
+    return float(np.dot(weights, ll))
+
+
+class BetaGeo(CovariateMixin, MLEModel):
     """BG/NBD model (Fader, Hardie & Lee 2005); parameters ``r, alpha, a, b``.
 
     Parameters
@@ -90,15 +106,35 @@ class BetaGeo(MLEModel):
 
     derivative_order = 2
 
+    def __init__(self, penalizer: float = 0.0, engine: str = "native",
+                 purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None):
+        super().__init__(penalizer, engine)
+        self.purchase_covariates = purchase_covariates
+        self.dropout_covariates = dropout_covariates
+
     def loglik(self, log_params, data, weights, order=0):
+        if self.has_covariates():
+            return bgnbd_covariate_loglik(log_params, data, weights)
         return bgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights, order,
                             data.get("_x_index"))
+
+    def _fit_data(self, summary, weights):
+        data, weights = super()._fit_data(summary, weights)
+        return {**data, **self._covariate_data(summary)}, weights
+
+    def _p(self, summary: pd.DataFrame | None = None):
+        """(r, α, a, b), per customer of ``summary`` when the model has covariates."""
+        r, alpha, a, b = super()._p()
+        if summary is None or not self.has_covariates():
+            return r, alpha, a, b
+        purchase, dropout = self.covariate_effects(summary)
+        return r, alpha / purchase, a * dropout, b * dropout
 
     def start_values(self, data):
         return [np.log([1.0, 1.0 / mean_purchase_rate(data), 1.0, 1.0]), np.zeros(4), np.log([0.5, 5.0, 0.5, 3.0])]
 
-    def _death_odds(self, x, t_x, T):
-        r, alpha, a, b = self._p()
+    def _death_odds(self, x, t_x, T, summary=None):
+        r, alpha, a, b = self._p(summary)
         with np.errstate(divide="ignore", over="ignore"):
             log_odds = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
                         + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
@@ -107,7 +143,7 @@ class BetaGeo(MLEModel):
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(alive at T | x, t_x, T) = 1 / (1 + δ(x>0) a/(b+x−1) ((α+T)/(α+t_x))^(r+x)) (FHL 2005, eq. 13)."""
         x, t_x, T = self._summary_arrays(summary)
-        return pd.Series(logistic_neg(self._death_odds(x, t_x, T)), index=summary.index, name="p_alive")
+        return pd.Series(logistic_neg(self._death_odds(x, t_x, T, summary)), index=summary.index, name="p_alive")
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005, eq. 10), evaluated without overflow.
@@ -117,11 +153,11 @@ class BetaGeo(MLEModel):
         with ``z = t/(α+T+t)``, which stays bounded for any x.
         """
         x, t_x, T = self._summary_arrays(summary)
-        r, alpha, a, b = self._p()
+        r, alpha, a, b = self._p(summary)
         t = check_horizon(t)
         z = t / (alpha + T + t)
         bracket = 1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-        value = (a + b + x - 1) / (a - 1) * bracket * logistic_neg(self._death_odds(x, t_x, T))
+        value = (a + b + x - 1) / (a - 1) * bracket * logistic_neg(self._death_odds(x, t_x, T, summary))
         return pd.Series(value, index=summary.index, name="expected_purchases")
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray | float:
@@ -144,12 +180,18 @@ class BetaGeo(MLEModel):
         value = alive + dead
         return value if value.ndim else float(value)
 
-    def simulate(self, n_customers: int, T: float | np.ndarray, seed: int | None = None) -> pd.DataFrame:
-        """Draw a customer summary from the model, each customer observed for ``T`` units."""
-        r, alpha, a, b = self._p()
+    def simulate(self, n_customers: int, T: float | np.ndarray, seed: int | None = None,
+                 covariates: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Draw a customer summary from the model, each customer observed for ``T`` units.
+
+        With covariates, ``covariates`` holds their columns, one row per customer, and is joined to the result.
+        """
+        frame = None if covariates is None else covariates.reset_index(drop=True).assign(frequency=0.0)
+        r, alpha, a, b = self._p(frame)
         rng = np.random.default_rng(seed)
         T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
-        lam = rng.gamma(r, 1 / alpha, n_customers)
+        lam = rng.gamma(r, 1 / np.broadcast_to(alpha, (n_customers,)))
         # Dropout follows the j-th repeat purchase with probability p(1-p)^(j-1), j >= 1.
-        cap = rng.geometric(rng.beta(a, b, n_customers))
-        return simulate_summary(rng, lam, T, cap)
+        cap = rng.geometric(rng.beta(np.broadcast_to(a, (n_customers,)), np.broadcast_to(b, (n_customers,))))
+        out = simulate_summary(rng, lam, T, cap)
+        return out if covariates is None else out.join(covariates.reset_index(drop=True).set_axis(out.index))

@@ -18,18 +18,30 @@ import pandas as pd
 from scipy.special import gammaln, hyp2f1, roots_legendre
 
 from custvalue.models._base import MLEModel
+from custvalue.models._covariates import CovariateMixin
 from custvalue.models._math import check_horizon, expm1_ratio, log1mexp
 from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, simulate_summary
 
 
 def _log_F(u, r, alpha, s, beta, x):
-    """log of the FHL (2005a) term ``2F1(·)/(max(α,β)+u)^(r+s+x)`` at time u, by Euler's transformation."""
+    """log of the FHL (2005a) term ``2F1(·)/(max(α,β)+u)^(r+s+x)`` at time u, by Euler's transformation.
+
+    α and β may be arrays (customers with covariates): each row takes the branch its own α ≥ β selects.
+    """
     m = r + s + x
-    if alpha >= beta:
-        z = (alpha - beta) / (alpha + u)
-        return -(r + x) * np.log(alpha + u) - s * np.log(beta + u) + np.log(hyp2f1(1.0, r + x, m + 1.0, z))
-    z = (beta - alpha) / (beta + u)
-    return -(r + x - 1) * np.log(alpha + u) - (s + 1) * np.log(beta + u) + np.log(hyp2f1(1.0, s + 1.0, m + 1.0, z))
+    if np.ndim(alpha) == 0 and np.ndim(beta) == 0:
+        if alpha >= beta:
+            z = (alpha - beta) / (alpha + u)
+            return -(r + x) * np.log(alpha + u) - s * np.log(beta + u) + np.log(hyp2f1(1.0, r + x, m + 1.0, z))
+        z = (beta - alpha) / (beta + u)
+        return (-(r + x - 1) * np.log(alpha + u) - (s + 1) * np.log(beta + u)
+                + np.log(hyp2f1(1.0, s + 1.0, m + 1.0, z)))
+    upper = alpha >= beta
+    z = np.where(upper, (alpha - beta) / (alpha + u), (beta - alpha) / (beta + u))
+    hyper = np.where(upper, hyp2f1(1.0, r + x, m + 1.0, np.where(upper, z, 0.0)),
+                     hyp2f1(1.0, s + 1.0, m + 1.0, np.where(upper, 0.0, z)))
+    return (-(r + x - np.where(upper, 0.0, 1.0)) * np.log(alpha + u) - (s + np.where(upper, 0.0, 1.0))
+            * np.log(beta + u) + np.log(hyper))
 
 
 def _log_terms(r, alpha, s, beta, x, t_x, T):
@@ -43,16 +55,28 @@ def _log_terms(r, alpha, s, beta, x, t_x, T):
 
 
 def paretonbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                     weights: np.ndarray, x_index: tuple | None = None) -> float:
-    """Weighted Pareto/NBD log-likelihood (FHL 2005a, eq. 22), in log space."""
-    r, alpha, s, beta = np.exp(log_params)
+                     weights: np.ndarray, x_index: tuple | None = None, alpha=None, beta=None) -> float:
+    """Weighted Pareto/NBD log-likelihood (FHL 2005a, eq. 22), in log space.
+
+    ``alpha`` and ``beta``, when given, replace the scales of ``log_params`` (per customer, for covariates).
+    """
+    r, alpha_0, s, beta_0 = np.exp(log_params)
+    alpha = alpha_0 if alpha is None else alpha
+    beta = beta_0 if beta is None else beta
     ux, inv = x_index if x_index is not None else np.unique(x, return_inverse=True)
     log_a = gammaln(r + ux)[inv] - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive, died = _log_terms(r, alpha, s, beta, x, t_x, T)
     return float(np.dot(weights, log_a + np.logaddexp(alive, died)))
 
 
-class ParetoNBD(MLEModel):
+def paretonbd_covariate_loglik(log_params: np.ndarray, data: dict, weights: np.ndarray) -> float:
+    """Pareto/NBD log-likelihood with per-customer α_i = α·e^(−γ_p′z_p) and β_i = β·e^(−γ_d′z_d)."""
+    (r, alpha, s, beta), purchase, dropout = ParetoNBD._split(log_params, 4, data)
+    return paretonbd_loglik(np.log([r, 1.0, s, 1.0]), data["frequency"], data["recency"], data["T"], weights,
+                            data.get("_x_index"), alpha=alpha / purchase, beta=beta / dropout)
+
+
+class ParetoNBD(CovariateMixin, MLEModel):
     """Pareto/NBD model; parameters ``r, alpha, s, beta``.
 
     Examples
@@ -68,31 +92,51 @@ class ParetoNBD(MLEModel):
     lifetimes_fitter = "ParetoNBDFitter"
     derivative_order = 0
 
+    def __init__(self, penalizer: float = 0.0, engine: str = "native",
+                 purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None):
+        super().__init__(penalizer, engine)
+        self.purchase_covariates = purchase_covariates
+        self.dropout_covariates = dropout_covariates
+
     def loglik(self, log_params, data, weights, order=0):
+        if self.has_covariates():
+            return paretonbd_covariate_loglik(log_params, data, weights)
         return paretonbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights,
                                 data.get("_x_index"))
+
+    def _fit_data(self, summary, weights):
+        data, weights = super()._fit_data(summary, weights)
+        return {**data, **self._covariate_data(summary)}, weights
+
+    def _p(self, summary: pd.DataFrame | None = None):
+        """(r, α, s, β), per customer of ``summary`` when the model has covariates."""
+        r, alpha, s, beta = super()._p()
+        if summary is None or not self.has_covariates():
+            return r, alpha, s, beta
+        purchase, dropout = self.covariate_effects(summary)
+        return r, alpha / purchase, s, beta / dropout
 
     def start_values(self, data):
         starts = [1.0, 1.0 / mean_purchase_rate(data), 1.0, float(np.mean(data["T"]))]
         return [np.log(starts), np.zeros(4), np.log([0.5, 10.0, 0.5, 10.0])]
 
-    def _log_p_alive(self, x, t_x, T):
-        r, alpha, s, beta = self._p()
+    def _log_p_alive(self, x, t_x, T, summary=None):
+        r, alpha, s, beta = self._p(summary)
         alive, died = _log_terms(r, alpha, s, beta, x, t_x, T)
         return alive - np.logaddexp(alive, died)
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(alive at T | x, t_x, T) (FHL 2005a, eq. 24)."""
         x, t_x, T = self._summary_arrays(summary)
-        return pd.Series(np.exp(self._log_p_alive(x, t_x, T)), index=summary.index, name="p_alive")
+        return pd.Series(np.exp(self._log_p_alive(x, t_x, T, summary)), index=summary.index, name="p_alive")
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """E[purchases in (T, T+t] | x, t_x, T] = (r+x)(β+T)/((α+T)(s−1)) [1 − ((β+T)/(β+T+t))^(s−1)] P(alive)."""
         x, t_x, T = self._summary_arrays(summary)
-        r, alpha, s, beta = self._p()
+        r, alpha, s, beta = self._p(summary)
         t = check_horizon(t)
         life = (beta + T) * expm1_ratio(s - 1, np.log1p(t / (beta + T)))
-        value = (r + x) / (alpha + T) * life * np.exp(self._log_p_alive(x, t_x, T))
+        value = (r + x) / (alpha + T) * life * np.exp(self._log_p_alive(x, t_x, T, summary))
         return pd.Series(value, index=summary.index, name="expected_purchases")
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray | float:
@@ -121,16 +165,21 @@ class ParetoNBD(MLEModel):
         value = alive + dead
         return value if value.size > 1 else float(value[0])
 
-    def simulate(self, n_customers: int, T: float | np.ndarray, seed: int | None = None) -> pd.DataFrame:
-        """Draw a customer summary from the model, each customer observed for ``T`` units."""
-        r, alpha, s, beta = self._p()
+    def simulate(self, n_customers: int, T: float | np.ndarray, seed: int | None = None,
+                 covariates: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Draw a customer summary from the model, each customer observed for ``T`` units.
+
+        With covariates, ``covariates`` holds their columns, one row per customer, and is joined to the result.
+        """
+        frame = None if covariates is None else covariates.reset_index(drop=True).assign(frequency=0.0)
+        r, alpha, s, beta = self._p(frame)
         rng = np.random.default_rng(seed)
         T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
-        lam = rng.gamma(r, 1 / alpha, n_customers)
-        lifetime = rng.exponential(1 / rng.gamma(s, 1 / beta, n_customers))
+        lam = rng.gamma(r, 1 / np.broadcast_to(alpha, (n_customers,)))
+        lifetime = rng.exponential(1 / rng.gamma(s, 1 / np.broadcast_to(beta, (n_customers,))))
         observed = np.minimum(lifetime, T)
-        out = simulate_summary(rng, lam, observed, np.full(n_customers, np.iinfo(np.int64).max))
-        return out.assign(T=T)
+        out = simulate_summary(rng, lam, observed, np.full(n_customers, np.iinfo(np.int64).max)).assign(T=T)
+        return out if covariates is None else out.join(covariates.reset_index(drop=True).set_axis(out.index))
 
 
 def _log_nbd(r, alpha, k, tau):

@@ -70,7 +70,7 @@ def get(name: str, **hyper_parameters: Any) -> BaseModel:
     Examples
     --------
     >>> get("bgnbd", penalizer=0.001)
-    BetaGeo(penalizer=0.001, engine='native')
+    BetaGeo(penalizer=0.001)
     """
     return model_class(name)(**hyper_parameters)
 
