@@ -21,6 +21,7 @@ from custvalue.models import BaseModel
 __all__ = ["parameter_draws", "prediction_intervals"]
 
 ROWS_PER_CHUNK = 20_000
+LONG_RUN = 5_000_000  # draws × rows above which a progress bar is worth showing
 
 
 def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
@@ -84,9 +85,9 @@ def prediction_intervals(rows: pd.DataFrame, predict: Callable[[BaseModel, BaseM
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
-def _progress(iterable, label: str, work: int = 0):
-    """A tqdm progress bar for long interactive runs, when tqdm is installed; the plain iterable otherwise."""
-    if work < 5_000_000 and label != "bootstrap refits" or not sys.stderr.isatty():
+def _progress(iterable, label: str, work: int = LONG_RUN):
+    """A tqdm progress bar for long runs in a terminal, when tqdm is installed (``custvalue[progress]``)."""
+    if work < LONG_RUN or not sys.stderr.isatty():
         return iterable
     try:
         from tqdm.auto import tqdm
