@@ -15,6 +15,7 @@ from custvalue.clean import CleanReport, DropOrRaise, Policy, clean, cleaning_re
 from custvalue.filtering import filter_customers
 from custvalue.kpis import cohort_retention, kpis
 from custvalue.models import BaseModel
+from custvalue.plotting import PlotAccessor
 from custvalue.score import fitted_models, score
 from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
@@ -41,6 +42,11 @@ class CustValueAccessor:
     def report(self) -> CleanReport:
         """The cleaning report of this frame (see :func:`custvalue.cleaning_report`)."""
         return cleaning_report(self._frame)
+
+    @property
+    def plot(self) -> PlotAccessor:
+        """Plots of this frame: ``df.cv.plot.lorenz()``, ``df.cv.plot.segments()``, ... (:mod:`custvalue.plotting`)."""
+        return PlotAccessor(self._frame)
 
     @property
     def models(self) -> dict:
