@@ -7,8 +7,6 @@ exception that users already catch for that kind of problem, so
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 __all__ = [
@@ -80,7 +78,7 @@ def format_examples(frame: pd.DataFrame | pd.Series, limit: int = 5) -> str:
 
 
 def invalid_values_error(
-    column: str, rule: str, offending: pd.Series | pd.DataFrame, fix: str, **context: Any
+    column: str, rule: str, offending: pd.Series | pd.DataFrame, fix: str
 ) -> SchemaError:
     """Build a :class:`SchemaError` for values of ``column`` that break ``rule``.
 

@@ -13,7 +13,6 @@ import pandas as pd
 from custvalue.errors import InvalidParameterError, NotFittedError, SchemaError
 from custvalue.schemas import CustomerSummary, validate
 
-Z95 = 1.959963984540054
 BLOCK_ROWS = 131_072
 
 

@@ -22,7 +22,6 @@ SAMPLE_ROWS = 20_000
 MAX_ABS_LOG_PARAM = 20.0
 
 LogLik = Callable[[np.ndarray], float]
-LogLikGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 def compress(
