@@ -11,8 +11,6 @@ b_i = b·exp(γ_d′z_d). Covariate columns are read from the summary frame.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -22,8 +20,15 @@ from custvalue.errors import InvalidParameterError, SchemaError
 class CovariateMixin:
     """Covariate bookkeeping for an MLE model with ``purchase_covariates`` / ``dropout_covariates``."""
 
-    purchase_covariates: Sequence[str] | None
-    dropout_covariates: Sequence[str] | None
+    def __init__(self, penalizer: float = 0.0, engine: str = "native",
+                 purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None):
+        super().__init__(penalizer, engine)
+        self.purchase_covariates = purchase_covariates
+        self.dropout_covariates = dropout_covariates
+
+    def _fit_data(self, summary, weights):
+        data, weights = super()._fit_data(summary, weights)
+        return {**data, **self._covariate_data(summary)}, weights
 
     def _covariate_lists(self) -> tuple[list[str], list[str]]:
         lists = []

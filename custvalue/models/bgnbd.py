@@ -89,6 +89,9 @@ class BetaGeo(CovariateMixin, MLEModel):
         ``"lifetimes"`` fits with lifetimes' fitter of the same model (for
         cross-checks); log-likelihood, standard errors and predictions are
         still computed here.
+    purchase_covariates, dropout_covariates : list of str, optional
+        Summary columns that shift each customer's purchase rate and dropout
+        (see :mod:`custvalue.models._covariates`); Pareto/NBD takes the same.
 
     Examples
     --------
@@ -106,21 +109,11 @@ class BetaGeo(CovariateMixin, MLEModel):
 
     derivative_order = 2
 
-    def __init__(self, penalizer: float = 0.0, engine: str = "native",
-                 purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None):
-        super().__init__(penalizer, engine)
-        self.purchase_covariates = purchase_covariates
-        self.dropout_covariates = dropout_covariates
-
     def loglik(self, log_params, data, weights, order=0):
         if self.has_covariates():
             return bgnbd_covariate_loglik(log_params, data, weights)
         return bgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights, order,
                             data.get("_x_index"))
-
-    def _fit_data(self, summary, weights):
-        data, weights = super()._fit_data(summary, weights)
-        return {**data, **self._covariate_data(summary)}, weights
 
     def _p(self, summary: pd.DataFrame | None = None):
         """(r, α, a, b), per customer of ``summary`` when the model has covariates."""

@@ -92,21 +92,11 @@ class ParetoNBD(CovariateMixin, MLEModel):
     lifetimes_fitter = "ParetoNBDFitter"
     derivative_order = 0
 
-    def __init__(self, penalizer: float = 0.0, engine: str = "native",
-                 purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None):
-        super().__init__(penalizer, engine)
-        self.purchase_covariates = purchase_covariates
-        self.dropout_covariates = dropout_covariates
-
     def loglik(self, log_params, data, weights, order=0):
         if self.has_covariates():
             return paretonbd_covariate_loglik(log_params, data, weights)
         return paretonbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights,
                                 data.get("_x_index"))
-
-    def _fit_data(self, summary, weights):
-        data, weights = super()._fit_data(summary, weights)
-        return {**data, **self._covariate_data(summary)}, weights
 
     def _p(self, summary: pd.DataFrame | None = None):
         """(r, α, s, β), per customer of ``summary`` when the model has covariates."""
