@@ -150,3 +150,15 @@ def test_report_travels_with_the_frame_and_is_missing_elsewhere():
     assert cv.cleaning_report(chained) is cv.cleaning_report(out)
     with pytest.raises(InvalidParameterError, match="Run custvalue.clean"):
         cv.cleaning_report(pd.DataFrame({"a": [1]}))
+
+
+def test_hashed_duplicate_detection_is_exact():
+    from custvalue.clean import exact_duplicates
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"customer_id": rng.integers(0, 50, 5000), "day": rng.integers(0, 20, 5000),
+                          "amount": rng.integers(0, 3, 5000) * 1.5, "note": rng.choice(["a", "b"], 5000)})
+    expected = frame.duplicated().to_numpy()
+    assert expected.sum() > 100  # plenty of duplicates to find
+    np.testing.assert_array_equal(exact_duplicates(frame, hash_above=0), expected)
+    np.testing.assert_array_equal(exact_duplicates(frame.drop_duplicates(), hash_above=0), False)
