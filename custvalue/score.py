@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models import BaseModel, model_class
+from custvalue.models import BaseModel, MLEModel, model_class
 from custvalue.models._math import check_horizon
-from custvalue.models._mle import SAMPLE_ROWS
+from custvalue.models._mle import distinct
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.summary import is_summary, summarize
 from custvalue.timeunits import days_per_unit
@@ -21,6 +21,12 @@ __all__ = ["score", "fitted_models", "resolve_model"]
 
 def resolve_model(model: str | type[BaseModel] | BaseModel, summary: pd.DataFrame) -> BaseModel:
     """A fitted model from a registry name, a class or an instance (fitted instances are used as they are)."""
+    model = instantiate(model)
+    return model if model.is_fitted else model.fit(summary)
+
+
+def instantiate(model: str | type[BaseModel] | BaseModel) -> BaseModel:
+    """A model instance from a registry name, a class or an instance."""
     if isinstance(model, str):
         model = model_class(model)()
     elif isinstance(model, type) and issubclass(model, BaseModel):
@@ -29,7 +35,7 @@ def resolve_model(model: str | type[BaseModel] | BaseModel, summary: pd.DataFram
         raise InvalidParameterError(
             f"model must be a registry name, a model class or a model instance, got {type(model).__name__}"
         )
-    return model if model.is_fitted else model.fit(summary)
+    return model
 
 
 def score(
@@ -127,14 +133,21 @@ def score(
                 "rather than a summary, or name a model (see custvalue.compare_models)"
             )
         model, choice = choose_model(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
-    count_model = resolve_model(model, summary)
+    count_model = instantiate(model)
     fitted_spend = None
     rows, expand = summary, np.arange(len(summary))
     if hasattr(count_model, "p_alive"):
-        fitted_spend = None if spend_model is None else resolve_model(spend_model, summary)
-        # Customers with identical summaries get identical predictions: predict each distinct row once.
+        fitted_spend = None if spend_model is None else instantiate(spend_model)
+        # Customers with identical summaries get identical predictions: group them once, fit the
+        # likelihood models on the distinct rows with their counts as weights, predict each row once.
         needed = [*count_model.required_columns(), *(fitted_spend.required_columns() if fitted_spend else ())]
         rows, expand = distinct_rows(summary, list(dict.fromkeys(needed)))
+        counts = np.bincount(expand, weights=summary.get("weights"))
+        for candidate in (count_model, fitted_spend):
+            if candidate is not None and not candidate.is_fitted:
+                candidate.fit(rows, weights=counts) if isinstance(candidate, MLEModel) else candidate.fit(summary)
+    elif not count_model.is_fitted:
+        count_model.fit(summary)
     out = {k: v.to_numpy() for k, v in predict(rows, count_model, fitted_spend, horizon, discount_rate, margin).items()}
     if intervals is not None:
         out.update(interval_columns(rows, summary, count_model, fitted_spend, horizon, discount_rate, margin,
@@ -212,15 +225,12 @@ def distinct_rows(summary: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFra
     Real summaries live on a day grid and repeat a lot; when a sample shows
     almost no repeats (continuous times), the summary is used as it is.
     """
-    n = len(summary)
     keys = summary[columns]
-    if n > 4 * SAMPLE_ROWS:
-        sample = np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)
-        if keys.iloc[sample].duplicated().mean() < 0.01:
-            return keys, np.arange(n)
-    codes = keys.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
-    first = np.unique(codes, return_index=True)[1]
-    return keys.iloc[first], codes
+    groups = distinct(keys)
+    if groups is None:
+        return keys, np.arange(len(summary))
+    first, inverse = groups
+    return keys.iloc[first], inverse
 
 
 def discounted_purchases(model: BaseModel, summary: pd.DataFrame, horizon: float, discount_rate: float,

@@ -34,15 +34,38 @@ def compress(
     """
     frame = pd.DataFrame(columns)
     w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
-    if len(frame) > 4 * SAMPLE_ROWS:
-        # Continuous-time data rarely repeats: when a random sample shows (almost) no repeated
-        # rows, grouping a million rows would cost more than it saves.
-        rows = np.random.default_rng(0).choice(len(frame), SAMPLE_ROWS, replace=False)
+    groups = distinct(frame)
+    if groups is None:
+        return {name: np.asarray(values, dtype=float) for name, values in columns.items()}, w
+    first, inverse = groups
+    return ({name: np.asarray(values, dtype=float)[first] for name, values in columns.items()},
+            np.bincount(inverse, weights=w, minlength=len(first)))
+
+
+def distinct(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct rows of a numeric frame: (position of each one's first row, each row's group).
+
+    None when a random sample shows (almost) no repeated rows: continuous-time data rarely
+    repeats, and grouping millions of rows would then cost more than it saves. Rows are hashed
+    to 64 bits and grouped by hash; every row is then checked against its group's first row,
+    so a hash collision (vanishingly rare) falls back to exact grouping.
+    """
+    n = len(frame)
+    if n > 4 * SAMPLE_ROWS:
+        rows = np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)
         if frame.iloc[rows].duplicated().mean() < 0.01:
-            return {name: np.asarray(values, dtype=float) for name, values in columns.items()}, w
-    grouped = frame.assign(_w=w).groupby(list(columns), sort=False)["_w"].sum()
-    unique = grouped.index.to_frame(index=False)
-    return {name: unique[name].to_numpy(dtype=float) for name in columns}, grouped.to_numpy(dtype=float)
+            return None
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    inverse, uniques = pd.factorize(hashes)
+    first = np.full(len(uniques), n, dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(n))
+    values = frame.to_numpy(dtype=float)
+    same = (values == values[first][inverse]) | (np.isnan(values) & np.isnan(values[first][inverse]))
+    if not same.all():
+        inverse = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+        first = np.full(inverse.max() + 1, n, dtype=np.int64)
+        np.minimum.at(first, inverse, np.arange(n))
+    return first, inverse.astype(np.int64)
 
 
 def subsample(data: dict[str, np.ndarray], weights: np.ndarray, size: int, seed: int):
