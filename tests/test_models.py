@@ -386,3 +386,18 @@ def test_formula_models_save_and_load(tmp_path, model):
     loaded = cv.models.load(tmp_path / "m.json")
     assert loaded.get_params() == model.get_params()
     pd.testing.assert_series_equal(loaded.customer_value(summary), model.customer_value(summary))
+
+
+def test_distinct_rows_are_exact_and_collisions_fall_back():
+    from custvalue.models._mle import _rows_match_their_group, distinct
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"frequency": rng.integers(0, 4, 3000).astype(float),
+                          "recency": rng.integers(0, 5, 3000) / 7, "T": rng.integers(30, 33, 3000) / 7})
+    first, inverse = distinct(frame)
+    expected = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    assert len(first) == expected.max() + 1
+    pd.testing.assert_frame_equal(frame.iloc[first[inverse]].reset_index(drop=True), frame)
+    assert (first == np.sort(first)).all() and first[0] == 0  # groups numbered by first appearance
+    fake = np.zeros(len(frame), dtype=np.int64)  # as if every row hashed alike
+    assert not _rows_match_their_group(frame, fake, 1)

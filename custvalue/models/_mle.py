@@ -57,15 +57,26 @@ def distinct(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
             return None
     hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     inverse, uniques = pd.factorize(hashes)
-    first = np.full(len(uniques), n, dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(n))
-    values = frame.to_numpy(dtype=float)
-    same = (values == values[first][inverse]) | (np.isnan(values) & np.isnan(values[first][inverse]))
-    if not same.all():
+    if not _rows_match_their_group(frame, inverse, len(uniques)):
         inverse = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
-        first = np.full(inverse.max() + 1, n, dtype=np.int64)
-        np.minimum.at(first, inverse, np.arange(n))
-    return first, inverse.astype(np.int64)
+    inverse = inverse.astype(np.int64)
+    return _first_positions(inverse, int(inverse.max()) + 1), inverse
+
+
+def _first_positions(inverse: np.ndarray, n_groups: int) -> np.ndarray:
+    first = np.empty(n_groups, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)  # the earliest write lands last
+    return first
+
+
+def _rows_match_their_group(frame: pd.DataFrame, inverse: np.ndarray, n_groups: int) -> bool:
+    first = _first_positions(inverse, n_groups)
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        representative = values[first][inverse]
+        if not np.all((values == representative) | (pd.isna(values) & pd.isna(representative))):
+            return False
+    return True
 
 
 def subsample(data: dict[str, np.ndarray], weights: np.ndarray, size: int, seed: int):
