@@ -152,3 +152,22 @@ def test_cli_summarize_writes_csv_and_fails_cleanly(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "custvalue: error:" in err and "did you mean 'cust'" in err and "Traceback" not in err
     assert cli.main(["summarize", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_fast_summary_check_agrees_with_pandera():
+    from custvalue.schemas import CustomerSummary, _summary_obviously_valid
+
+    good = cv.datasets.load_cdnow_summary()
+    assert _summary_obviously_valid(good)
+    CustomerSummary.validate(good)  # pandera agrees
+    bad_frames = [
+        good.assign(recency=good["T"] + 1), good.assign(frequency=-1.0), good.assign(frequency=0.5),
+        good.assign(monetary_value=np.inf), good.assign(recency=np.nan), pd.concat([good, good.iloc[:1]]),
+        good.assign(recency=np.where(good["frequency"] == 0, 1.0, good["recency"])),
+    ]
+    # Text columns are left to pandera, which coerces numbers written as text.
+    assert not _summary_obviously_valid(good.assign(frequency=good["frequency"].astype(str)))
+    for bad in bad_frames:
+        assert not _summary_obviously_valid(bad)
+        with pytest.raises(SchemaError):
+            cv.validate(bad, cv.CustomerSummary)
