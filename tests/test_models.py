@@ -401,3 +401,17 @@ def test_distinct_rows_are_exact_and_collisions_fall_back():
     assert (first == np.sort(first)).all() and first[0] == 0  # groups numbered by first appearance
     fake = np.zeros(len(frame), dtype=np.int64)  # as if every row hashed alike
     assert not _rows_match_their_group(frame, fake, 1)
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "mbgnbd", "gammagamma"])
+def test_analytic_derivatives_match_finite_differences(name):
+    from custvalue.models._mle import numeric_gradient, numeric_hessian
+
+    model = cv.models.get(name)
+    data, w = model._fit_data(SUMMARY, np.random.default_rng(0).uniform(0.5, 2.0, len(SUMMARY)))
+    loglik = model._bound_loglik(data, w)
+    z = np.log([0.3, 4.0, 0.7, 2.0]) if name != "gammagamma" else np.log([5.0, 3.0, 12.0])
+    value, gradient, hessian = loglik(z, 2)
+    assert value == pytest.approx(loglik(z, 0), rel=1e-13)
+    np.testing.assert_allclose(gradient, numeric_gradient(lambda q: loglik(q, 0), z), rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(hessian, numeric_hessian(lambda q: loglik(q, 1)[1], z), rtol=1e-6, atol=1e-5)
