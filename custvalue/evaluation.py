@@ -157,6 +157,15 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     first, per period. Predicted: Σ over customers of E[X(t)] for a new
     customer, t measured from their first purchase, with the fitted model's
     population parameters (as in Fader, Hardie & Lee 2005, figure 2).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> tx = cv.datasets.load_cdnow(sample=True)
+    >>> model = cv.models.BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+    >>> track = tracking(model, tx)
+    >>> len(track), int(track["actual_cumulative"].iloc[-1])
+    (78, 4339)
     """
     tx = canonical_columns(transactions, columns)
     step = days_per_unit(period or unit)

@@ -66,15 +66,7 @@ def filter_customers(
         raise SchemaError(f"filter needs a DataFrame of customers, got {type(frame).__name__}")
     keep = np.ones(len(frame), dtype=bool)
     if segment is not None:
-        if "segment" not in frame.columns:
-            raise SchemaError("filtering by segment needs a 'segment' column: run custvalue.segment first")
-        wanted = [segment] if isinstance(segment, str) else list(segment)
-        known = set(frame["segment"].cat.categories) if isinstance(frame["segment"].dtype, pd.CategoricalDtype) \
-            else set(frame["segment"].unique())
-        unknown = [s for s in wanted if s not in known]
-        if unknown:
-            raise InvalidParameterError(f"unknown segment(s) {unknown}; the frame has {sorted(map(str, known))}")
-        keep &= frame["segment"].isin(wanted).to_numpy()
+        keep &= segment_mask(frame, segment)
     if min_value is not None or max_value is not None:
         values = frame[value_column(frame, value)].to_numpy(dtype=float)
         if min_value is not None:
@@ -87,11 +79,7 @@ def filter_customers(
         low, high = p_alive
         keep &= frame["p_alive"].between(low, high).to_numpy()
     if query is not None:
-        try:
-            matched = frame.eval(query)
-        except Exception as err:  # a user's expression: say which
-            raise InvalidParameterError(f"query {query!r} failed: {err}") from None
-        keep &= np.asarray(matched, dtype=bool)
+        keep &= query_mask(frame, query)
     result = frame.loc[keep]
     if top is not None or top_share is not None:
         if top is not None and top_share is not None:
@@ -107,3 +95,25 @@ def filter_customers(
             raise InvalidParameterError(f"top must be a whole number >= 0, got {top!r}")
         result = result.sort_values(ranking, ascending=False, kind="stable").head(top)
     return result
+
+
+def segment_mask(frame: pd.DataFrame, segment: str | Sequence[str]) -> np.ndarray:
+    """True for customers in ``segment`` (a name or names), with clear errors for unknown names."""
+    if "segment" not in frame.columns:
+        raise SchemaError("choosing customers by segment needs a 'segment' column: run custvalue.segment first")
+    wanted = [segment] if isinstance(segment, str) else list(segment)
+    column = frame["segment"]
+    known = set(column.cat.categories) if isinstance(column.dtype, pd.CategoricalDtype) else set(column.unique())
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise InvalidParameterError(f"unknown segment(s) {unknown}; the frame has {sorted(map(str, known))}")
+    return column.isin(wanted).to_numpy()
+
+
+def query_mask(frame: pd.DataFrame, query: str) -> np.ndarray:
+    """True for customers matching a ``DataFrame.eval`` expression; a failing expression is named."""
+    try:
+        matched = frame.eval(query)
+    except Exception as err:  # a user's expression: say which
+        raise InvalidParameterError(f"query {query!r} failed: {err}") from None
+    return np.asarray(matched, dtype=bool)

@@ -3,6 +3,16 @@
 Every function takes ``ax=None`` (a new figure when None) and returns the
 Axes, titled and labelled with units. ``df.cv.plot.<name>(...)`` calls them
 on a frame with the fitted models it carries.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import custvalue as cv
+>>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+>>> ax = scored.cv.plot.lorenz()
+>>> ax.get_title()
+'Value concentration (Gini 0.71)'
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.filtering import query_mask, segment_mask
 from custvalue.provenance import attach, provenance
 from custvalue.score import discount_curve, fitted_models
 
@@ -157,18 +158,9 @@ def uplift_summary(frame: pd.DataFrame) -> UpliftSummary:
 def _treated(frame: pd.DataFrame, segment, query) -> np.ndarray:
     treated = np.ones(len(frame), dtype=bool)
     if segment is not None:
-        if "segment" not in frame.columns:
-            raise SchemaError("choosing customers by segment needs a 'segment' column: run custvalue.segment first")
-        wanted = [segment] if isinstance(segment, str) else list(segment)
-        unknown = [s for s in wanted if s not in set(frame["segment"].astype(str))]
-        if unknown:
-            raise InvalidParameterError(f"no customers in segment(s) {unknown}")
-        treated &= frame["segment"].isin(wanted).to_numpy()
+        treated &= segment_mask(frame, segment)
     if query is not None:
-        try:
-            treated &= np.asarray(frame.eval(query), dtype=bool)
-        except Exception as err:  # a user's expression: say which
-            raise InvalidParameterError(f"query {query!r} failed: {err}") from None
+        treated &= query_mask(frame, query)
     return treated
 
 

@@ -77,6 +77,18 @@ class CovariateMixin:
         zp, zd = self.covariate_matrices(frame)
         return np.exp(zp @ gp), np.exp(zd @ gd)
 
+    @staticmethod
+    def _simulation_frame(covariates: pd.DataFrame | None) -> pd.DataFrame | None:
+        """The covariates of customers to simulate, shaped like a summary for covariate_effects."""
+        return None if covariates is None else covariates.reset_index(drop=True).assign(frequency=0.0)
+
+    @staticmethod
+    def _with_covariates(simulated: pd.DataFrame, covariates: pd.DataFrame | None) -> pd.DataFrame:
+        """Simulated summaries with the covariates they were drawn with, row for row."""
+        if covariates is None:
+            return simulated
+        return simulated.join(covariates.reset_index(drop=True).set_axis(simulated.index))
+
     def _covariate_data(self, summary: pd.DataFrame) -> dict[str, np.ndarray]:
         zp, zd = self.covariate_matrices(summary)
         data = {f"zp{i}": zp[:, i] for i in range(zp.shape[1])}

@@ -179,7 +179,7 @@ class BetaGeo(CovariateMixin, MLEModel):
 
         With covariates, ``covariates`` holds their columns, one row per customer, and is joined to the result.
         """
-        frame = None if covariates is None else covariates.reset_index(drop=True).assign(frequency=0.0)
+        frame = self._simulation_frame(covariates)
         r, alpha, a, b = self._p(frame)
         rng = np.random.default_rng(seed)
         T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
@@ -187,4 +187,4 @@ class BetaGeo(CovariateMixin, MLEModel):
         # Dropout follows the j-th repeat purchase with probability p(1-p)^(j-1), j >= 1.
         cap = rng.geometric(rng.beta(np.broadcast_to(a, (n_customers,)), np.broadcast_to(b, (n_customers,))))
         out = simulate_summary(rng, lam, T, cap)
-        return out if covariates is None else out.join(covariates.reset_index(drop=True).set_axis(out.index))
+        return self._with_covariates(out, covariates)

@@ -161,7 +161,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
 
         With covariates, ``covariates`` holds their columns, one row per customer, and is joined to the result.
         """
-        frame = None if covariates is None else covariates.reset_index(drop=True).assign(frequency=0.0)
+        frame = self._simulation_frame(covariates)
         r, alpha, s, beta = self._p(frame)
         rng = np.random.default_rng(seed)
         T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
@@ -169,7 +169,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         lifetime = rng.exponential(1 / rng.gamma(s, 1 / np.broadcast_to(beta, (n_customers,))))
         observed = np.minimum(lifetime, T)
         out = simulate_summary(rng, lam, observed, np.full(n_customers, np.iinfo(np.int64).max)).assign(T=T)
-        return out if covariates is None else out.join(covariates.reset_index(drop=True).set_axis(out.index))
+        return self._with_covariates(out, covariates)
 
 
 def _log_nbd(r, alpha, k, tau):
