@@ -12,7 +12,7 @@ Examples
 >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
 >>> ax = scored.cv.plot.lorenz()
 >>> ax.get_title()
-'Value concentration (Gini 0.71)'
+'Value concentration (Gini 0.62)'
 """
 
 from __future__ import annotations
