@@ -17,16 +17,36 @@ import pandas as pd
 ATTRS_KEY = "custvalue"
 
 
-class Provenance:
-    """An immutable mapping of what produced a frame (``report``, ``model``, ...)."""
+class Provenance(str):
+    """An immutable mapping of what produced a frame (``report``, ``model``, ...).
 
-    __slots__ = ("_items",)
+    It is also a short text naming its keys: pandas writes ``attrs`` as JSON
+    when saving to Parquet, and a plain object would make ``to_parquet``
+    fail. Only that text is written; a frame read back carries no models.
+    Two provenances are equal only when they are the same object, so that
+    ``pd.concat`` does not hand one frame's models to another.
+    """
 
-    def __init__(self, **items: Any):
+    _items: dict[str, Any]
+
+    def __new__(cls, **items: Any) -> Provenance:
+        self = super().__new__(cls, "custvalue provenance: " + ", ".join(sorted(items)))
         self._items = dict(items)
+        return self
+
+    def __reduce__(self):
+        return _restore, (self._items,)
 
     def __deepcopy__(self, memo: dict) -> Provenance:
         return self
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         return f"Provenance({', '.join(sorted(self._items))})"
@@ -36,6 +56,10 @@ class Provenance:
 
     def updated(self, **items: Any) -> Provenance:
         return Provenance(**{**self._items, **items})
+
+
+def _restore(items: dict[str, Any]) -> Provenance:
+    return Provenance(**items)
 
 
 def provenance(frame: pd.DataFrame) -> Provenance:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models import BaseModel, MLEModel, model_class
+from custvalue.models import BaseModel, model_class
 from custvalue.models._math import check_horizon
-from custvalue.models._mle import distinct
+from custvalue.models._mle import group_rows
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.summary import is_summary, summarize
 from custvalue.timeunits import days_per_unit
@@ -134,28 +134,67 @@ def score(
             )
         model, choice = choose_model(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
     count_model = instantiate(model)
-    fitted_spend = None
-    rows, expand = summary, np.arange(len(summary))
-    if hasattr(count_model, "p_alive"):
-        fitted_spend = None if spend_model is None else instantiate(spend_model)
-        # Customers with identical summaries get identical predictions: group them once, fit the
-        # likelihood models on the distinct rows with their counts as weights, predict each row once.
-        needed = [*count_model.required_columns(), *(fitted_spend.required_columns() if fitted_spend else ())]
-        rows, expand = distinct_rows(summary, list(dict.fromkeys(needed)))
-        counts = np.bincount(expand, weights=summary.get("weights"))
-        for candidate in (count_model, fitted_spend):
-            if candidate is not None and not candidate.is_fitted:
-                candidate.fit(rows, weights=counts) if isinstance(candidate, MLEModel) else candidate.fit(summary)
-    elif not count_model.is_fitted:
-        count_model.fit(summary)
-    out = {k: v.to_numpy() for k, v in predict(rows, count_model, fitted_spend, horizon, discount_rate, margin).items()}
-    if intervals is not None:
-        out.update(interval_columns(rows, summary, count_model, fitted_spend, horizon, discount_rate, margin,
+    spend = instantiate(spend_model) if spend_model is not None and hasattr(count_model, "p_alive") else None
+    groups = model_groups(summary, count_model, spend)
+    fit_models(summary, groups, count_model, spend)
+    scored = score_frame(summary, count_model, spend, horizon, unit, discount_rate, margin, groups,
+                         intervals=intervals, interval_draws=interval_draws, interval_method=interval_method)
+    return attach(scored, model_choice=choice)
+
+
+def model_groups(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None) -> list | None:
+    """For the likelihood models, the distinct rows of each model's columns (rows, counts, each customer's row).
+
+    Customers with identical summaries get identical fits and predictions, so the models are fitted
+    on distinct rows weighted by how many customers share each, and each row is predicted once.
+    None for the formula models, which work on the summary as it is.
+    """
+    if not hasattr(count_model, "p_alive"):
+        return None
+    weights = summary.get("weights")
+    return [group_rows(summary[list(m.required_columns())], weights) if m is not None else None
+            for m in (count_model, spend_model)]
+
+
+def fit_models(summary: pd.DataFrame, groups: list | None, count_model: BaseModel,
+               spend_model: BaseModel | None) -> None:
+    """Fit the models not fitted yet: on their distinct rows where the model allows
+    (``fits_weighted_rows``), else on the whole summary."""
+    for i, candidate in enumerate((count_model, spend_model)):
+        if candidate is not None and not candidate.is_fitted:
+            if groups is not None and candidate.fits_weighted_rows:
+                candidate.fit(groups[i][0], weights=groups[i][1])
+            else:
+                candidate.fit(summary)
+
+
+def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,
+                unit: str, discount_rate: float, margin: float, groups: list | None = None, *,
+                intervals: float | None = None, interval_draws: int = 200,
+                interval_method: str = "asymptotic") -> pd.DataFrame:
+    """``summary`` with the predictions of fitted models; ``groups`` (from :func:`model_groups`) saves regrouping."""
+    if intervals is None:
+        groups = groups or model_groups(summary, count_model, spend_model)
+        out = predict(summary, count_model, spend_model, horizon, discount_rate, margin, groups)
+    else:
+        # Every draw re-predicts every distinct row: one grouping on the columns of both models.
+        rows, _, expand = group_rows(summary[needed_columns(count_model, spend_model)])
+        out = predict(rows, count_model, spend_model, horizon, discount_rate, margin)
+        out.update(interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin,
                                     intervals, interval_draws, interval_method))
-    scored = summary.assign(**{k: v[expand] for k, v in out.items()})
+        out = {k: v[expand] for k, v in out.items()}
+    # concat rather than assign: assign copies each new 10-million-row column once more
+    kept = summary.drop(columns=[c for c in summary.columns if c in out])
+    scored = pd.concat([kept, pd.DataFrame(out, index=summary.index, copy=False)], axis=1)
     scored.attrs[ATTRS_KEY] = provenance(summary)
-    return attach(scored, model=count_model, spend_model=fitted_spend, horizon=horizon, unit=unit,
-                  discount_rate=discount_rate, margin=margin, model_choice=choice)
+    return attach(scored, model=count_model, spend_model=spend_model, horizon=horizon, unit=unit,
+                  discount_rate=discount_rate, margin=margin)
+
+
+def needed_columns(count_model: BaseModel, spend_model: BaseModel | None) -> list[str]:
+    """The summary columns the two models read."""
+    needed = [*count_model.required_columns(), *(spend_model.required_columns() if spend_model else ())]
+    return list(dict.fromkeys(needed))
 
 
 def interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin, level, n_draws,
@@ -200,37 +239,31 @@ def choose_model(tx: pd.DataFrame, unit: str, observation_end, grain: str, colum
 
 
 def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,
-            discount_rate: float, margin: float) -> dict[str, pd.Series]:
-    """The score columns for each row of ``summary``."""
-    out: dict[str, Any] = {}
+            discount_rate: float, margin: float, groups: list | None = None) -> dict[str, np.ndarray]:
+    """The score columns for each row of ``summary``; with ``groups`` each model predicts its distinct rows once."""
     if not hasattr(count_model, "p_alive"):
+        out = {}
         if hasattr(count_model, "expected_purchases"):
             out["expected_purchases"] = count_model.expected_purchases(summary, horizon)
             out["expected_spend"] = count_model.expected_spend(summary)
         out["clv"] = count_model.customer_value(summary, horizon, discount_rate, margin)
-        return out
-    out["expected_purchases"] = count_model.expected_purchases(summary, horizon)
-    out["p_alive"] = count_model.p_alive(summary)
+        return {k: v.to_numpy() for k, v in out.items()}
+    rows, expand = (summary, None) if groups is None else (groups[0][0], groups[0][2])
+
+    def per_customer(values: pd.Series | np.ndarray, expand: np.ndarray | None) -> np.ndarray:
+        values = np.asarray(values)
+        return values if expand is None else values[expand]
+
+    purchases = count_model.expected_purchases(rows, horizon)
+    out = {"expected_purchases": per_customer(purchases, expand),
+           "p_alive": per_customer(count_model.p_alive(rows), expand)}
     if spend_model is not None:
-        spend = spend_model.expected_spend(summary)
+        spend_rows, spend_expand = (summary, None) if groups is None else (groups[1][0], groups[1][2])
+        spend = per_customer(spend_model.expected_spend(spend_rows), spend_expand)
         out["expected_spend"] = spend
-        out["clv"] = margin * spend * discounted_purchases(count_model, summary, horizon, discount_rate,
-                                                           out["expected_purchases"])
+        discounted = discounted_purchases(count_model, rows, horizon, discount_rate, purchases)
+        out["clv"] = margin * spend * per_customer(discounted, expand)
     return out
-
-
-def distinct_rows(summary: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The distinct rows of ``summary[columns]`` and, per customer, the position of its row among them.
-
-    Real summaries live on a day grid and repeat a lot; when a sample shows
-    almost no repeats (continuous times), the summary is used as it is.
-    """
-    keys = summary[columns]
-    groups = distinct(keys)
-    if groups is None:
-        return keys, np.arange(len(summary))
-    first, inverse = groups
-    return keys.iloc[first], inverse
 
 
 def discounted_purchases(model: BaseModel, summary: pd.DataFrame, horizon: float, discount_rate: float,
@@ -263,7 +296,8 @@ def fitted_models(frame: pd.DataFrame) -> dict[str, Any]:
     if found.get("model") is None:
         raise InvalidParameterError(
             "this frame carries no fitted model; it was not produced by custvalue.score "
-            "(or an operation such as merge dropped pandas' attrs). Run custvalue.score first."
+            "(or an operation such as merge dropped pandas' attrs, or it was read back from a file: models are "
+            "not written with the frame; save them with model.save()). Run custvalue.score first."
         )
     keys = ("model", "spend_model", "horizon", "unit", "discount_rate", "margin", "model_choice")
     return {key: found.get(key) for key in keys}

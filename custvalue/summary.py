@@ -101,7 +101,7 @@ def summarize(
     1                    1      2.0  4.0            30.0
     2                    0      0.0  3.0             0.0
     """
-    factor = days_per_unit(unit)
+    days_per_unit(unit)
     check_grain(grain)
     if isinstance(tx, pd.DataFrame) and is_summary(tx) and not columns:
         return validate(tx, CustomerSummary).copy()
@@ -109,41 +109,12 @@ def summarize(
     raw_days = day_numbers(data["date"])
     end_day = _end_day(raw_days, observation_end)
 
-    codes, ids = customer_codes(data["customer_id"])
-    days = period_start_days(raw_days, grain)
-    amounts = data["amount"].to_numpy(dtype=float)
-    inside = days <= end_day
-    n_outside = int(len(days) - inside.sum())
-    if n_outside:
-        codes, days, amounts = codes[inside], days[inside], amounts[inside]
-    if len(days) == 0:
+    summary, n_outside = summary_frame(data, raw_days, end_day, unit, grain)
+    if len(summary) == 0:
         raise SchemaError(
             f"observation_end ({pd.Timestamp(end_day, unit='D').date()}) is before the first "
             f"purchase ({data['date'].min()}); no customer has been acquired by then"
         )
-    agg = aggregate(codes, days, amounts, len(ids))
-    present = agg.n_periods > 0
-    first = agg.first_day[present]
-    last = agg.last_day[present]
-    n_periods = agg.n_periods[present]
-    frequency = n_periods - 1
-    repeat_value = agg.total[present] - agg.first_period_total[present]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, repeat_value / np.maximum(frequency, 1), 0.0)
-    end_period = period_start_days(np.array([end_day]), grain)[0]
-    summary = pd.DataFrame(
-        {
-            "frequency": frequency.astype(np.int64),
-            "recency": (last - first) / factor,
-            "T": (end_period - first) / factor,
-            "monetary_value": np.maximum(monetary, 0.0),
-            "first_purchase": _to_dates(first),
-            "last_purchase": _to_dates(last),
-            "n_transactions": agg.n_transactions[present],
-            "total_value": agg.total[present],
-        },
-        index=pd.Index(ids[present], name="customer_id"),
-    )
     summary.attrs[ATTRS_KEY] = provenance(tx)  # keep the cleaning report, if any
     return attach(summary, unit=unit, grain=grain, observation_end=pd.Timestamp(end_day, unit="D"),
                   excluded_after_end=n_outside)
@@ -223,6 +194,44 @@ def calibration_holdout(
     return attach(result, unit=unit, grain=grain,
                   calibration_end=pd.Timestamp(cal_end, unit="D"),
                   observation_end=pd.Timestamp(end_day, unit="D"))
+
+
+def summary_frame(data: pd.DataFrame, raw_days: np.ndarray, end_day: int, unit: str,
+                  grain: str) -> tuple[pd.DataFrame, int]:
+    """The summary of checked canonical transactions (``raw_days``: their day numbers) up to
+    ``end_day``, and the number of transactions after it. Empty when no one was acquired by then."""
+    factor = days_per_unit(unit)
+    codes, ids = customer_codes(data["customer_id"])
+    days = period_start_days(raw_days, grain)
+    amounts = data["amount"].to_numpy(dtype=float)
+    inside = days <= end_day
+    n_outside = int(len(days) - inside.sum())
+    if n_outside:
+        codes, days, amounts = codes[inside], days[inside], amounts[inside]
+    agg = aggregate(codes, days, amounts, len(ids))
+    present = agg.n_periods > 0
+    first = agg.first_day[present]
+    last = agg.last_day[present]
+    n_periods = agg.n_periods[present]
+    frequency = n_periods - 1
+    repeat_value = agg.total[present] - agg.first_period_total[present]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, repeat_value / np.maximum(frequency, 1), 0.0)
+    end_period = period_start_days(np.array([end_day]), grain)[0]
+    summary = pd.DataFrame(
+        {
+            "frequency": frequency.astype(np.int64),
+            "recency": (last - first) / factor,
+            "T": (end_period - first) / factor,
+            "monetary_value": np.maximum(monetary, 0.0),
+            "first_purchase": _to_dates(first),
+            "last_purchase": _to_dates(last),
+            "n_transactions": agg.n_transactions[present],
+            "total_value": agg.total[present],
+        },
+        index=pd.Index(ids[present], name="customer_id"),
+    )
+    return summary, n_outside
 
 
 @dataclass(frozen=True)

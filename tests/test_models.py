@@ -388,21 +388,6 @@ def test_formula_models_save_and_load(tmp_path, model):
     pd.testing.assert_series_equal(loaded.customer_value(summary), model.customer_value(summary))
 
 
-def test_distinct_rows_are_exact_and_collisions_fall_back():
-    from custvalue.models._mle import _rows_match_their_group, distinct
-
-    rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"frequency": rng.integers(0, 4, 3000).astype(float),
-                          "recency": rng.integers(0, 5, 3000) / 7, "T": rng.integers(30, 33, 3000) / 7})
-    first, inverse = distinct(frame)
-    expected = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-    assert len(first) == expected.max() + 1
-    pd.testing.assert_frame_equal(frame.iloc[first[inverse]].reset_index(drop=True), frame)
-    assert (first == np.sort(first)).all() and first[0] == 0  # groups numbered by first appearance
-    fake = np.zeros(len(frame), dtype=np.int64)  # as if every row hashed alike
-    assert not _rows_match_their_group(frame, fake, 1)
-
-
 @pytest.mark.parametrize("name", ["bgnbd", "mbgnbd", "gammagamma"])
 def test_analytic_derivatives_match_finite_differences(name):
     from custvalue.models._mle import numeric_gradient, numeric_hessian
@@ -415,3 +400,46 @@ def test_analytic_derivatives_match_finite_differences(name):
     assert value == pytest.approx(loglik(z, 0), rel=1e-13)
     np.testing.assert_allclose(gradient, numeric_gradient(lambda q: loglik(q, 0), z), rtol=1e-6, atol=1e-4)
     np.testing.assert_allclose(hessian, numeric_hessian(lambda q: loglik(q, 1)[1], z), rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("columns", [["frequency", "recency", "T"], ["frequency", "monetary_value"]])
+def test_grouped_rows_are_exact_sorted_and_independent_of_row_order(columns):
+    from custvalue.models._mle import group_rows
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    frame = pd.DataFrame({"frequency": rng.integers(0, 6, n), "recency": rng.integers(0, 9, n) / 7,
+                          "T": rng.integers(20, 24, n) / 7, "monetary_value": rng.choice([0.0, 9.5, 12.25], n)})
+    frame = frame[columns]
+    weights = rng.uniform(0.5, 2.0, n).round(2)
+    rows, counts, inverse = group_rows(frame, weights)
+    pd.testing.assert_frame_equal(rows.iloc[inverse].reset_index(drop=True), frame.reset_index(drop=True))
+    expected = frame.assign(w=weights).groupby(columns)["w"].sum()  # pandas sorts groups lexicographically
+    np.testing.assert_array_equal(rows.to_numpy(), np.array(expected.index.to_list()))
+    np.testing.assert_allclose(counts, expected.to_numpy(), rtol=1e-12)
+    shuffled = rng.permutation(n)
+    again = group_rows(frame.iloc[shuffled], weights[shuffled])
+    pd.testing.assert_frame_equal(again[0], rows)
+    np.testing.assert_allclose(again[1], counts, rtol=1e-12)
+
+
+def test_grouping_with_a_large_key_space_ranks_by_factorizing():
+    from custvalue.models._mle import group_rows
+
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"a": rng.integers(0, 3000, 2000), "b": rng.normal(size=2000).round(1),
+                          "c": rng.integers(0, 3000, 2000)})  # 3000 × ~70 × 3000 combinations
+    rows, counts, inverse = group_rows(frame)
+    assert counts.sum() == len(frame) and (counts >= 1).all()
+    assert rows.equals(frame.drop_duplicates().sort_values(["a", "b", "c"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(rows.iloc[inverse].reset_index(drop=True), frame)
+
+
+def test_historic_value_fits_weighted_rows_like_every_customer():
+    summary = SUMMARY.assign(total_value=SUMMARY["monetary_value"].round(0))
+    rows, counts = summary[["total_value"]].value_counts().reset_index(), None
+    counts = rows.pop("count").to_numpy()
+    weighted = cv.models.get("historic").fit(rows, weights=counts)
+    plain = cv.models.get("historic").fit(summary)
+    assert weighted.params_["mean_value"] == pytest.approx(plain.params_["mean_value"], rel=1e-12)
+    assert weighted.n_customers_ == len(summary)

@@ -101,3 +101,22 @@ def test_unit_mismatch_and_wrong_frames():
         cv.score(summary_days, unit="W")
     with pytest.raises(SchemaError):
         cv.score(pd.DataFrame({"a": [1]}))
+
+
+def test_fits_on_distinct_rows_equal_fits_on_every_customer():
+    models = cv.fitted_models(cv.score(SUMMARY))
+    np.testing.assert_allclose(models["model"].params_, BetaGeo().fit(SUMMARY).params_, rtol=1e-8)
+    np.testing.assert_allclose(models["spend_model"].params_, GammaGamma().fit(SUMMARY).params_, rtol=1e-8)
+    assert models["model"].n_customers_ == len(SUMMARY)
+
+
+def test_scored_frames_save_to_parquet_and_concat_without_borrowing_models(tmp_path):
+    pytest.importorskip("pyarrow")
+    scored = cv.score(SUMMARY, horizon=39)
+    scored.to_parquet(tmp_path / "scored.parquet")  # attrs are written as JSON: provenance must not break it
+    back = pd.read_parquet(tmp_path / "scored.parquet")
+    pd.testing.assert_frame_equal(back, scored, check_like=True)
+    with pytest.raises(InvalidParameterError, match="read back from a file"):
+        cv.fitted_models(back)  # the models stay in memory; they are saved with model.save()
+    other = cv.score(SUMMARY, model="paretonbd", horizon=39)
+    assert pd.concat([scored, other]).attrs.get("custvalue") is None  # different histories are not merged

@@ -28,6 +28,9 @@ class BaseModel:
     name: ClassVar[str] = ""
     param_names: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
+    # True when fit(rows, weights=counts) on distinct summary rows equals fit on every customer;
+    # score then fits on the (much shorter) distinct rows, and Dask needs it.
+    fits_weighted_rows: ClassVar[bool] = False
 
     # -- hyper-parameters -------------------------------------------------------------------
     @classmethod
@@ -268,6 +271,7 @@ class MLEModel(BaseModel):
     """
 
     derivative_order: ClassVar[int] = 1
+    fits_weighted_rows: ClassVar[bool] = True
     # Above this many distinct rows, a subsample finds the basin before the full data is used.
     warm_start_rows: ClassVar[int] = 20_000
 

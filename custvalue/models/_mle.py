@@ -30,53 +30,68 @@ def compress(
     """Collapse identical rows into one row with a weight (the number of customers it stands for).
 
     Real summaries live on a day grid, so many customers share the same
-    (x, t_x, T); fitting on unique rows gives the same likelihood for less work.
+    (x, t_x, T); fitting on unique rows gives the same likelihood for less
+    work. When a random sample shows (almost) no repeated rows (continuous
+    times), the rows are used as they are: grouping would cost more than it saves.
     """
-    frame = pd.DataFrame(columns)
+    frame = pd.DataFrame({name: np.asarray(values, dtype=float) for name, values in columns.items()})
     w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
-    groups = distinct(frame)
-    if groups is None:
-        return {name: np.asarray(values, dtype=float) for name, values in columns.items()}, w
-    first, inverse = groups
-    return ({name: np.asarray(values, dtype=float)[first] for name, values in columns.items()},
-            np.bincount(inverse, weights=w, minlength=len(first)))
-
-
-def distinct(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """The distinct rows of a numeric frame: (position of each one's first row, each row's group).
-
-    None when a random sample shows (almost) no repeated rows: continuous-time data rarely
-    repeats, and grouping millions of rows would then cost more than it saves. Rows are hashed
-    to 64 bits and grouped by hash; every row is then checked against its group's first row,
-    so a hash collision (vanishingly rare) falls back to exact grouping.
-    """
     n = len(frame)
     if n > 4 * SAMPLE_ROWS:
-        rows = np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)
-        if frame.iloc[rows].duplicated().mean() < 0.01:
-            return None
-    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    inverse, uniques = pd.factorize(hashes)
-    if not _rows_match_their_group(frame, inverse, len(uniques)):
-        inverse = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
-    inverse = inverse.astype(np.int64)
-    return _first_positions(inverse, int(inverse.max()) + 1), inverse
+        sample = np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)
+        if frame.iloc[sample].duplicated().mean() < 0.01:
+            return {name: frame[name].to_numpy() for name in frame.columns}, w
+    rows, counts, _ = group_rows(frame, w)
+    return {name: rows[name].to_numpy() for name in rows.columns}, counts
 
 
-def _first_positions(inverse: np.ndarray, n_groups: int) -> np.ndarray:
-    first = np.empty(n_groups, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)  # the earliest write lands last
-    return first
+def group_rows(frame: pd.DataFrame, weights: np.ndarray | None = None
+               ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The distinct rows of ``frame`` in lexicographic order, the total weight of each, and each row's group.
+
+    The result depends only on which rows occur how often, not on their
+    order, so a fit on distinct rows gathered from Dask partitions sees
+    exactly the input of a fit on the whole pandas frame. Each column is
+    factorized to sorted codes; the codes are combined column by column into
+    an integer key that is ranked again after each column, which keeps the key
+    space small on a day grid (few distinct values per column). Exact: no
+    row hashing.
+    """
+    factorized = [pd.factorize(frame[c].to_numpy(), sort=True, use_na_sentinel=False) for c in frame.columns]
+    key = factorized[0][0].astype(np.int64, copy=False)  # the codes are ours to overwrite
+    size = len(factorized[0][1])
+    levels = [(np.arange(size), size)]  # per column: the sorted combined keys present so far, and its width
+    for code, uniques in factorized[1:]:
+        width = max(len(uniques), 1)
+        key *= width  # size × width ≤ rows², far below 2⁶³
+        key += code
+        present, key = _dense_rank(key, size * width)
+        levels.append((present, width))
+        size = len(present)
+    values, rank = {}, np.arange(size)
+    for column, (_, uniques), (present, width) in zip(frame.columns[::-1], factorized[::-1], levels[::-1]):
+        combined = present[rank]
+        values[column] = np.asarray(uniques)[combined % width]
+        rank = combined // width
+    rows = pd.DataFrame({c: values[c] for c in frame.columns})
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    return rows, np.bincount(key, weights=w, minlength=size).astype(float), key
 
 
-def _rows_match_their_group(frame: pd.DataFrame, inverse: np.ndarray, n_groups: int) -> bool:
-    first = _first_positions(inverse, n_groups)
-    for column in frame.columns:
-        values = frame[column].to_numpy()
-        representative = values[first][inverse]
-        if not np.all((values == representative) | (pd.isna(values) & pd.isna(representative))):
-            return False
-    return True
+def _dense_rank(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values of ``key`` (all in [0, space)) and each entry's rank among them."""
+    if space <= max(8 * len(key), 2**20):
+        seen = np.zeros(space, dtype=bool)
+        seen[key] = True
+        present = np.flatnonzero(seen)
+        rank = np.empty(space, dtype=np.int64)  # only the entries at present keys are written and read
+        rank[present] = np.arange(len(present))
+        return present, rank[key]
+    codes, present = pd.factorize(key)
+    order = np.argsort(present)
+    rank = np.empty(len(present), dtype=np.int64)
+    rank[order] = np.arange(len(present))
+    return present[order], rank[codes]
 
 
 def subsample(data: dict[str, np.ndarray], weights: np.ndarray, size: int, seed: int):

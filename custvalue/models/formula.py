@@ -58,6 +58,7 @@ class FormulaCLV(BaseModel):
     """
 
     name = "formula"
+    fits_weighted_rows = True
     param_names = ("mean_order_value", "purchase_rate")
     columns = ("frequency", "T")
 
@@ -159,6 +160,7 @@ class HistoricValue(BaseModel):
     """
 
     name = "historic"
+    fits_weighted_rows = True
     param_names = ("mean_value",)
     columns = ("total_value",)
 
@@ -166,9 +168,10 @@ class HistoricValue(BaseModel):
         self.margin = margin
 
     def fit(self, summary: pd.DataFrame, weights=None) -> HistoricValue:
-        """Record the mean historic value (nothing else is learned)."""
+        """Record the mean historic value (nothing else is learned); ``weights`` count customers per row."""
         (total,) = self._summary_arrays(summary)
-        return self._set_fitted({"mean_value": float(np.mean(total))}, n_customers=float(len(total)))
+        w = np.ones(len(total)) if weights is None else np.asarray(weights, dtype=float)
+        return self._set_fitted({"mean_value": float(np.average(total, weights=w))}, n_customers=float(w.sum()))
 
     def customer_value(self, summary: pd.DataFrame, horizon: float | None = None,
                        discount_rate: float | None = None, margin: float | None = None) -> pd.Series:
