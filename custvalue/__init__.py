@@ -5,6 +5,8 @@ segment, filter and size campaigns, as plain functions and as the ``df.cv``
 accessor that importing this package registers.
 """
 
+from importlib.util import find_spec
+
 from custvalue import (
     accessor,  # noqa: F401  (importing it registers df.cv)
     datasets,
@@ -27,6 +29,14 @@ from custvalue.score import fitted_models, score
 from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
 from custvalue.uplift import measure_uplift, simulate_campaign, uplift, uplift_summary
+
+if find_spec("dask") is not None and find_spec("dask.dataframe") is not None:  # the dask extra: ddf.cv
+    try:
+        from custvalue.dask_frames import register_accessor
+
+        register_accessor()
+    except ImportError:  # dask installed without its dataframe dependencies
+        pass
 
 __version__ = "0.1.0"
 

@@ -65,12 +65,13 @@ class CustValueAccessor:
         zero_amounts: Policy = "drop",
         negative_amounts: Policy = "drop",
         after_end: Policy = "drop",
+        compute: bool = False,
     ) -> pd.DataFrame:
         """See :func:`custvalue.clean`."""
         return clean(
             self._frame, columns=columns, observation_end=observation_end, date_format=date_format,
             missing=missing, invalid=invalid, duplicates=duplicates, zero_amounts=zero_amounts,
-            negative_amounts=negative_amounts, after_end=after_end,
+            negative_amounts=negative_amounts, after_end=after_end, compute=compute,
         )
 
     def summarize(
@@ -80,9 +81,10 @@ class CustValueAccessor:
         *,
         grain: str = "D",
         columns: Mapping[str, str] | None = None,
+        compute: bool = False,
     ) -> pd.DataFrame:
         """See :func:`custvalue.summarize`."""
-        return summarize(self._frame, unit, observation_end, grain=grain, columns=columns)
+        return summarize(self._frame, unit, observation_end, grain=grain, columns=columns, compute=compute)
 
     def calibration_holdout(
         self,
@@ -113,12 +115,13 @@ class CustValueAccessor:
         intervals: float | None = None,
         interval_draws: int = 200,
         interval_method: str = "asymptotic",
+        compute: bool = False,
     ) -> pd.DataFrame:
         """See :func:`custvalue.score`."""
         return score(
             self._frame, model, spend_model, horizon, unit, discount_rate, margin,
             observation_end=observation_end, grain=grain, columns=columns, intervals=intervals,
-            interval_draws=interval_draws, interval_method=interval_method,
+            interval_draws=interval_draws, interval_method=interval_method, compute=compute,
         )
 
     def segment(self, method: str = "rfm", **options: Any) -> pd.DataFrame:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError, SchemaError, format_examples, invalid_values_error
-from custvalue.provenance import attach, provenance
+from custvalue.provenance import attach, is_dask_frame, provenance
 
 __all__ = ["clean", "CleanReport", "cleaning_report", "REQUIRED_COLUMNS", "REASONS"]
 
@@ -167,6 +167,8 @@ def cleaning_report(frame: pd.DataFrame) -> CleanReport:
         If ``frame`` did not come from :func:`clean`.
     """
     report = provenance(frame).get("report")
+    if hasattr(report, "compute"):  # from clean on a Dask DataFrame: computed when first asked for
+        report = report.compute()
     if report is None:
         raise InvalidParameterError(
             "this frame carries no cleaning report; it was not produced by custvalue.clean "
@@ -187,6 +189,7 @@ def clean(
     zero_amounts: Policy = "drop",
     negative_amounts: Policy = "drop",
     after_end: Policy = "drop",
+    compute: bool = False,
 ) -> pd.DataFrame:
     """Validate raw transactions and return clean ones, with a report of every row.
 
@@ -210,6 +213,10 @@ def clean(
     duplicates, zero_amounts, negative_amounts, after_end : {"drop", "keep", "raise"}
         Policy for exact duplicate rows, zero amounts, negative amounts
         (returns) and rows after ``observation_end``.
+    compute : bool, default False
+        Dask input only: compute the clean rows and the report in one pass
+        and return a pandas frame in input order, instead of a lazy Dask
+        DataFrame whose report is computed when first asked for. See :doc:`/scaling`.
 
     Returns
     -------
@@ -243,6 +250,34 @@ def clean(
     >>> {k: v for k, v in report.dropped.items() if v}
     {'missing_customer_id': 1, 'non_numeric_amount': 1, 'duplicate': 1, 'negative_amount': 1}
     """
+    if is_dask_frame(tx):
+        from custvalue.dask_frames import clean_dask
+
+        return clean_dask(tx, columns=columns, observation_end=observation_end, date_format=date_format,
+                          policies=policies_of(missing, invalid, duplicates, zero_amounts, negative_amounts,
+                                               after_end), compute=compute)
+    policies = policies_of(missing, invalid, duplicates, zero_amounts, negative_amounts, after_end)
+    data = canonical_columns(tx, columns)
+    if len(data) == 0:
+        raise SchemaError("clean: the transactions frame is empty; there is nothing to clean")
+    out, reason, kept_flag = classify_rows(tx, data, policies, date_format, observation_end)
+    n = len(data)
+    if n and (reason >= 0).all() and missing == "drop":
+        raise SchemaError(
+            f"clean: every one of the {n:,} rows was dropped "
+            f"({_counts_text(reason)}); check the column mapping and the policies"
+        )
+    keep = reason < 0
+    result = out.loc[keep]
+    if not _is_int_dtype(result["customer_id"]):
+        result = result.assign(customer_id=_tidy_ids(result["customer_id"]))
+    report = _build_report(tx, reason, kept_flag, int(keep.sum()))
+    return attach(result, report=report)
+
+
+def policies_of(missing: str, invalid: str, duplicates: str, zero_amounts: str, negative_amounts: str,
+                after_end: str) -> dict[str, str]:
+    """The policy of each reason, checked."""
     for name, value, allowed in (
         ("missing", missing, ("drop", "raise")),
         ("invalid", invalid, ("drop", "raise")),
@@ -253,15 +288,7 @@ def clean(
     ):
         if value not in allowed:
             raise InvalidParameterError(f"{name}={value!r} is not a policy; use one of {allowed}")
-
-    data = canonical_columns(tx, columns)
-    if len(data) == 0:
-        raise SchemaError("clean: the transactions frame is empty; there is nothing to clean")
-
-    n = len(data)
-    reason = np.full(n, -1, dtype=np.int8)  # index into REASONS of the first rule broken
-    kept_flag = np.full(n, -1, dtype=np.int8)
-    policies = {
+    return {
         "missing_customer_id": missing,
         "missing_date": missing,
         "missing_amount": missing,
@@ -272,6 +299,20 @@ def clean(
         "negative_amount": negative_amounts,
         "after_observation_end": after_end,
     }
+
+
+def classify_rows(tx: pd.DataFrame, data: pd.DataFrame, policies: dict[str, str], date_format: str | None,
+                  observation_end: str | pd.Timestamp | None, whole_frame: bool = True
+                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Parsed canonical rows, and per row the index into :data:`REASONS` of the first rule it breaks
+    among those dropped (-1: none) and among those kept but flagged.
+
+    ``whole_frame``: ``data`` is all the data, so a column none of whose values can be read is refused
+    here (a Dask partition is not all the data).
+    """
+    n = len(data)
+    reason = np.full(n, -1, dtype=np.int8)
+    kept_flag = np.full(n, -1, dtype=np.int8)
 
     def flag(name: str, mask: np.ndarray) -> None:
         mask = mask & (reason < 0) & (kept_flag < 0)
@@ -288,21 +329,22 @@ def clean(
         else:
             kept_flag[mask] = code
 
-    customer = data["customer_id"]
-    flag("missing_customer_id", customer.isna().to_numpy())
+    flag("missing_customer_id", data["customer_id"].isna().to_numpy())
     flag("missing_date", data["date"].isna().to_numpy())
     flag("missing_amount", data["amount"].isna().to_numpy())
 
     amount = _parse_amounts(data["amount"])
     bad_amount = ~np.isfinite(amount) & data["amount"].notna().to_numpy()
-    _refuse_if_all(bad_amount, data["amount"].notna().to_numpy(), tx, "amount", "numeric",
-                   "the amount column holds no numbers; map the right column with columns=")
+    if whole_frame:
+        _refuse_if_all(bad_amount, data["amount"].notna().to_numpy(), tx, "amount", "numeric",
+                       "the amount column holds no numbers; map the right column with columns=")
     flag("non_numeric_amount", bad_amount)
 
     dates = parse_dates(data["date"], date_format)
     bad_date = dates.isna().to_numpy() & data["date"].notna().to_numpy()
-    _refuse_if_all(bad_date, data["date"].notna().to_numpy(), tx, "date", "parseable date",
-                   "the date column holds no readable dates; pass date_format= (e.g. '%d/%m/%Y')")
+    if whole_frame:
+        _refuse_if_all(bad_date, data["date"].notna().to_numpy(), tx, "date", "parseable date",
+                       "the date column holds no readable dates; pass date_format= (e.g. '%d/%m/%Y')")
     flag("unparseable_date", bad_date)
 
     out = data.assign(date=dates, amount=amount)
@@ -316,19 +358,7 @@ def clean(
     if observation_end is not None:
         end = _as_timestamp(observation_end, dates.dt.tz)
         flag("after_observation_end", (dates > end).to_numpy())
-
-    if n and (reason >= 0).all() and missing == "drop":
-        raise SchemaError(
-            f"clean: every one of the {n:,} rows was dropped "
-            f"({_counts_text(reason)}); check the column mapping and the policies"
-        )
-
-    keep = reason < 0
-    result = out.loc[keep]
-    if not _is_int_dtype(result["customer_id"]):
-        result = result.assign(customer_id=_tidy_ids(result["customer_id"]))
-    report = _build_report(tx, reason, kept_flag, int(keep.sum()))
-    return attach(result, report=report)
+    return out, reason, kept_flag
 
 
 def exact_duplicates(frame: pd.DataFrame, hash_above: int = 1_000_000) -> np.ndarray:

@@ -62,9 +62,15 @@ def _restore(items: dict[str, Any]) -> Provenance:
     return Provenance(**items)
 
 
+def is_dask_frame(obj: Any) -> bool:
+    """True for a Dask DataFrame (checked without importing Dask)."""
+    return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "map_partitions")
+
+
 def provenance(frame: pd.DataFrame) -> Provenance:
-    """Return the provenance carried by ``frame`` (empty when it has none)."""
-    found = frame.attrs.get(ATTRS_KEY)
+    """Return the provenance carried by ``frame`` (empty when it has none); a Dask DataFrame
+    carries it on its ``_meta``, the empty pandas frame that describes its partitions."""
+    found = (frame._meta if is_dask_frame(frame) else frame).attrs.get(ATTRS_KEY)
     return found if isinstance(found, Provenance) else Provenance()
 
 

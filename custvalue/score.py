@@ -12,7 +12,7 @@ from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.models import BaseModel, model_class
 from custvalue.models._math import check_horizon
 from custvalue.models._mle import group_rows
-from custvalue.provenance import ATTRS_KEY, attach, provenance
+from custvalue.provenance import ATTRS_KEY, attach, is_dask_frame, provenance
 from custvalue.summary import is_summary, summarize
 from custvalue.timeunits import days_per_unit
 
@@ -53,6 +53,7 @@ def score(
     intervals: float | None = None,
     interval_draws: int = 200,
     interval_method: str = "asymptotic",
+    compute: bool = False,
 ) -> pd.DataFrame:
     """Fit CLV models and score every customer.
 
@@ -86,6 +87,9 @@ def score(
         reproducible) of ``interval_method``: ``"asymptotic"`` (normal on
         the log-parameter scale, from the inverse observed information) or
         ``"bootstrap"`` (refits on data simulated from the fitted models).
+    compute : bool, default False
+        Dask input only: return a computed pandas frame (keeping the fitted
+        models) instead of a lazy Dask DataFrame. See :doc:`/scaling`.
 
     Returns
     -------
@@ -112,6 +116,12 @@ def score(
         raise InvalidParameterError(f"discount_rate must be a number >= 0 (per {unit}), got {discount_rate!r}")
     if not isinstance(margin, int | float) or margin < 0:
         raise InvalidParameterError(f"margin must be a number >= 0, got {margin!r}")
+    if is_dask_frame(data):
+        from custvalue.dask_frames import score_dask
+
+        return score_dask(data, model, spend_model, horizon, unit, discount_rate, margin,
+                          observation_end=observation_end, grain=grain, columns=columns, intervals=intervals,
+                          interval_draws=interval_draws, interval_method=interval_method, compute=compute)
     if not isinstance(data, pd.DataFrame):
         raise SchemaError(f"score needs a DataFrame of transactions or a customer summary, got {type(data).__name__}")
     if is_summary(data) or {"frequency", "periods"} <= set(data.columns):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from custvalue.clean import REQUIRED_COLUMNS, canonical_columns, missing_columns_error, parse_dates
 from custvalue.errors import InvalidParameterError, SchemaError, invalid_values_error
-from custvalue.provenance import ATTRS_KEY, attach, provenance
+from custvalue.provenance import ATTRS_KEY, attach, is_dask_frame, provenance
 from custvalue.schemas import CustomerSummary, validate
 from custvalue.timeunits import check_grain, day_numbers, days_per_unit, period_start_days
 
@@ -48,6 +48,7 @@ def summarize(
     *,
     grain: str = "D",
     columns: Mapping[str, str] | None = None,
+    compute: bool = False,
 ) -> pd.DataFrame:
     """Summarize transactions into one row per customer: frequency, recency, T, monetary value.
 
@@ -70,6 +71,9 @@ def summarize(
         one purchase occasion.
     columns : mapping, optional
         Your column names to canonical ones, as in :func:`custvalue.clean`.
+    compute : bool, default False
+        Dask input only: return a computed pandas frame (keeping what custvalue records about it)
+        instead of a lazy Dask DataFrame. See :doc:`/scaling`.
 
     Returns
     -------
@@ -103,6 +107,10 @@ def summarize(
     """
     days_per_unit(unit)
     check_grain(grain)
+    if is_dask_frame(tx):
+        from custvalue.dask_frames import summarize_dask
+
+        return summarize_dask(tx, unit, observation_end, grain, columns, compute)
     if isinstance(tx, pd.DataFrame) and is_summary(tx) and not columns:
         return validate(tx, CustomerSummary).copy()
     data = _transactions(tx, columns)
@@ -299,7 +307,7 @@ def customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_integer_dtype(ids.dtype) and len(values):
         low, high = int(values.min()), int(values.max())
         if high - low < max(4 * len(values), 1024):
-            codes = (values - low).astype(np.int64)
+            codes = (values - low).astype(np.int64, copy=False)
             return codes, np.arange(low, high + 1, dtype=values.dtype)
     if isinstance(ids.dtype, pd.CategoricalDtype):
         return ids.cat.codes.to_numpy().astype(np.int64), np.asarray(ids.cat.categories)

@@ -58,7 +58,7 @@ def day_numbers(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     values = pd.DatetimeIndex(dates)
     if values.tz is not None:
         values = values.tz_localize(None)
-    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return values.to_numpy().astype("datetime64[D]").view(np.int64)  # a view: no second copy
 
 
 def period_start_days(days: np.ndarray, grain: str) -> np.ndarray:

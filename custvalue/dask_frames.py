@@ -1,0 +1,321 @@
+"""clean, summarize and score Dask DataFrames partition by partition, with the pandas results.
+
+What runs where:
+
+* **summarize**: one pass over the date column finds the observation window;
+  a shuffle on ``customer_id`` brings each customer's transactions into one
+  partition; each partition is summarized by the pandas code with the global
+  window. Rows are first put back in their input order, so that every sum is
+  taken in the same order as on one machine and the results are equal bit for bit.
+* **score**: each partition reduces each model's columns to distinct rows with
+  counts; those are gathered on the client (small on a day grid), grouped once
+  more, and the models fitted there on exactly the rows the pandas path fits
+  on; scoring is then mapped over the partitions with the fitted models.
+* **clean**: a shuffle on ``customer_id`` (duplicates share it), the pandas
+  rules per partition, and a report assembled from every partition's dropped
+  rows, with their positions in the input.
+
+Results are lazy Dask DataFrames unless ``compute=True``; what custvalue knows
+about them (the unit, the fitted models, the cleaning report) rides on their
+``_meta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custvalue.accessor import CustValueAccessor
+from custvalue.clean import (
+    EXAMPLES_PER_REASON,
+    REASONS,
+    REQUIRED_COLUMNS,
+    CleanReport,
+    _counts_text,
+    canonical_columns,
+    classify_rows,
+    missing_columns_error,
+    parse_dates,
+)
+from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.models._mle import group_rows
+from custvalue.provenance import ATTRS_KEY, attach, provenance
+from custvalue.timeunits import day_numbers
+
+__all__ = ["clean_dask", "summarize_dask", "score_dask", "register_accessor"]
+
+ORDER = "__custvalue_input_order__"  # partition number << 40 | row number within the partition
+COUNT = "__custvalue_count__"
+REASON, FLAG = "__custvalue_reason__", "__custvalue_flag__"
+ROW_BITS = 40
+
+
+def _dd():
+    import dask.dataframe as dd
+
+    return dd
+
+
+def _with_input_order(ddf):
+    """``ddf`` with a column giving each row's place in the input, to restore it after a shuffle."""
+
+    def number(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        base = np.int64(partition_info["number"] if partition_info else 0) << ROW_BITS
+        return part.assign(**{ORDER: base + np.arange(len(part), dtype=np.int64)})
+
+    return ddf.map_partitions(number, meta=ddf._meta.assign(**{ORDER: np.array([], dtype=np.int64)}))
+
+
+def _in_input_order(part: pd.DataFrame) -> pd.DataFrame:
+    return part.sort_values(ORDER, kind="stable")
+
+
+def _renamed(ddf, columns: Mapping[str, str] | None):
+    """``ddf`` under canonical column names, checked on its metadata (no data is read)."""
+    canonical_columns(ddf._meta, columns)  # raises the pandas errors for missing or unknown columns
+    return ddf.rename(columns=dict(columns)) if columns else ddf
+
+
+def _finish(result, compute: bool, sort: bool, source=None, **items: Any):
+    """Attach what custvalue knows (``source``'s provenance updated with ``items``) to the result's
+    metadata; compute the result (in index order if ``sort``) if asked."""
+    meta = result._meta.copy()
+    meta.attrs[ATTRS_KEY] = (provenance(source) if source is not None else provenance(meta)).updated(**items)
+    result = result.map_partitions(lambda part: part, meta=meta)
+    if not compute:
+        return result
+    frame = result.compute()
+    frame = frame.sort_index(kind="stable") if sort else frame
+    frame.attrs[ATTRS_KEY] = provenance(result)
+    return frame
+
+
+# --- summarize -------------------------------------------------------------------------------------------
+
+
+def summarize_dask(ddf, unit: str, observation_end, grain: str, columns: Mapping[str, str] | None,
+                   compute: bool = False):
+    """:func:`custvalue.summarize` for a Dask DataFrame of transactions."""
+    from custvalue.schemas import CustomerSummary, validate
+    from custvalue.summary import _day, _end_day, is_summary
+
+    if is_summary(ddf._meta) and not columns:  # already a summary: checked partition by partition
+        return _finish(ddf.map_partitions(validate, CustomerSummary, meta=ddf._meta), compute, sort=False,
+                       source=ddf)
+    tx = _renamed(ddf, columns)
+    missing = [c for c in REQUIRED_COLUMNS if c not in tx.columns]
+    if missing:
+        raise missing_columns_error(missing, list(map(str, ddf.columns)))
+    tx = tx[list(REQUIRED_COLUMNS)]
+    dates = tx["date"]  # one pass over the dates: the window, checked as on pandas
+    if not pd.api.types.is_datetime64_any_dtype(dates.dtype):
+        dates = dates.map_partitions(parse_dates, None, meta=("date", "datetime64[us]"))
+    first, last = _dd().compute(dates.min(), dates.max())
+    if pd.isna(first):
+        raise SchemaError("summarize: the transactions frame is empty or has no readable dates")
+    end_day = _end_day(np.array([_day(first, "first date"), _day(last, "last date")]), observation_end)
+    meta = _summary_meta(tx._meta, unit, grain)
+    summary = _with_input_order(tx).shuffle(on="customer_id").map_partitions(
+        _summarize_partition, end_day, unit, grain, meta=meta)
+    return _finish(summary, compute, sort=True, source=ddf, unit=unit, grain=grain,
+                   observation_end=pd.Timestamp(end_day, unit="D"))
+
+
+def _summarize_partition(part: pd.DataFrame, end_day: int, unit: str, grain: str) -> pd.DataFrame:
+    from custvalue.summary import _transactions, summary_frame
+
+    if len(part) == 0:
+        return _summary_meta(part, unit, grain)
+    data = _transactions(_in_input_order(part).drop(columns=ORDER), None)
+    return summary_frame(data, day_numbers(data["date"]), end_day, unit, grain)[0]
+
+
+def _summary_meta(tx_meta: pd.DataFrame, unit: str, grain: str) -> pd.DataFrame:
+    """The empty summary of a partition (the columns and dtypes of every summary)."""
+    from custvalue.summary import summary_frame
+
+    empty = tx_meta.iloc[:0][list(REQUIRED_COLUMNS)].assign(
+        date=pd.Series([], dtype="datetime64[ns]"), amount=pd.Series([], dtype=float))
+    return summary_frame(empty, np.array([], dtype=np.int64), 0, unit, grain)[0]
+
+
+# --- score -----------------------------------------------------------------------------------------------
+
+
+def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate: float, margin: float, *,
+               observation_end, grain: str, columns, intervals: float | None, interval_draws: int,
+               interval_method: str, compute: bool = False):
+    """:func:`custvalue.score` for a Dask DataFrame of transactions or of customer summaries."""
+    from custvalue.score import instantiate, score_frame
+    from custvalue.summary import is_summary
+
+    if isinstance(model, str) and model == "auto":
+        raise InvalidParameterError(
+            "model='auto' is not available on Dask; compare models on a sample with custvalue.compare_models "
+            "(pandas) and name the winner")
+    if intervals is not None and interval_method != "asymptotic":
+        raise InvalidParameterError("on Dask, prediction intervals use interval_method='asymptotic'")
+    summarized = not (is_summary(ddf._meta) or {"frequency", "periods"} <= set(ddf.columns))
+    summary = summarize_dask(ddf, unit, observation_end, grain, columns) if summarized else ddf
+    summary_unit = provenance(summary).get("unit")
+    if summary_unit is not None and summary_unit != unit:
+        raise InvalidParameterError(
+            f"this summary is in unit {summary_unit!r} but score was asked for unit={unit!r}; "
+            "pass the same unit or summarize again")
+    count_model = instantiate(model)
+    spend = instantiate(spend_model) if spend_model is not None and hasattr(count_model, "p_alive") else None
+    to_fit = [m for m in (count_model, spend) if m is not None and not m.is_fitted]
+    if to_fit:
+        summary = summary.persist()  # read twice, to fit and to score: one row per customer, kept in memory
+        _fit_on_gathered_rows(summary, to_fit)
+
+    def score_partition(part: pd.DataFrame) -> pd.DataFrame:
+        return score_frame(part, count_model, spend, horizon, unit, discount_rate, margin,
+                           intervals=intervals, interval_draws=interval_draws, interval_method=interval_method)
+
+    scored = summary.map_partitions(score_partition, meta=score_partition(summary._meta_nonempty).iloc[:0])
+    return _finish(scored, compute, sort=summarized, source=summary, model=count_model, spend_model=spend,
+                   horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin, model_choice=None)
+
+
+def _fit_on_gathered_rows(summary, models: list) -> None:
+    """Fit ``models`` on the distinct rows of their columns, gathered from every partition."""
+    if not models:
+        return
+    refused = [type(m).__name__ for m in models if not m.fits_weighted_rows]
+    if refused:
+        raise InvalidParameterError(
+            f"{', '.join(refused)} cannot be fitted on Dask: custvalue fits on distinct summary rows with "
+            "counts, and this model does not declare fits_weighted_rows; fit it on a pandas summary and pass "
+            "the fitted instance")
+    parts = [summary.map_partitions(_distinct_partition, list(m.required_columns()),
+                                    meta=_distinct_meta(summary._meta, list(m.required_columns())))
+             for m in models]
+    for m, gathered in zip(models, _dd().compute(*parts)):
+        columns = list(m.required_columns())
+        rows, counts, _ = group_rows(gathered[columns], gathered[COUNT].to_numpy())
+        m.fit(rows, weights=counts)
+
+
+def _distinct_partition(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in part.columns]
+    if missing:
+        raise SchemaError(f"the summary lacks the column(s) {missing} the model needs")
+    rows, counts, _ = group_rows(part[columns], part.get("weights"))
+    return rows.assign(**{COUNT: counts})
+
+
+def _distinct_meta(meta: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    present = [c for c in columns if c in meta.columns]
+    return meta[present].reset_index(drop=True).assign(**{COUNT: np.array([], dtype=float)})
+
+
+# --- clean -----------------------------------------------------------------------------------------------
+
+
+def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str, str], compute: bool = False):
+    """:func:`custvalue.clean` for a Dask DataFrame."""
+    renamed = _renamed(ddf, columns)
+    order = [c for c in (*REQUIRED_COLUMNS, "quantity") if c in renamed.columns]
+    renamed = renamed[order + [c for c in renamed.columns if c not in order]]
+
+    def classify(part: pd.DataFrame) -> pd.DataFrame:
+        part = _in_input_order(part)
+        data = part.drop(columns=ORDER)
+        out, reason, flag = classify_rows(data, data, policies, date_format, observation_end, whole_frame=False)
+        return out.assign(**{ORDER: part[ORDER].to_numpy(), REASON: reason, FLAG: flag})
+
+    meta = renamed._meta
+    date_type = meta["date"].dtype if pd.api.types.is_datetime64_any_dtype(meta["date"].dtype) else "datetime64[us]"
+    meta = meta.assign(date=pd.Series([], dtype=date_type), amount=pd.Series([], dtype=float), **{
+        ORDER: np.array([], dtype=np.int64), REASON: np.array([], dtype=np.int8), FLAG: np.array([], dtype=np.int8)})
+    classified = _with_input_order(renamed).shuffle(on="customer_id").map_partitions(classify, meta=meta)
+    kept = classified[classified[REASON] < 0].drop(columns=[REASON, FLAG])
+    noted = classified[(classified[REASON] >= 0) | (classified[FLAG] >= 0)]
+    report = DaskCleanReport(ddf, noted[[ORDER, REASON, FLAG]])
+    if not compute:
+        return _finish(kept.drop(columns=ORDER), False, sort=False, report=report)
+    frame, flagged = _dd().compute(kept, report.flagged)  # one pass over the data for both
+    report.assemble(flagged)
+    return attach(frame.sort_values(ORDER, kind="stable").drop(columns=ORDER), report=report.compute())
+
+
+class DaskCleanReport:
+    """The cleaning report of :func:`clean` on a Dask DataFrame, computed (once) when first asked for."""
+
+    def __init__(self, source, flagged):
+        self.source, self.flagged = source, flagged
+        self._report: CleanReport | None = None
+
+    def __deepcopy__(self, memo: dict) -> DaskCleanReport:
+        return self
+
+    def compute(self) -> CleanReport:
+        """The :class:`~custvalue.clean.CleanReport` (reads and shuffles the data once)."""
+        if self._report is None:
+            self.assemble(self.flagged.compute())
+        return self._report
+
+    def assemble(self, flagged: pd.DataFrame) -> None:
+        """Build the report from the dropped and flagged rows of every partition."""
+        lengths = np.asarray(self.source.map_partitions(len).compute(), dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        order = flagged[ORDER].to_numpy()
+        position = offsets[order >> ROW_BITS] + (order & ((1 << ROW_BITS) - 1))
+        reason, flag = flagged[REASON].to_numpy(), flagged[FLAG].to_numpy()
+        dropped, kept_flagged, examples, where = {}, {}, {}, {}
+        for code, name in enumerate(REASONS):
+            where[name] = np.sort(position[reason == code])
+            dropped[name] = len(where[name])
+            flagged_here = np.sort(position[flag == code])
+            if len(flagged_here):
+                kept_flagged[name] = len(flagged_here)
+            shown = where[name] if len(where[name]) else flagged_here
+            if len(shown):
+                examples[name] = self._rows_at(shown[:EXAMPLES_PER_REASON], offsets)
+        rows_in = int(offsets[-1])
+        rows_kept = rows_in - sum(dropped.values())
+        if rows_in and rows_kept == 0:
+            raise SchemaError(
+                f"clean: every one of the {rows_in:,} rows was dropped "
+                f"({_counts_text(reason[reason >= 0])}); check the column mapping and the policies")
+        self._report = CleanReport(rows_in, rows_kept, dropped, kept_flagged, examples, where)
+
+    def _rows_at(self, positions: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+        """The input rows at global ``positions`` (a few), read from their partitions."""
+        partition = np.searchsorted(offsets, positions, side="right") - 1
+        return pd.concat([self.source.partitions[int(k)].compute().iloc[positions[partition == k] - offsets[k]]
+                          for k in np.unique(partition)])
+
+
+# --- df.cv for Dask ----------------------------------------------------------------------------------------
+
+
+class DaskAccessor:
+    """``ddf.cv`` on a Dask DataFrame: ``clean``, ``summarize``, ``score``, ``report`` and ``models``,
+    the very methods of the pandas accessor. The steps after scoring work on one row per customer:
+    compute first."""
+
+    def __init__(self, ddf):
+        self._frame = ddf
+
+    clean = CustValueAccessor.clean
+    summarize = CustValueAccessor.summarize
+    score = CustValueAccessor.score
+    report = CustValueAccessor.report
+    models = CustValueAccessor.models
+
+    def __getattr__(self, name: str):
+        if hasattr(CustValueAccessor, name):
+            raise AttributeError(
+                f"ddf.cv.{name} works on pandas: a scored frame has one row per customer, so compute it "
+                f"first (scored.compute().cv.{name}(...) or score(..., compute=True))")
+        raise AttributeError(name)
+
+
+def register_accessor() -> None:
+    """Make ``ddf.cv`` available on Dask DataFrames."""
+    _dd().extensions.register_dataframe_accessor("cv")(DaskAccessor)

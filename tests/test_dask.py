@@ -1,0 +1,153 @@
+"""Dask DataFrames: clean, summarize and score give exactly the pandas results, on threads and on a cluster."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import custvalue as cv
+from custvalue.errors import InvalidParameterError, SchemaError
+
+dd = pytest.importorskip("dask.dataframe")
+dask = pytest.importorskip("dask")
+
+RAW = cv.datasets.load_cdnow(sample=True)
+
+
+def scattered(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Rows in random order with a fresh index, so that every customer's rows fall in several partitions."""
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def messy() -> pd.DataFrame:
+    """CDNOW sample rows in random order, with string ids, string dates and rows for every cleaning rule."""
+    tx = scattered(RAW).assign(customer_id=lambda d: "c" + d["customer_id"].astype(str),
+                               date=lambda d: d["date"].dt.strftime("%Y-%m-%d"))
+    bad = tx.iloc[:8].copy()
+    bad.loc[bad.index[0], "customer_id"] = None
+    bad.loc[bad.index[1], "amount"] = np.nan
+    bad.loc[bad.index[2], "date"] = "not a date"
+    bad.loc[bad.index[3], "amount"] = 0.0
+    bad.loc[bad.index[4], "amount"] = -5.0
+    bad.loc[bad.index[5], "date"] = "1998-12-01"
+    return pd.concat([tx, bad, tx.iloc[100:110]], ignore_index=True)  # the last ten rows are duplicates
+
+
+@pytest.fixture(params=["threads", "cluster"])
+def scheduler(request):
+    if request.param == "threads":
+        with dask.config.set(scheduler="threads"):
+            yield "threads"
+        return
+    distributed = pytest.importorskip("distributed")
+    with (distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+          distributed.Client(lc)):
+        yield "cluster"
+
+
+def test_every_customer_spans_partitions_in_the_test_data():
+    ddf = dd.from_pandas(scattered(RAW), npartitions=6)
+    spans = ddf.map_partitions(lambda p: p[["customer_id"]].drop_duplicates()).compute()["customer_id"].value_counts()
+    assert (spans > 1).mean() > 0.3
+
+
+def test_clean_equals_pandas_rows_report_and_positions(scheduler):
+    ddf = dd.from_pandas(messy(), npartitions=5)
+    tx = ddf.compute()  # the same data, with Dask's dtypes (string ids become pyarrow strings)
+    expected = cv.clean(tx, observation_end="1998-06-30")
+    lazy = cv.clean(ddf, observation_end="1998-06-30")
+    report, want = cv.cleaning_report(lazy), cv.cleaning_report(expected)
+    assert (report.rows_in, report.rows_kept, report.dropped) == (want.rows_in, want.rows_kept, want.dropped)
+    without_copies = cv.cleaning_report(cv.clean(tx.iloc[:-10], observation_end="1998-06-30"))
+    assert report.dropped["duplicate"] == without_copies.dropped["duplicate"] + 10
+    assert report.dropped["after_observation_end"] == 1 and report.dropped["missing_customer_id"] == 1
+    for reason in want.positions:
+        np.testing.assert_array_equal(report.positions[reason], want.positions[reason])
+        pd.testing.assert_frame_equal(report.examples.get(reason, tx.iloc[:0]), want.examples.get(reason, tx.iloc[:0]))
+    pd.testing.assert_frame_equal(lazy.compute().sort_index(), expected, check_exact=True)
+    at_once = cv.clean(ddf, observation_end="1998-06-30", compute=True)
+    pd.testing.assert_frame_equal(at_once, expected, check_exact=True)  # in input order
+    assert cv.cleaning_report(at_once).dropped == want.dropped
+
+
+def test_summarize_and_score_equal_pandas_exactly(scheduler):
+    ddf = dd.from_pandas(scattered(cv.clean(messy(), observation_end="1998-06-30"), seed=1), npartitions=6)
+    tx = ddf.compute()
+    summary = cv.summarize(ddf, "W", "1998-06-30")
+    expected = cv.summarize(tx, "W", "1998-06-30")
+    pd.testing.assert_frame_equal(summary.compute().sort_index(), expected, check_exact=True)
+    assert cv.provenance.provenance(summary).get("observation_end") == pd.Timestamp("1998-06-30")
+
+    scored = cv.score(summary, horizon=26, discount_rate=0.01)
+    want = cv.score(expected, horizon=26, discount_rate=0.01)
+    got_models, want_models = cv.fitted_models(scored), cv.fitted_models(want)
+    for key in ("model", "spend_model"):
+        pd.testing.assert_series_equal(got_models[key].params_, want_models[key].params_, check_exact=True)
+        assert got_models[key].log_likelihood_ == want_models[key].log_likelihood_
+    pd.testing.assert_frame_equal(scored.compute().sort_index(), want, check_exact=True)
+
+
+def test_summarize_reads_string_dates_and_passes_summaries_through():
+    ddf = dd.from_pandas(scattered(cv.clean(RAW)).assign(date=lambda d: d["date"].dt.strftime("%Y%m%d")),
+                         npartitions=3)
+    with dask.config.set(scheduler="threads"):
+        got = cv.summarize(ddf, "D", compute=True)
+        pd.testing.assert_frame_equal(got, cv.summarize(ddf.compute(), "D"), check_exact=True)
+        again = cv.summarize(dd.from_pandas(got.drop(columns=["first_purchase", "last_purchase"]), npartitions=2))
+        pd.testing.assert_frame_equal(again.compute(), got.drop(columns=["first_purchase", "last_purchase"]))
+        broken = got.assign(recency=got["T"] + 1)
+        with pytest.raises(SchemaError, match="recency"):
+            cv.summarize(dd.from_pandas(broken, npartitions=2)).compute()
+
+
+def test_score_from_transactions_with_intervals_and_compute():
+    tx = scattered(cv.clean(RAW))  # sums over a customer's rows follow the row order: keep the same order
+    ddf = dd.from_pandas(tx, npartitions=4)
+    with dask.config.set(scheduler="threads"):
+        got = cv.score(ddf, "paretonbd", horizon=10, intervals=0.8, interval_draws=20, compute=True)
+    want = cv.score(tx, "paretonbd", horizon=10, intervals=0.8, interval_draws=20)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert cv.fitted_models(got)["model"].name == "paretonbd"
+
+
+def test_prefitted_models_and_dask_summaries_score_partition_by_partition():
+    summary = cv.datasets.load_cdnow_summary()
+    bg = cv.models.get("bgnbd").fit(summary)
+    got = cv.score(dd.from_pandas(summary, npartitions=3), bg, None, horizon=39).compute()
+    pd.testing.assert_frame_equal(got, cv.score(summary, bg, None, horizon=39), check_exact=True)
+    historic = cv.score(dd.from_pandas(summary.assign(total_value=summary["monetary_value"]), npartitions=3),
+                        "historic", compute=True)
+    assert historic["clv"].sum() == pytest.approx(summary["monetary_value"].sum())
+
+
+def test_the_accessor_on_dask_frames():
+    tx = scattered(RAW)
+    ddf = dd.from_pandas(tx, npartitions=3)
+    with dask.config.set(scheduler="threads"):
+        cleaned = ddf.cv.clean()
+        assert ddf.cv.clean().cv.report.rows_in == len(tx)
+        scored = cleaned.cv.score(horizon=10)
+        assert scored.cv.models["model"].name == "bgnbd"
+        pd.testing.assert_frame_equal(scored.compute().sort_index(), cv.score(cv.clean(tx), horizon=10),
+                                      check_exact=True)
+    with pytest.raises(AttributeError, match="compute it first"):
+        scored.cv.segment("rfm")
+
+
+def test_dask_errors_are_the_pandas_errors():
+    tx = cv.clean(RAW)
+    with pytest.raises(SchemaError, match="'amount'"):
+        cv.summarize(dd.from_pandas(tx.drop(columns="amount"), npartitions=2))
+    with pytest.raises(SchemaError, match="required column"):
+        cv.clean(dd.from_pandas(tx.rename(columns={"date": "day"}), npartitions=2))
+    negative = tx.assign(amount=np.where(np.arange(len(tx)) == 5, -1.0, tx["amount"]))
+    with dask.config.set(scheduler="threads"), pytest.raises(SchemaError, match="amount"):
+        cv.summarize(dd.from_pandas(negative, npartitions=2)).compute()  # raised where the partition runs
+    with pytest.raises(SchemaError, match="before the first purchase"):
+        cv.summarize(dd.from_pandas(tx, npartitions=2), observation_end="1990-01-01")
+    with pytest.raises(InvalidParameterError, match="auto"):
+        cv.score(dd.from_pandas(tx, npartitions=2), "auto")
+    with pytest.raises(InvalidParameterError, match="asymptotic"):
+        cv.score(dd.from_pandas(tx, npartitions=2), intervals=0.9, interval_method="bootstrap")
+    nothing_kept = cv.clean(dd.from_pandas(tx.assign(amount=0.0), npartitions=2))
+    with dask.config.set(scheduler="threads"), pytest.raises(SchemaError, match="every one of the"):
+        cv.cleaning_report(nothing_kept)
