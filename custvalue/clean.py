@@ -216,7 +216,8 @@ def clean(
     compute : bool, default False
         Dask input only: compute the clean rows and the report in one pass
         and return a pandas frame in input order, instead of a lazy Dask
-        DataFrame whose report is computed when first asked for. See :doc:`/scaling`.
+        DataFrame whose report is computed when first asked for. See the
+        "Scaling up" page of the documentation.
 
     Returns
     -------

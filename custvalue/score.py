@@ -89,7 +89,7 @@ def score(
         ``"bootstrap"`` (refits on data simulated from the fitted models).
     compute : bool, default False
         Dask input only: return a computed pandas frame (keeping the fitted
-        models) instead of a lazy Dask DataFrame. See :doc:`/scaling`.
+        models) instead of a lazy Dask DataFrame. See the "Scaling up" page of the documentation.
 
     Returns
     -------

@@ -73,7 +73,7 @@ def summarize(
         Your column names to canonical ones, as in :func:`custvalue.clean`.
     compute : bool, default False
         Dask input only: return a computed pandas frame (keeping what custvalue records about it)
-        instead of a lazy Dask DataFrame. See :doc:`/scaling`.
+        instead of a lazy Dask DataFrame. See the "Scaling up" page of the documentation.
 
     Returns
     -------
@@ -260,6 +260,8 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     One sort of a combined key ``code << bits | day`` finds the distinct
     purchase periods and each customer's first and last; bincounts give the
     sums. The key is 32-bit whenever it fits, which sorts twice as fast.
+    Element-wise work runs in slices of :data:`SLICE_ROWS`, so that its
+    temporaries stay small next to the data (100M transactions: gigabytes).
     """
     n_tx = np.bincount(codes, minlength=n_customers)
     total = np.bincount(codes, weights=amounts, minlength=n_customers)
@@ -270,32 +272,42 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     base = int(days.min())
     bits = max(int(days.max()) - base, 1).bit_length()
     key_type = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
-    key = codes.astype(key_type)
-    key <<= key_type(bits)
-    offset = days.astype(key_type)
-    offset -= key_type(base % 2**64 if key_type is np.uint64 else base % 2**32)  # modular, exact
-    key |= offset
-    del offset
+    key = np.empty(len(codes), dtype=key_type)
+    for part in _slices(len(codes)):
+        key[part] = (codes[part].astype(key_type) << key_type(bits)) | (days[part] - base).astype(key_type)
     key.sort()
     is_new = np.empty(len(key), dtype=bool)
     is_new[0] = True
     np.not_equal(key[1:], key[:-1], out=is_new[1:])
-    pairs = key[is_new]
-    del key
-    pair_customer = pairs >> key_type(bits)
-    pair_day = pairs & key_type((1 << bits) - 1)
-    n_periods = np.bincount(pair_customer, minlength=n_customers)
-    is_start = np.empty(len(pairs), dtype=bool)
+    pairs = key[is_new]  # the distinct (customer, period) pairs, sorted
+    del key, is_new
+    is_start = np.empty(len(pairs), dtype=bool)  # a customer's first period
     is_start[0] = True
-    np.not_equal(pair_customer[1:], pair_customer[:-1], out=is_start[1:])
+    for part in _slices(len(pairs) - 1):
+        customer = pairs[part.start:part.stop + 1] >> key_type(bits)
+        np.not_equal(customer[1:], customer[:-1], out=is_start[part.start + 1:part.stop + 1])
     starts = np.flatnonzero(is_start)
+    del is_start
     ends = np.r_[starts[1:], len(pairs)] - 1
-    present = pair_customer[starts]
-    first[present] = pair_day[starts].astype(np.int64) + base
-    last[present] = pair_day[ends].astype(np.int64) + base
-    in_first = days == first[codes]
+    present = (pairs[starts] >> key_type(bits)).astype(np.int64)
+    n_periods = np.zeros(n_customers, dtype=np.int64)
+    n_periods[present] = ends - starts + 1
+    day_mask = key_type((1 << bits) - 1)
+    first[present] = (pairs[starts] & day_mask).astype(np.int64) + base
+    last[present] = (pairs[ends] & day_mask).astype(np.int64) + base
+    del pairs
+    in_first = np.empty(len(codes), dtype=bool)
+    for part in _slices(len(codes)):
+        np.equal(days[part], first[codes[part]], out=in_first[part])
     first_total = np.bincount(codes[in_first], weights=amounts[in_first], minlength=n_customers)
     return Aggregates(n_periods, first, last, total, first_total, n_tx)
+
+
+SLICE_ROWS = 1 << 22
+
+
+def _slices(n: int):
+    return (slice(start, min(start + SLICE_ROWS, n)) for start in range(0, n, SLICE_ROWS))
 
 
 def customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
