@@ -183,34 +183,27 @@ def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate
 
 def _fit_on_gathered_rows(summary, models: list) -> None:
     """Fit ``models`` on the distinct rows of their columns, gathered from every partition."""
-    if not models:
-        return
     refused = [type(m).__name__ for m in models if not m.fits_weighted_rows]
     if refused:
         raise InvalidParameterError(
             f"{', '.join(refused)} cannot be fitted on Dask: custvalue fits on distinct summary rows with "
             "counts, and this model does not declare fits_weighted_rows; fit it on a pandas summary and pass "
             "the fitted instance")
-    parts = [summary.map_partitions(_distinct_partition, list(m.required_columns()),
-                                    meta=_distinct_meta(summary._meta, list(m.required_columns())))
-             for m in models]
-    for m, gathered in zip(models, _dd().compute(*parts)):
-        columns = list(m.required_columns())
+    wanted = [list(m.required_columns()) for m in models]
+    missing = sorted({c for columns in wanted for c in columns if c not in summary.columns})
+    if missing:
+        raise SchemaError(f"the summary lacks the column(s) {missing} the model needs; it has {list(summary.columns)}")
+    parts = [summary.map_partitions(_distinct_partition, columns,
+                                    meta=summary._meta[columns].reset_index(drop=True).assign(**{COUNT: 0.0}))
+             for columns in wanted]
+    for m, columns, gathered in zip(models, wanted, _dd().compute(*parts)):
         rows, counts, _ = group_rows(gathered[columns], gathered[COUNT].to_numpy())
         m.fit(rows, weights=counts)
 
 
 def _distinct_partition(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    missing = [c for c in columns if c not in part.columns]
-    if missing:
-        raise SchemaError(f"the summary lacks the column(s) {missing} the model needs")
     rows, counts, _ = group_rows(part[columns], part.get("weights"))
     return rows.assign(**{COUNT: counts})
-
-
-def _distinct_meta(meta: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    present = [c for c in columns if c in meta.columns]
-    return meta[present].reset_index(drop=True).assign(**{COUNT: np.array([], dtype=float)})
 
 
 # --- clean -----------------------------------------------------------------------------------------------
