@@ -189,7 +189,7 @@ def _fit_on_gathered_rows(summary, models: list) -> None:
             f"{', '.join(refused)} cannot be fitted on Dask: custvalue fits on distinct summary rows with "
             "counts, and this model does not declare fits_weighted_rows; fit it on a pandas summary and pass "
             "the fitted instance")
-    wanted = [list(m.required_columns()) for m in models]
+    wanted = [m.fit_columns(list(summary.columns)) for m in models]
     missing = sorted({c for columns in wanted for c in columns if c not in summary.columns})
     if missing:
         raise SchemaError(f"the summary lacks the column(s) {missing} the model needs; it has {list(summary.columns)}")

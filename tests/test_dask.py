@@ -117,6 +117,10 @@ def test_prefitted_models_and_dask_summaries_score_partition_by_partition():
     historic = cv.score(dd.from_pandas(summary.assign(total_value=summary["monetary_value"]), npartitions=3),
                         "historic", compute=True)
     assert historic["clv"].sum() == pytest.approx(summary["monetary_value"].sum())
+    formula = cv.score(dd.from_pandas(summary, npartitions=3), cv.models.get("formula", retention=0.8),
+                       horizon=10, compute=True)  # fitted on gathered rows: equal up to rounding
+    pd.testing.assert_frame_equal(formula, cv.score(summary, cv.models.get("formula", retention=0.8), horizon=10),
+                                  rtol=1e-12)
 
 
 def test_the_accessor_on_dask_frames():

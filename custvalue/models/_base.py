@@ -90,6 +90,10 @@ class BaseModel:
         """Summary columns the model reads (its predictions depend on these alone)."""
         return tuple(self.columns)
 
+    def fit_columns(self, available: list[str]) -> list[str]:
+        """The columns of a summary with ``available`` columns that :meth:`fit` reads."""
+        return list(self.required_columns())
+
     def _is_log_scale(self) -> np.ndarray:
         """Which parameters are positive and estimated on the log scale (the coefficients are not)."""
         return np.arange(len(self.parameter_names())) < len(self.param_names)

@@ -96,6 +96,11 @@ class FormulaCLV(BaseModel):
         return self._set_fitted({"mean_order_value": population_aov, "purchase_rate": population_rate},
                                 n_customers=float(w.sum()))
 
+    def fit_columns(self, available: list[str]) -> list[str]:
+        """frequency and T, and monetary_value where there is one, else total_value and n_transactions."""
+        spend = ["monetary_value"] if "monetary_value" in available else ["total_value", "n_transactions"]
+        return [*self.required_columns(), *spend]
+
     def _customer_aov_rate(self, summary: pd.DataFrame, population: tuple[float, float] | None):
         x, T = self._summary_arrays(summary)
         if "monetary_value" in summary.columns:
