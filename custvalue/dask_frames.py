@@ -225,22 +225,23 @@ def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str
     date_type = meta["date"].dtype if pd.api.types.is_datetime64_any_dtype(meta["date"].dtype) else "datetime64[us]"
     meta = meta.assign(date=pd.Series([], dtype=date_type), amount=pd.Series([], dtype=float), **{
         ORDER: np.array([], dtype=np.int64), REASON: np.array([], dtype=np.int8), FLAG: np.array([], dtype=np.int8)})
-    classified = _with_input_order(renamed).shuffle(on="customer_id").map_partitions(classify, meta=meta)
+    ordered = _with_input_order(renamed)
+    classified = ordered.shuffle(on="customer_id").map_partitions(classify, meta=meta)
     kept = classified[classified[REASON] < 0].drop(columns=[REASON, FLAG])
     noted = classified[(classified[REASON] >= 0) | (classified[FLAG] >= 0)]
-    report = DaskCleanReport(ddf, noted[[ORDER, REASON, FLAG]])
+    report = DaskCleanReport(ddf, noted[[ORDER, REASON, FLAG]], ordered.map_partitions(len))
     if not compute:
         return _finish(kept.drop(columns=ORDER), False, sort=False, report=report)
-    frame, flagged = _dd().compute(kept, report.flagged)  # one pass over the data for both
-    report.assemble(flagged)
+    frame, flagged, lengths = _dd().compute(kept, report.flagged, report.lengths)  # one pass for all three
+    report.assemble(flagged, lengths)
     return attach(frame.sort_values(ORDER, kind="stable").drop(columns=ORDER), report=report.compute())
 
 
 class DaskCleanReport:
     """The cleaning report of :func:`clean` on a Dask DataFrame, computed (once) when first asked for."""
 
-    def __init__(self, source, flagged):
-        self.source, self.flagged = source, flagged
+    def __init__(self, source, flagged, lengths):
+        self.source, self.flagged, self.lengths = source, flagged, lengths  # lengths: rows per input partition
         self._report: CleanReport | None = None
 
     def __deepcopy__(self, memo: dict) -> DaskCleanReport:
@@ -249,13 +250,12 @@ class DaskCleanReport:
     def compute(self) -> CleanReport:
         """The :class:`~custvalue.clean.CleanReport` (reads and shuffles the data once)."""
         if self._report is None:
-            self.assemble(self.flagged.compute())
+            self.assemble(*_dd().compute(self.flagged, self.lengths))
         return self._report
 
-    def assemble(self, flagged: pd.DataFrame) -> None:
+    def assemble(self, flagged: pd.DataFrame, lengths: pd.Series) -> None:
         """Build the report from the dropped and flagged rows of every partition."""
-        lengths = np.asarray(self.source.map_partitions(len).compute(), dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))])
         order = flagged[ORDER].to_numpy()
         position = offsets[order >> ROW_BITS] + (order & ((1 << ROW_BITS) - 1))
         reason, flag = flagged[REASON].to_numpy(), flagged[FLAG].to_numpy()
