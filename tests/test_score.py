@@ -120,3 +120,10 @@ def test_scored_frames_save_to_parquet_and_concat_without_borrowing_models(tmp_p
         cv.fitted_models(back)  # the models stay in memory; they are saved with model.save()
     other = cv.score(SUMMARY, model="paretonbd", horizon=39)
     assert pd.concat([scored, other]).attrs.get("custvalue") is None  # different histories are not merged
+
+
+def test_a_weights_column_counts_each_row_that_many_times():
+    doubled = cv.fitted_models(cv.score(SUMMARY.assign(weights=2.0)))["model"]
+    plain = cv.fitted_models(cv.score(SUMMARY))["model"]
+    np.testing.assert_allclose(doubled.params_, plain.params_, rtol=1e-8)
+    assert doubled.n_customers_ == 2 * len(SUMMARY)
