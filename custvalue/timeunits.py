@@ -54,11 +54,14 @@ def check_grain(grain: str) -> str:
 
 
 def day_numbers(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    """Whole days since 1970-01-01 of each date, as int64 (wall-clock days for tz-aware dates)."""
+    """Whole days since 1970-01-01 of each date, as int32 (wall-clock days for tz-aware dates).
+
+    32 bits hold any day within millions of years and halve the memory of 100M day numbers.
+    """
     values = pd.DatetimeIndex(dates)
     if values.tz is not None:
         values = values.tz_localize(None)
-    return values.to_numpy().astype("datetime64[D]").view(np.int64)  # a view: no second copy
+    return values.to_numpy().astype("datetime64[D]").view(np.int64).astype(np.int32)
 
 
 def period_start_days(days: np.ndarray, grain: str) -> np.ndarray:
@@ -71,7 +74,7 @@ def period_start_days(days: np.ndarray, grain: str) -> np.ndarray:
     >>> import numpy as np
     >>> d = day_numbers(pd.Series(pd.to_datetime(["1997-01-01", "1997-01-05", "1997-02-14"])))
     >>> period_start_days(d, "W") - d
-    array([-2, -6, -4])
+    array([-2, -6, -4], dtype=int32)
     >>> pd.to_datetime(period_start_days(d, "M"), unit="D").strftime("%Y-%m-%d").tolist()
     ['1997-01-01', '1997-01-01', '1997-02-01']
     """
