@@ -251,13 +251,12 @@ def clean(
     >>> {k: v for k, v in report.dropped.items() if v}
     {'missing_customer_id': 1, 'non_numeric_amount': 1, 'duplicate': 1, 'negative_amount': 1}
     """
+    policies = policies_of(missing, invalid, duplicates, zero_amounts, negative_amounts, after_end)
     if is_dask_frame(tx):
         from custvalue.dask_frames import clean_dask
 
         return clean_dask(tx, columns=columns, observation_end=observation_end, date_format=date_format,
-                          policies=policies_of(missing, invalid, duplicates, zero_amounts, negative_amounts,
-                                               after_end), compute=compute)
-    policies = policies_of(missing, invalid, duplicates, zero_amounts, negative_amounts, after_end)
+                          policies=policies, compute=compute)
     data = canonical_columns(tx, columns)
     if len(data) == 0:
         raise SchemaError("clean: the transactions frame is empty; there is nothing to clean")
