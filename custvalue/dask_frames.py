@@ -37,7 +37,6 @@ from custvalue.clean import (
     _counts_text,
     canonical_columns,
     classify_rows,
-    missing_columns_error,
     parse_dates,
 )
 from custvalue.errors import InvalidParameterError, SchemaError
@@ -74,9 +73,10 @@ def _in_input_order(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def _renamed(ddf, columns: Mapping[str, str] | None):
-    """``ddf`` under canonical column names, checked on its metadata (no data is read)."""
-    canonical_columns(ddf._meta, columns)  # raises the pandas errors for missing or unknown columns
-    return ddf.rename(columns=dict(columns)) if columns else ddf
+    """``ddf`` under canonical column names in canonical order, checked on its metadata (no data is
+    read) by the pandas code, which raises the pandas errors for missing or unknown columns."""
+    order = list(canonical_columns(ddf._meta, columns).columns)
+    return (ddf.rename(columns=dict(columns)) if columns else ddf)[order]
 
 
 def _finish(result, compute: bool, sort: bool, source=None, **items: Any):
@@ -105,11 +105,7 @@ def summarize_dask(ddf, unit: str, observation_end, grain: str, columns: Mapping
     if is_summary(ddf._meta) and not columns:  # already a summary: checked partition by partition
         return _finish(ddf.map_partitions(validate, CustomerSummary, meta=ddf._meta), compute, sort=False,
                        source=ddf)
-    tx = _renamed(ddf, columns)
-    missing = [c for c in REQUIRED_COLUMNS if c not in tx.columns]
-    if missing:
-        raise missing_columns_error(missing, list(map(str, ddf.columns)))
-    tx = tx[list(REQUIRED_COLUMNS)]
+    tx = _renamed(ddf, columns)[list(REQUIRED_COLUMNS)]
     dates = tx["date"]  # one pass over the dates: the window, checked as on pandas
     if not pd.api.types.is_datetime64_any_dtype(dates.dtype):
         dates = dates.map_partitions(parse_dates, None, meta=("date", "datetime64[us]"))
@@ -212,8 +208,6 @@ def _distinct_partition(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str, str], compute: bool = False):
     """:func:`custvalue.clean` for a Dask DataFrame."""
     renamed = _renamed(ddf, columns)
-    order = [c for c in (*REQUIRED_COLUMNS, "quantity") if c in renamed.columns]
-    renamed = renamed[order + [c for c in renamed.columns if c not in order]]
 
     def classify(part: pd.DataFrame) -> pd.DataFrame:
         part = _in_input_order(part)
@@ -259,16 +253,17 @@ class DaskCleanReport:
         order = flagged[ORDER].to_numpy()
         position = offsets[order >> ROW_BITS] + (order & ((1 << ROW_BITS) - 1))
         reason, flag = flagged[REASON].to_numpy(), flagged[FLAG].to_numpy()
-        dropped, kept_flagged, examples, where = {}, {}, {}, {}
+        dropped, kept_flagged, shown, where = {}, {}, {}, {}
         for code, name in enumerate(REASONS):
             where[name] = np.sort(position[reason == code])
             dropped[name] = len(where[name])
             flagged_here = np.sort(position[flag == code])
             if len(flagged_here):
                 kept_flagged[name] = len(flagged_here)
-            shown = where[name] if len(where[name]) else flagged_here
-            if len(shown):
-                examples[name] = self._rows_at(shown[:EXAMPLES_PER_REASON], offsets)
+            first_few = (where[name] if len(where[name]) else flagged_here)[:EXAMPLES_PER_REASON]
+            if len(first_few):
+                shown[name] = first_few
+        examples = self._examples(shown, offsets)
         rows_in = int(offsets[-1])
         rows_kept = rows_in - sum(dropped.values())
         if rows_in and rows_kept == 0:
@@ -277,11 +272,17 @@ class DaskCleanReport:
                 f"({_counts_text(reason[reason >= 0])}); check the column mapping and the policies")
         self._report = CleanReport(rows_in, rows_kept, dropped, kept_flagged, examples, where)
 
-    def _rows_at(self, positions: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
-        """The input rows at global ``positions`` (a few), read from their partitions."""
-        partition = np.searchsorted(offsets, positions, side="right") - 1
-        return pd.concat([self.source.partitions[int(k)].compute().iloc[positions[partition == k] - offsets[k]]
-                          for k in np.unique(partition)])
+    def _examples(self, shown: dict[str, np.ndarray], offsets: np.ndarray) -> dict[str, pd.DataFrame]:
+        """The input rows at the global positions ``shown`` per reason, reading each partition once."""
+        if not shown:
+            return {}
+        wanted = np.unique(np.concatenate(list(shown.values())))
+        partition = np.searchsorted(offsets, wanted, side="right") - 1
+        parts = _dd().compute(*[self.source.partitions[int(k)] for k in np.unique(partition)])
+        rows = pd.concat([part.iloc[wanted[partition == k] - offsets[k]]
+                          for k, part in zip(np.unique(partition), parts)])
+        by_position = dict(zip(wanted.tolist(), range(len(wanted))))
+        return {name: rows.iloc[[by_position[p] for p in positions.tolist()]] for name, positions in shown.items()}
 
 
 # --- df.cv for Dask ----------------------------------------------------------------------------------------
