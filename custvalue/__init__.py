@@ -5,7 +5,7 @@ segment, filter and size campaigns, as plain functions and as the ``df.cv``
 accessor that importing this package registers.
 """
 
-from importlib.util import find_spec
+from typing import Any
 
 from custvalue import (
     accessor,  # noqa: F401  (importing it registers df.cv)
@@ -14,6 +14,7 @@ from custvalue import (
 )
 from custvalue.clean import CleanReport, clean, cleaning_report
 from custvalue.errors import (
+    AbilityError,
     ConvergenceError,
     CustValueError,
     InvalidParameterError,
@@ -24,19 +25,22 @@ from custvalue.errors import (
 from custvalue.evaluation import compare_models, evaluate, tracking
 from custvalue.filtering import filter_customers
 from custvalue.kpis import cohort_retention, kpis
-from custvalue.schemas import CleanTransactions, CustomerSummary, RawTransactions, validate
 from custvalue.score import fitted_models, score
 from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
 from custvalue.uplift import measure_uplift, simulate_campaign, uplift, uplift_summary
+from custvalue.validation import validate
 
-if find_spec("dask") is not None and find_spec("dask.dataframe") is not None:  # the dask extra: ddf.cv
-    try:
-        from custvalue.dask_frames import register_accessor
+_SCHEMAS = ("RawTransactions", "CleanTransactions", "CustomerSummary")
 
-        register_accessor()
-    except ImportError:  # dask installed without its dataframe dependencies
-        pass
+
+def __getattr__(name: str) -> Any:
+    # The pandera schemas load on first use: pandera costs more import time than the rest of custvalue.
+    if name in _SCHEMAS:
+        from custvalue import schemas
+
+        return getattr(schemas, name)
+    raise AttributeError(f"module 'custvalue' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 
@@ -72,5 +76,6 @@ __all__ = [
     "UnknownModelError",
     "InvalidParameterError",
     "ConvergenceError",
+    "AbilityError",
     "__version__",
 ]

@@ -26,8 +26,6 @@ itself is wrong, and :func:`clean` raises whatever the policy.
 
 from __future__ import annotations
 
-import difflib
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,12 +33,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from custvalue.columns import REQUIRED_COLUMNS, as_timestamp, canonical_columns, parse_dates
+from custvalue.engines import engine_step
 from custvalue.errors import InvalidParameterError, SchemaError, format_examples, invalid_values_error
-from custvalue.provenance import attach, is_dask_frame, provenance
+from custvalue.provenance import Deferred, attach, provenance
 
 __all__ = ["clean", "CleanReport", "cleaning_report", "REQUIRED_COLUMNS", "REASONS"]
 
-REQUIRED_COLUMNS = ("customer_id", "date", "amount")
 REASONS = (
     "missing_customer_id",
     "missing_date",
@@ -167,8 +166,8 @@ def cleaning_report(frame: pd.DataFrame) -> CleanReport:
         If ``frame`` did not come from :func:`clean`.
     """
     report = provenance(frame).get("report")
-    if hasattr(report, "compute"):  # from clean on a Dask DataFrame: computed when first asked for
-        report = report.compute()
+    if isinstance(report, Deferred):  # from an engine that computes it when first asked for
+        report = report.resolve()
     if report is None:
         raise InvalidParameterError(
             "this frame carries no cleaning report; it was not produced by custvalue.clean "
@@ -252,11 +251,10 @@ def clean(
     {'missing_customer_id': 1, 'non_numeric_amount': 1, 'duplicate': 1, 'negative_amount': 1}
     """
     policies = policies_of(missing, invalid, duplicates, zero_amounts, negative_amounts, after_end)
-    if is_dask_frame(tx):
-        from custvalue.dask_frames import clean_dask
-
-        return clean_dask(tx, columns=columns, observation_end=observation_end, date_format=date_format,
-                          policies=policies, compute=compute)
+    on_engine = engine_step("clean", tx)
+    if on_engine is not None:
+        return on_engine(tx, columns=columns, observation_end=observation_end, date_format=date_format,
+                         policies=policies, compute=compute)
     data = canonical_columns(tx, columns)
     if len(data) == 0:
         raise SchemaError("clean: the transactions frame is empty; there is nothing to clean")
@@ -356,7 +354,7 @@ def classify_rows(tx: pd.DataFrame, data: pd.DataFrame, policies: dict[str, str]
         flag("zero_amount", amount == 0)
         flag("negative_amount", amount < 0)
     if observation_end is not None:
-        end = _as_timestamp(observation_end, dates.dt.tz)
+        end = as_timestamp(observation_end, "observation_end", dates.dt.tz)
         flag("after_observation_end", (dates > end).to_numpy())
     return out, reason, kept_flag
 
@@ -387,47 +385,6 @@ def exact_duplicates(frame: pd.DataFrame, hash_above: int = 1_000_000) -> np.nda
     return result
 
 
-def canonical_columns(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
-    """Return ``tx`` renamed to canonical names, canonical columns first; checks they exist."""
-    if not isinstance(tx, pd.DataFrame):
-        raise SchemaError(f"expected a pandas DataFrame of transactions, got {type(tx).__name__}")
-    mapping = dict(columns or {})
-    unknown = [c for c in mapping if c not in tx.columns]
-    if unknown:
-        raise SchemaError(
-            f"columns= names {unknown} that are not in the frame; its columns are {list(tx.columns)}"
-        )
-    renamed = tx.rename(columns=mapping) if mapping else tx
-    missing = [c for c in REQUIRED_COLUMNS if c not in renamed.columns]
-    if missing:
-        raise missing_columns_error(missing, list(map(str, renamed.columns)))
-    if renamed.columns.duplicated().any():
-        dupes = sorted(set(renamed.columns[renamed.columns.duplicated()]))
-        raise SchemaError(f"the frame has duplicated column names {dupes}; rename them first")
-    order = [c for c in (*REQUIRED_COLUMNS, "quantity") if c in renamed.columns]
-    rest = [c for c in renamed.columns if c not in order]
-    return renamed[order + rest]
-
-
-def missing_columns_error(missing: list[str], available: list[str]) -> SchemaError:
-    """A :class:`SchemaError` for required columns absent from a frame, suggesting close names."""
-    hints = []
-    lowered = {c.lower(): c for c in available}
-    for name in missing:
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
-        if close:
-            hints.append(f"'{name}' (did you mean '{lowered[close[0]]}'?)")
-        else:
-            hints.append(f"'{name}'")
-    example = ", ".join(f"'your_{m}': '{m}'" for m in missing)
-    return SchemaError(
-        f"required column(s) {', '.join(hints)} missing; the frame has {available}.\n"
-        f"How to fix: rename them or pass columns={{{example}}}",
-        pd.DataFrame({"column": missing, "check": "column_in_dataframe", "index": None,
-                      "failure_case": missing}),
-    )
-
-
 def _parse_amounts(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(values.dtype):
         return np.full(len(values), np.nan)
@@ -435,42 +392,6 @@ def _parse_amounts(values: pd.Series) -> np.ndarray:
         return values.to_numpy(dtype=float, na_value=np.nan)
     parsed = pd.to_numeric(values, errors="coerce")
     return parsed.to_numpy(dtype=float, na_value=np.nan)
-
-
-def parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
-    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
-        return values
-    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
-        # Integers such as 19970101 are YYYYMMDD, the form of CDNOW and many exports.
-        as_text = values.astype("Int64").astype(str).replace("<NA>", None)
-        return pd.to_datetime(as_text, format=date_format or "%Y%m%d", errors="coerce")
-    with warnings.catch_warnings():
-        # pandas warns when it falls back to parsing element by element; that is expected here.
-        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
-        try:
-            parsed = pd.to_datetime(values, format=date_format, errors="coerce")
-        except (ValueError, TypeError):  # mixed time-zone offsets
-            parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
-    retry = parsed.isna() & values.notna()
-    if date_format is None and retry.any() and not retry.all():
-        # Inference took the first value's format; read the rest one by one.
-        again = pd.to_datetime(values[retry], format="mixed", errors="coerce",
-                               utc=isinstance(parsed.dtype, pd.DatetimeTZDtype))
-        parsed = parsed.copy()
-        parsed[retry] = again
-    return parsed
-
-
-def _as_timestamp(value: str | pd.Timestamp, tz: object) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise InvalidParameterError(f"observation_end={value!r} is not a date") from None
-    if tz is not None and stamp.tzinfo is None:
-        stamp = stamp.tz_localize(tz)
-    elif tz is None and stamp.tzinfo is not None:
-        stamp = stamp.tz_localize(None)
-    return stamp
 
 
 def _refuse_if_all(bad: np.ndarray, present: np.ndarray, tx: pd.DataFrame, column: str,

@@ -16,6 +16,7 @@ __all__ = [
     "UnknownModelError",
     "InvalidParameterError",
     "ConvergenceError",
+    "AbilityError",
 ]
 
 
@@ -65,6 +66,15 @@ class ConvergenceError(CustValueError, RuntimeError):
     def __init__(self, message: str, optimizer_message: str = ""):
         super().__init__(message)
         self.optimizer_message = optimizer_message
+
+
+class AbilityError(InvalidParameterError):
+    """A model was asked for something it does not declare it can do (P(alive) of a formula model,
+    say), or was passed where a model of another role belongs (a spend model as the purchase model).
+
+    The message names the model, what was asked and how to find models that can:
+    ``custvalue.models.available(ability=...)`` or ``available(role=...)``.
+    """
 
 
 def format_examples(frame: pd.DataFrame | pd.Series, limit: int = 5) -> str:

@@ -8,14 +8,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from custvalue.clean import canonical_columns
+from custvalue.columns import canonical_columns, customer_codes
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models import BaseModel
-from custvalue.score import resolve_model
-from custvalue.summary import customer_codes
+from custvalue.models import Ability, BaseModel, resolve
+from custvalue.provenance import provenance
+from custvalue.summary import calibration_holdout, summarize
 from custvalue.timeunits import day_numbers, days_per_unit
 
-__all__ = ["evaluate", "HoldoutEvaluation", "compare_models", "tracking", "calibration_summary"]
+__all__ = ["evaluate", "HoldoutEvaluation", "compare_models", "tracking", "calibration_summary", "choose_model"]
+
+AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd")
+
+
+def fitted_model(model: str | type[BaseModel] | BaseModel, summary: pd.DataFrame) -> BaseModel:
+    """``model`` resolved and, unless it was fitted already, fitted on ``summary`` (never the caller's object)."""
+    resolved = resolve(model)
+    return resolved if resolved.is_fitted else resolved.fit(summary)
 
 CALHOLD_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout")
 
@@ -79,11 +87,12 @@ def evaluate(model: str | BaseModel, calhold: pd.DataFrame, spend_model: str | B
     (1882, 1653)
     """
     summary = calibration_summary(calhold)
-    fitted = resolve_model(model, summary)
+    purchase_model = fitted_model(model, summary)
+    purchase_model.require(Ability.CONDITIONAL, "holdout evaluation")
     duration = calhold["duration_holdout"].to_numpy(dtype=float)
     if np.ptp(duration) > 1e-9:
         raise SchemaError("duration_holdout must be the same for every customer")
-    predicted = fitted.expected_purchases(summary, float(duration[0])).to_numpy()
+    predicted = purchase_model.expected_purchases(summary, float(duration[0])).to_numpy()
     actual = calhold["frequency_holdout"].to_numpy(dtype=float)
     per_customer = pd.DataFrame({"frequency_cal": summary["frequency"], "actual": actual, "predicted": predicted},
                                 index=calhold.index)
@@ -95,13 +104,14 @@ def evaluate(model: str | BaseModel, calhold: pd.DataFrame, spend_model: str | B
     by_frequency.index.name = "frequency_cal"
     spend_metrics = None
     if spend_model is not None:
-        spend = resolve_model(spend_model, summary)
+        spend = fitted_model(spend_model, summary)
+        spend.require(Ability.SPEND, "spend evaluation")
         bought = actual > 0
         if "monetary_value_holdout" not in calhold.columns:
             raise SchemaError("spend evaluation needs monetary_value_holdout (from custvalue.calibration_holdout)")
         spend_metrics = error_metrics(spend.expected_spend(summary).to_numpy()[bought],
                                       calhold["monetary_value_holdout"].to_numpy(dtype=float)[bought])
-    return HoldoutEvaluation(fitted, metrics, by_frequency, per_customer, spend_metrics)
+    return HoldoutEvaluation(purchase_model, metrics, by_frequency, per_customer, spend_metrics)
 
 
 def error_metrics(predicted: np.ndarray, actual: np.ndarray) -> pd.Series:
@@ -167,6 +177,7 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     >>> len(track), int(track["actual_cumulative"].iloc[-1])
     (78, 4339)
     """
+    model.require(Ability.NEW_CUSTOMER, "tracking")
     tx = canonical_columns(transactions, columns)
     step = days_per_unit(period or unit)
     days = day_numbers(tx["date"])
@@ -185,3 +196,24 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
         "actual_incremental": actual, "predicted_incremental": np.diff(np.concatenate([[0.0], cumulative])),
         "actual_cumulative": np.cumsum(actual), "predicted_cumulative": cumulative,
     }, index=pd.Index(pd.to_datetime(edges, unit="D"), name="period_end"))
+
+
+def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, grain: str,
+                 columns: Mapping[str, str] | None) -> tuple[str, pd.DataFrame]:
+    """The candidate with the lowest holdout MAE when the observation window is split in two halves
+    (``score(model="auto")``).
+
+    Returns the winner's name and the comparison table, whose ``attrs["reason"]`` says why it won.
+    """
+    summary = summarize(tx, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
+    start, end = summary["first_purchase"].min(), provenance(summary).get("observation_end")
+    calibration_end = start + (end - start) / 2
+    calhold = calibration_holdout(tx, calibration_end, end, unit, grain=grain, columns=columns)
+    table = compare_models(calhold, AUTO_CANDIDATES, metric="mae")
+    winner = str(table.index[0])
+    table.attrs["reason"] = (
+        f"{winner} had the lowest holdout MAE ({table['mae'].iloc[0]:.4f} purchases per customer) when fitted "
+        f"on {start.date()}..{calibration_end.date()} and checked on the rest, up to {end.date()}; "
+        f"then refitted on all data"
+    )
+    return winner, table

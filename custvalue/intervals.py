@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError
-from custvalue.models import BaseModel
+from custvalue.models import Ability, BaseModel
 
 __all__ = ["parameter_draws", "prediction_intervals"]
 
@@ -36,6 +36,7 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
     rng = np.random.default_rng(seed)
     names = list(model.parameter_names())
     if method == "asymptotic":
+        model.require(Ability.INTERVALS, "asymptotic prediction intervals")
         cov = model.covariance_log_.to_numpy()
         if not np.all(np.isfinite(cov)):
             raise InvalidParameterError(f"{type(model).__name__} has no covariance (fitted with from_params?); "
@@ -48,20 +49,13 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
     if method == "bootstrap":
         if data is None:
             raise InvalidParameterError("the parametric bootstrap needs the summary the model was fitted on")
-        draws = []
+        model.require(Ability.SIMULATION, "the parametric bootstrap")
+        refits = []
         for i in _progress(range(n_draws), "bootstrap refits"):
-            sample = _simulate_like(model, data, seed=int(rng.integers(2**31)) + i)
-            draws.append(type(model)(**model.get_params()).fit(sample))
-        return draws
+            sample = model.simulate_like(data, seed=int(rng.integers(2**31)) + i)
+            refits.append(model.clone().fit(sample))
+        return refits
     raise InvalidParameterError(f"unknown interval method {method!r}; use 'asymptotic' or 'bootstrap'")
-
-
-def _simulate_like(model: BaseModel, data: pd.DataFrame, seed: int) -> pd.DataFrame:
-    if model.name == "gammagamma":
-        return model.simulate(data["frequency"].to_numpy(), seed=seed)
-    if model.name in ("bgnbd", "mbgnbd", "paretonbd"):
-        return model.simulate(len(data), data["T"].to_numpy(), seed=seed)
-    raise InvalidParameterError(f"the parametric bootstrap is not available for {model.name!r}; use 'asymptotic'")
 
 
 def prediction_intervals(rows: pd.DataFrame, predict: Callable[[BaseModel, BaseModel | None], dict],

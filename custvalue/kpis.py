@@ -7,9 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from custvalue.clean import canonical_columns
+from custvalue.columns import canonical_columns, is_summary
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.summary import is_summary
 
 __all__ = ["kpis", "cohort_retention", "gini", "top_share"]
 

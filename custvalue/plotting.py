@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.models import Ability
 
 __all__ = [
     "frequency_recency_matrix", "p_alive_matrix", "calibration_vs_holdout", "tracking", "period_transactions",
@@ -65,6 +66,7 @@ def _matrix_plot(values: np.ndarray, max_frequency: int, max_recency: float, tit
 def frequency_recency_matrix(model, T: float | None = None, t: float = 1.0, max_frequency: int = 20,
                              ax=None):
     """Expected purchases in the next ``t`` units by frequency and recency, for customers observed for T."""
+    model.require(Ability.CONDITIONAL, "the frequency/recency matrix")
     T = float(T if T is not None else 52.0)
     grid = _grid(model, max_frequency, T, T)
     values = model.expected_purchases(grid, t).to_numpy()
@@ -74,6 +76,7 @@ def frequency_recency_matrix(model, T: float | None = None, t: float = 1.0, max_
 
 def p_alive_matrix(model, T: float | None = None, max_frequency: int = 20, ax=None):
     """P(alive) by frequency and recency, for customers observed for T."""
+    model.require(Ability.P_ALIVE, "the P(alive) matrix")
     T = float(T if T is not None else 52.0)
     grid = _grid(model, max_frequency, T, T)
     return _matrix_plot(model.p_alive(grid).to_numpy(), max_frequency, T, f"Probability alive (T = {T:g})",
@@ -105,8 +108,9 @@ def tracking(track: pd.DataFrame, cumulative: bool = True, ax=None):
 
 def period_transactions(model, summary: pd.DataFrame, max_frequency: int = 7, seed: int = 0, ax=None):
     """Customers by number of repeat purchases: actual vs simulated from the fitted model with the same T."""
-    _require(summary, ["frequency", "T"], "pass the customer summary the model was fitted on")
-    simulated = model.simulate(len(summary), summary["T"].to_numpy(), seed=seed)
+    model.require(Ability.SIMULATION, "the period transactions plot")
+    _require(summary, ["frequency", *model.required_columns()], "pass the customer summary the model was fitted on")
+    simulated = model.simulate_like(summary, seed=seed)
     buckets = [str(i) for i in range(max_frequency)] + [f"{max_frequency}+"]
 
     def counts(x):

@@ -10,9 +10,11 @@ holds the row positions of a 20-million-row cleaning report.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
+
+from custvalue.engines import engine_step
 
 ATTRS_KEY = "custvalue"
 
@@ -62,15 +64,24 @@ def _restore(items: dict[str, Any]) -> Provenance:
     return Provenance(**items)
 
 
-def is_dask_frame(obj: Any) -> bool:
-    """True for a Dask DataFrame (checked without importing Dask)."""
-    return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "map_partitions")
+@runtime_checkable
+class Deferred(Protocol):
+    """A recorded result that an engine computes when it is first asked for (a lazy cleaning report)."""
+
+    def resolve(self) -> Any: ...
 
 
-def provenance(frame: pd.DataFrame) -> Provenance:
-    """Return the provenance carried by ``frame`` (empty when it has none); a Dask DataFrame
-    carries it on its ``_meta``, the empty pandas frame that describes its partitions."""
-    found = (frame._meta if is_dask_frame(frame) else frame).attrs.get(ATTRS_KEY)
+def _attrs(frame: Any) -> dict:
+    """The dict in which ``frame`` carries what custvalue records: ``attrs`` of a pandas frame, or
+    whatever the frame's engine says (a Dask frame keeps it on the pandas frame describing its partitions)."""
+    attrs_of = engine_step("attrs", frame)
+    attrs = attrs_of(frame) if attrs_of is not None else getattr(frame, "attrs", None)
+    return attrs if isinstance(attrs, dict) else {}
+
+
+def provenance(frame: Any) -> Provenance:
+    """Return the provenance carried by ``frame`` (empty when it has none)."""
+    found = _attrs(frame).get(ATTRS_KEY)
     return found if isinstance(found, Provenance) else Provenance()
 
 

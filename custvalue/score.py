@@ -8,40 +8,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models import BaseModel, model_class
+from custvalue.columns import is_summary
+from custvalue.engines import engine_step, not_a_frame_error
+from custvalue.errors import AbilityError, InvalidParameterError, SchemaError
+from custvalue.evaluation import choose_model
+from custvalue.grouping import group_rows
+from custvalue.intervals import parameter_draws, prediction_intervals
+from custvalue.models import Ability, BaseModel, Role, available, resolve
 from custvalue.models._math import check_horizon
-from custvalue.models._mle import group_rows
-from custvalue.provenance import ATTRS_KEY, attach, is_dask_frame, provenance
-from custvalue.summary import is_summary, summarize
+from custvalue.provenance import ATTRS_KEY, attach, provenance
+from custvalue.summary import summarize
 from custvalue.timeunits import days_per_unit
 
-__all__ = ["score", "fitted_models", "resolve_model"]
+ModelSpec = str | type[BaseModel] | BaseModel
 
-
-def resolve_model(model: str | type[BaseModel] | BaseModel, summary: pd.DataFrame) -> BaseModel:
-    """A fitted model from a registry name, a class or an instance (fitted instances are used as they are)."""
-    model = instantiate(model)
-    return model if model.is_fitted else model.fit(summary)
-
-
-def instantiate(model: str | type[BaseModel] | BaseModel) -> BaseModel:
-    """A model instance from a registry name, a class or an instance."""
-    if isinstance(model, str):
-        model = model_class(model)()
-    elif isinstance(model, type) and issubclass(model, BaseModel):
-        model = model()
-    if not isinstance(model, BaseModel):
-        raise InvalidParameterError(
-            f"model must be a registry name, a model class or a model instance, got {type(model).__name__}"
-        )
-    return model
+__all__ = ["score", "fitted_models"]
 
 
 def score(
     data: pd.DataFrame,
-    model: str | type[BaseModel] | BaseModel = "bgnbd",
-    spend_model: str | type[BaseModel] | BaseModel | None = "gammagamma",
+    model: ModelSpec = "bgnbd",
+    spend_model: ModelSpec | None = "gammagamma",
     horizon: float = 52,
     unit: str = "W",
     discount_rate: float = 0.0,
@@ -116,14 +103,13 @@ def score(
         raise InvalidParameterError(f"discount_rate must be a number >= 0 (per {unit}), got {discount_rate!r}")
     if not isinstance(margin, int | float) or margin < 0:
         raise InvalidParameterError(f"margin must be a number >= 0, got {margin!r}")
-    if is_dask_frame(data):
-        from custvalue.dask_frames import score_dask
-
-        return score_dask(data, model, spend_model, horizon, unit, discount_rate, margin,
-                          observation_end=observation_end, grain=grain, columns=columns, intervals=intervals,
-                          interval_draws=interval_draws, interval_method=interval_method, compute=compute)
+    on_engine = engine_step("score", data)
+    if on_engine is not None:
+        return on_engine(data, model, spend_model, horizon, unit, discount_rate, margin,
+                         observation_end=observation_end, grain=grain, columns=columns, intervals=intervals,
+                         interval_draws=interval_draws, interval_method=interval_method, compute=compute)
     if not isinstance(data, pd.DataFrame):
-        raise SchemaError(f"score needs a DataFrame of transactions or a customer summary, got {type(data).__name__}")
+        raise not_a_frame_error(data, "score (transactions or a customer summary)")
     if is_summary(data) or {"frequency", "periods"} <= set(data.columns):
         summary = data
         summary_unit = provenance(data).get("unit")
@@ -143,13 +129,54 @@ def score(
                 "rather than a summary, or name a model (see custvalue.compare_models)"
             )
         model, choice = choose_model(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
-    count_model = instantiate(model)
-    spend = instantiate(spend_model) if spend_model is not None and hasattr(count_model, "p_alive") else None
+    count_model, spend = score_models(model, spend_model)
+    for candidate in (count_model, spend):
+        if candidate is not None:
+            require_columns(summary, candidate)
     groups = model_groups(summary, count_model, spend)
     fit_models(summary, groups, count_model, spend)
     scored = score_frame(summary, count_model, spend, horizon, unit, discount_rate, margin, groups,
                          intervals=intervals, interval_draws=interval_draws, interval_method=interval_method)
     return attach(scored, model_choice=choice)
+
+
+def score_models(model: ModelSpec, spend_model: ModelSpec | None) -> tuple[BaseModel, BaseModel | None]:
+    """The purchase (or value) model and the spend model a score uses, checked for their roles.
+
+    Unfitted ones are fresh objects (:func:`custvalue.models.resolve`), so fitting them leaves the
+    caller's models as they were. A value model values customers itself: it takes no spend model.
+    """
+    count_model = resolve(model)
+    if count_model.role is Role.SPEND:
+        raise AbilityError(
+            f"model={count_model.name!r} is a spend model; pass it as spend_model= with a purchase model as "
+            f"model=, e.g. score(..., model='bgnbd', spend_model={count_model.name!r}) "
+            f"(purchase models: {available(role=Role.PURCHASE)})")
+    if count_model.role is Role.CONTRACTUAL:
+        raise AbilityError(
+            f"model={count_model.name!r} is a contractual model fitted on a cohort's survivor counts, not on "
+            f"customer summaries; use it directly (custvalue.models.get({count_model.name!r}).fit(counts)) "
+            f"or score with a purchase model ({available(role=Role.PURCHASE)})")
+    count_model.require(Ability.CONDITIONAL if count_model.role is Role.PURCHASE else Ability.VALUE, "score")
+    if spend_model is None or count_model.role is Role.VALUE:
+        return count_model, None
+    spend = resolve(spend_model)
+    if spend.role is not Role.SPEND:
+        raise AbilityError(
+            f"spend_model={spend.name!r} is a {spend.role.value} model, not a spend model; use one of "
+            f"{available(role=Role.SPEND)}, or spend_model=None to score purchases and P(alive) only")
+    return count_model, spend
+
+
+def require_columns(summary: pd.DataFrame, model: BaseModel) -> None:
+    """A clear error when ``summary`` lacks a column ``model`` reads."""
+    missing = [c for c in model.required_columns() if c not in summary.columns]
+    if missing:
+        hint = (" BG/BB counts transaction opportunities: build a summary with frequency, recency and periods "
+                "(see custvalue.datasets.load_donations() for the shape)") if "periods" in missing else \
+            " Run custvalue.summarize on your transactions, or score them directly."
+        raise SchemaError(f"the {model.name!r} model needs the column(s) {missing}; the summary has "
+                          f"{list(map(str, summary.columns))}.{hint}")
 
 
 def model_groups(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None) -> list | None:
@@ -159,7 +186,7 @@ def model_groups(summary: pd.DataFrame, count_model: BaseModel, spend_model: Bas
     on distinct rows weighted by how many customers share each, and each row is predicted once.
     None for the formula models, which work on the summary as it is.
     """
-    if not hasattr(count_model, "p_alive"):
+    if count_model.role is not Role.PURCHASE:
         return None
     weights = summary.get("weights")
     return [group_rows(summary[list(m.required_columns())], weights) if m is not None else None
@@ -168,11 +195,11 @@ def model_groups(summary: pd.DataFrame, count_model: BaseModel, spend_model: Bas
 
 def fit_models(summary: pd.DataFrame, groups: list | None, count_model: BaseModel,
                spend_model: BaseModel | None) -> None:
-    """Fit the models not fitted yet: on their distinct rows where the model allows
-    (``fits_weighted_rows``), else on the whole summary."""
+    """Fit the models not fitted yet (resolved clones, never the caller's objects): on their distinct rows
+    where the model can be fitted so (:attr:`Ability.WEIGHTED_ROWS`), else on the whole summary."""
     for i, candidate in enumerate((count_model, spend_model)):
         if candidate is not None and not candidate.is_fitted:
-            if groups is not None and candidate.fits_weighted_rows:
+            if groups is not None and candidate.can(Ability.WEIGHTED_ROWS):
                 candidate.fit(groups[i][0], weights=groups[i][1])
             else:
                 candidate.fit(summary)
@@ -210,10 +237,6 @@ def needed_columns(count_model: BaseModel, spend_model: BaseModel | None) -> lis
 def interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin, level, n_draws,
                      method) -> dict[str, np.ndarray]:
     """``*_lower`` / ``*_upper`` columns for the predictions of each distinct row."""
-    from custvalue.intervals import parameter_draws, prediction_intervals
-
-    if not hasattr(count_model, "p_alive"):
-        raise InvalidParameterError(f"intervals need a probabilistic model; {count_model.name!r} has no likelihood")
     if not isinstance(n_draws, int) or n_draws < 10:
         raise InvalidParameterError(f"interval_draws must be a whole number >= 10, got {n_draws!r}")
     count_draws = parameter_draws(count_model, n_draws, method, summary, seed=0)
@@ -223,38 +246,14 @@ def interval_columns(rows, summary, count_model, spend_model, horizon, discount_
         rows, lambda part, m, s: predict(part, m, s, horizon, discount_rate, margin), count_draws, spend_draws, level)
 
 
-AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd")
-
-
-def choose_model(tx: pd.DataFrame, unit: str, observation_end, grain: str, columns) -> tuple[str, pd.DataFrame]:
-    """The candidate with the lowest holdout MAE when the observation window is split in two halves.
-
-    Returns the winner's name and the comparison table, whose ``attrs["reason"]`` says why it won.
-    """
-    from custvalue.evaluation import compare_models
-    from custvalue.summary import calibration_holdout
-
-    summary = summarize(tx, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
-    start, end = summary["first_purchase"].min(), provenance(summary).get("observation_end")
-    calibration_end = start + (end - start) / 2
-    calhold = calibration_holdout(tx, calibration_end, end, unit, grain=grain, columns=columns)
-    table = compare_models(calhold, AUTO_CANDIDATES, metric="mae")
-    winner = str(table.index[0])
-    table.attrs["reason"] = (
-        f"{winner} had the lowest holdout MAE ({table['mae'].iloc[0]:.4f} purchases per customer) when fitted "
-        f"on {start.date()}..{calibration_end.date()} and checked on the rest, up to {end.date()}; "
-        f"then refitted on all data"
-    )
-    return winner, table
-
-
 def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,
             discount_rate: float, margin: float, groups: list | None = None) -> dict[str, np.ndarray]:
     """The score columns for each row of ``summary``; with ``groups`` each model predicts its distinct rows once."""
-    if not hasattr(count_model, "p_alive"):
+    if count_model.role is Role.VALUE:
         out = {}
-        if hasattr(count_model, "expected_purchases"):
+        if count_model.can(Ability.CONDITIONAL):
             out["expected_purchases"] = count_model.expected_purchases(summary, horizon)
+        if count_model.can(Ability.SPEND):
             out["expected_spend"] = count_model.expected_spend(summary)
         out["clv"] = count_model.customer_value(summary, horizon, discount_rate, margin)
         return {k: v.to_numpy() for k, v in out.items()}
@@ -265,8 +264,9 @@ def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseMode
         return values if expand is None else values[expand]
 
     purchases = count_model.expected_purchases(rows, horizon)
-    out = {"expected_purchases": per_customer(purchases, expand),
-           "p_alive": per_customer(count_model.p_alive(rows), expand)}
+    out = {"expected_purchases": per_customer(purchases, expand)}
+    if count_model.can(Ability.P_ALIVE):
+        out["p_alive"] = per_customer(count_model.p_alive(rows), expand)
     if spend_model is not None:
         spend_rows, spend_expand = (summary, None) if groups is None else (groups[1][0], groups[1][2])
         spend = per_customer(spend_model.expected_spend(spend_rows), spend_expand)

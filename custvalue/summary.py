@@ -25,20 +25,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from custvalue.clean import REQUIRED_COLUMNS, canonical_columns, missing_columns_error, parse_dates
+from custvalue.columns import (
+    REQUIRED_COLUMNS,
+    canonical_columns,
+    customer_codes,
+    day_number,
+    is_summary,
+    missing_columns_error,
+    parse_dates,
+    slices,
+)
+from custvalue.engines import engine_step, not_a_frame_error
 from custvalue.errors import InvalidParameterError, SchemaError, invalid_values_error
-from custvalue.provenance import ATTRS_KEY, attach, is_dask_frame, provenance
-from custvalue.schemas import CustomerSummary, validate
+from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.timeunits import check_grain, day_numbers, days_per_unit, period_start_days
+from custvalue.validation import validate_summary
 
-__all__ = ["summarize", "calibration_holdout", "is_summary", "SUMMARY_COLUMNS"]
-
-SUMMARY_COLUMNS = ("frequency", "recency", "T")
-
-
-def is_summary(frame: pd.DataFrame) -> bool:
-    """True when ``frame`` looks like a customer summary rather than transactions."""
-    return all(c in frame.columns for c in SUMMARY_COLUMNS) and "date" not in frame.columns
+__all__ = ["summarize", "calibration_holdout"]
 
 
 def summarize(
@@ -107,12 +110,11 @@ def summarize(
     """
     days_per_unit(unit)
     check_grain(grain)
-    if is_dask_frame(tx):
-        from custvalue.dask_frames import summarize_dask
-
-        return summarize_dask(tx, unit, observation_end, grain, columns, compute)
+    on_engine = engine_step("summarize", tx)
+    if on_engine is not None:
+        return on_engine(tx, unit, observation_end, grain=grain, columns=columns, compute=compute)
     if isinstance(tx, pd.DataFrame) and is_summary(tx) and not columns:
-        return validate(tx, CustomerSummary).copy()
+        return validate_summary(tx).copy()
     data = _transactions(tx, columns)
     raw_days = day_numbers(data["date"])
     end_day = _end_day(raw_days, observation_end)
@@ -167,7 +169,7 @@ def calibration_holdout(
     """
     factor = days_per_unit(unit)
     data = _transactions(tx, columns)
-    cal_end = _day(calibration_end, "calibration_end")
+    cal_end = day_number(calibration_end, "calibration_end")
     raw_days = day_numbers(data["date"])
     end_day = _end_day(raw_days, observation_end)
     if end_day <= cal_end:
@@ -273,7 +275,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     bits = max(int(days.max()) - base, 1).bit_length()
     key_type = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
     key = np.empty(len(codes), dtype=key_type)
-    for part in _slices(len(codes)):
+    for part in slices(len(codes)):
         key[part] = (codes[part].astype(key_type) << key_type(bits)) | (days[part] - base).astype(key_type)
     key.sort()
     is_new = np.empty(len(key), dtype=bool)
@@ -283,7 +285,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     del key, is_new
     is_start = np.empty(len(pairs), dtype=bool)  # a customer's first period
     is_start[0] = True
-    for part in _slices(len(pairs) - 1):
+    for part in slices(len(pairs) - 1):
         customer = pairs[part.start:part.stop + 1] >> key_type(bits)
         np.not_equal(customer[1:], customer[:-1], out=is_start[part.start + 1:part.stop + 1])
     starts = np.flatnonzero(is_start)
@@ -297,49 +299,16 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     last[present] = (pairs[ends] & day_mask).astype(np.int64) + base
     del pairs
     in_first = np.empty(len(codes), dtype=bool)
-    for part in _slices(len(codes)):
+    for part in slices(len(codes)):
         np.equal(days[part], first[codes[part]], out=in_first[part])
     first_total = np.bincount(codes[in_first], weights=amounts[in_first], minlength=n_customers)
     return Aggregates(n_periods, first, last, total, first_total, n_tx)
 
 
-SLICE_ROWS = 1 << 22
-
-
-def _slices(n: int):
-    return (slice(start, min(start + SLICE_ROWS, n)) for start in range(0, n, SLICE_ROWS))
-
-
-def customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..k-1 for customer ids, and the ids of each code (sorted where possible).
-
-    Dense integer ids map by offset (no hashing); other ids are factorized.
-    """
-    values = ids.to_numpy()
-    if pd.api.types.is_integer_dtype(ids.dtype) and len(values):
-        low, high = int(values.min()), int(values.max())
-        if high - low < min(max(4 * len(values), 1024), 2**31):
-            codes = np.empty(len(values), dtype=np.int32)  # half the memory of int64 at 100M rows
-            for part in _slices(len(values)):
-                np.subtract(values[part], low, out=codes[part], casting="unsafe")
-            return codes, np.arange(low, high + 1, dtype=values.dtype)
-    if isinstance(ids.dtype, pd.CategoricalDtype):
-        return ids.cat.codes.to_numpy().astype(np.int64), np.asarray(ids.cat.categories)
-    # Hash first, then sort only the distinct ids: cheaper than factorize(sort=True).
-    codes, uniques = pd.factorize(ids)
-    try:
-        order = np.asarray(uniques.argsort())
-    except TypeError:  # ids of mixed, unorderable types keep their order of appearance
-        return codes.astype(np.int64), np.asarray(uniques)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank[codes], np.asarray(uniques)[order]
-
-
 def _transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
     """Canonical transaction columns, checked for what summarize needs (no copies of big data)."""
     if not isinstance(tx, pd.DataFrame):
-        raise SchemaError(f"expected a pandas DataFrame of transactions, got {type(tx).__name__}")
+        raise not_a_frame_error(tx, "summarize")
     if not columns and not any(c in tx.columns for c in REQUIRED_COLUMNS) and not is_summary(tx):
         raise SchemaError(
             f"summarize needs transactions (customer_id, date, amount) or a customer summary "
@@ -382,23 +351,11 @@ def _transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.Dat
     return data
 
 
-def _day(value: str | pd.Timestamp, name: str) -> int:
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise InvalidParameterError(f"{name}={value!r} is not a date") from None
-    if pd.isna(stamp):
-        raise InvalidParameterError(f"{name} is missing")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_localize(None)
-    return int(np.datetime64(stamp.to_datetime64(), "D").astype(np.int64))
-
-
 def _end_day(days: np.ndarray, observation_end: str | pd.Timestamp | None) -> int:
     """Day number of the observation end (default: the last purchase day), checked against the first."""
     if observation_end is None:
         return int(days.max())
-    end = _day(observation_end, "observation_end")
+    end = day_number(observation_end, "observation_end")
     first = int(days.min())
     if end < first:
         raise SchemaError(

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.filtering import query_mask, segment_mask
+from custvalue.models import Ability, Role, available, resolve
 from custvalue.provenance import attach, provenance
-from custvalue.score import discount_curve, fitted_models
+from custvalue.score import fitted_models, predict
 
 __all__ = ["uplift", "uplift_summary", "UpliftSummary", "measure_uplift", "simulate_campaign", "UpliftWarning"]
 
@@ -174,42 +174,29 @@ def _driver_scenario(frame, treated, drivers, retention):
         ) from None
     model, spend_model = models["model"], models["spend_model"]
     horizon, discount, margin = models["horizon"], models["discount_rate"], models["margin"]
-    rows = frame[treated]
-    baseline = frame["clv"].to_numpy(dtype=float).copy() if "clv" in frame.columns else None
-    if baseline is None:
+    if "clv" not in frame.columns:
         raise SchemaError("the scored frame has no 'clv' column (score with a spend model)")
+    baseline = frame["clv"].to_numpy(dtype=float).copy()
     scenario = baseline.copy()
     if not treated.any():
         return baseline, scenario
-    if model.name == "formula":
-        if drivers["dropout"] != 1.0:
-            raise InvalidParameterError("the formula model has no dropout rate; use retention= instead")
-        changed = model.set_params(retention=min(model.retention + retention, 0.999999)) if retention else model
-        value = changed.customer_value(rows, horizon, discount, margin).to_numpy()
-        if retention:
-            model.set_params(retention=model.retention - retention)
-        scenario[treated] = value * drivers["purchase_rate"] * drivers["spend"]
-        return baseline, scenario
-    if retention:
-        raise InvalidParameterError(f"retention= applies to the formula model; for {model.name} use dropout=")
-    if model.name not in ("bgnbd", "mbgnbd", "paretonbd"):
-        raise InvalidParameterError(f"driver scenarios are defined for bgnbd, mbgnbd, paretonbd and formula, "
-                                    f"not {model.name!r}; use factor=")
-    k_rate, k_drop = drivers["purchase_rate"], drivers["dropout"]
-
-    def purchases(t: float) -> np.ndarray:
-        # BG/NBD, MBG/NBD: given alive, future purchases are E[(1 − e^(−λpt))/p] under today's posterior;
-        # λ → c·λ and p → k·p turn that into E(c·k·t)/k. Pareto/NBD: purchases scale with λ, and a
-        # k-times faster dropout gives the expected alive time E(k·t)/k.
-        if model.name == "paretonbd":
-            return k_rate * model.expected_purchases(rows, k_drop * t).to_numpy() / k_drop
-        return model.expected_purchases(rows, k_rate * k_drop * t).to_numpy() / k_drop
-
-    total = purchases(horizon) if discount == 0 else discount_curve(purchases, horizon, discount)
-    if spend_model is None:
+    model.require(Ability.SCENARIOS, "a driver scenario (purchase_rate=, dropout=, retention=); use factor= instead")
+    knobs = {"purchase_rate": drivers["purchase_rate"], "dropout": drivers["dropout"], "retention": retention}
+    neutral = {"purchase_rate": 1.0, "dropout": 1.0, "retention": 0.0}
+    changed = {k: v for k, v in knobs.items() if v != neutral[k]}
+    unknown = sorted(set(changed) - set(model.scenario_knobs))
+    if unknown:
+        able = [name for name in available(ability=Ability.SCENARIOS)
+                if set(unknown) <= set(resolve(name).scenario_knobs)]
+        given = ", ".join(f"{k}=" for k in unknown)
+        raise InvalidParameterError(f"{given} does not apply to the {model.name!r} model, whose scenario knobs are "
+                                    f"{list(model.scenario_knobs)}; {given} applies to {able}")
+    what_if = model.scenario(**{k: v for k, v in knobs.items() if k in model.scenario_knobs})
+    if model.role is Role.PURCHASE and spend_model is None:
         raise SchemaError("a driver scenario needs the spend model: score with spend_model='gammagamma'")
-    spend_each = spend_model.expected_spend(rows).to_numpy()
-    scenario[treated] = margin * drivers["spend"] * spend_each * total
+    rows = frame[treated]
+    value = predict(rows, what_if, spend_model, horizon, discount, margin)["clv"]
+    scenario[treated] = value * drivers["spend"]
     return baseline, scenario
 
 
@@ -275,6 +262,8 @@ def _lift_row(name, t, c, confidence, n_boot, rng, cost_per_customer, fixed_cost
     var_t, var_c = t.var(ddof=1) / len(t), c.var(ddof=1) / len(c)
     se = np.sqrt(var_t + var_c)
     dof = (var_t + var_c) ** 2 / (var_t**2 / (len(t) - 1) + var_c**2 / (len(c) - 1)) if se > 0 else np.inf
+    from scipy import stats  # loaded when a lift is first measured, not at import
+
     q = stats.t.ppf(0.5 + confidence / 2, dof) if se > 0 else 0.0
     p_value = float(stats.ttest_ind(t, c, equal_var=False).pvalue) if se > 0 else float(lift == 0)
     boots = np.array([rng.choice(t, len(t)).mean() - rng.choice(c, len(c)).mean() for _ in range(n_boot)])

@@ -9,6 +9,7 @@ from custvalue.errors import InvalidParameterError, SchemaError
 
 dd = pytest.importorskip("dask.dataframe")
 dask = pytest.importorskip("dask")
+import custvalue.dask  # noqa: E402,F401  (teaches the core steps Dask frames and registers ddf.cv)
 
 RAW = cv.datasets.load_cdnow(sample=True)
 
@@ -155,3 +156,24 @@ def test_dask_errors_are_the_pandas_errors():
     nothing_kept = cv.clean(dd.from_pandas(tx.assign(amount=0.0), npartitions=2))
     with dask.config.set(scheduler="threads"), pytest.raises(SchemaError, match="every one of the"):
         cv.cleaning_report(nothing_kept)
+
+
+def test_dask_is_an_adapter_the_core_does_not_import():
+    # In a fresh process: the core neither imports Dask nor knows its frames until custvalue.dask is imported,
+    # and then says so plainly.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, custvalue as cv, dask.dataframe as dd\n"
+        "print('dask' in sys.modules.get('custvalue.engines').__dict__.get('KNOWN_ADAPTERS'))\n"
+        "tx = dd.from_pandas(cv.datasets.load_cdnow(sample=True), npartitions=2)\n"
+        "try:\n    cv.summarize(tx)\nexcept cv.SchemaError as err:\n    print(err)\n"
+        "import custvalue.dask\nprint(len(cv.summarize(tx, compute=True)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "How to fix: `import custvalue.dask` first" in out
+    assert out.strip().endswith("2357")
+    fresh = subprocess.run([sys.executable, "-c", "import sys, custvalue; print('dask' in sys.modules)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert fresh.strip() == "False"

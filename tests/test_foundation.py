@@ -67,20 +67,28 @@ def test_raw_schema_only_needs_the_columns():
 
 
 def accessor_methods():
-    return [name for name, member in inspect.getmembers(accessor.CustValueAccessor, inspect.isfunction)
-            if not name.startswith("_")]
+    return [name for name in dir(accessor.CustValueAccessor)
+            if isinstance(inspect.getattr_static(accessor.CustValueAccessor, name), accessor.Step)]
 
 
 FUNCTION_OF = {"filter": "filter_customers"}  # accessor method -> function, where the names differ
 
 
 @pytest.mark.parametrize("name", accessor_methods())
-def test_accessor_signature_matches_its_function(name):
+def test_accessor_method_shows_its_function(name):
+    # What help() and Shift-Tab in a notebook show: the function's signature without the frame, its docstring.
     function = getattr(cv, FUNCTION_OF.get(name, name))
-    method = getattr(accessor.CustValueAccessor, name)
+    method = getattr(pd.DataFrame().cv, name)
     expected = list(inspect.signature(function).parameters.values())[1:]
-    actual = list(inspect.signature(method).parameters.values())[1:]
+    actual = list(inspect.signature(method).parameters.values())
     assert [(p.name, p.kind, p.default) for p in actual] == [(p.name, p.kind, p.default) for p in expected]
+    assert inspect.getdoc(method) == inspect.getdoc(function)
+    assert "Parameters\n----------" in inspect.getdoc(method) or "Examples" in inspect.getdoc(method)
+
+
+def test_help_on_the_accessor_shows_parameter_docs():
+    doc = inspect.getdoc(pd.DataFrame().cv.score)
+    assert "spend_model : str, class, instance or None" in doc and "discount_rate : float" in doc
 
 
 ACCESSOR_CALLS = {
@@ -155,7 +163,8 @@ def test_cli_summarize_writes_csv_and_fails_cleanly(tmp_path, capsys):
 
 
 def test_fast_summary_check_agrees_with_pandera():
-    from custvalue.schemas import CustomerSummary, _summary_obviously_valid
+    from custvalue.schemas import CustomerSummary
+    from custvalue.validation import _summary_obviously_valid
 
     good = cv.datasets.load_cdnow_summary()
     assert _summary_obviously_valid(good)

@@ -50,7 +50,7 @@ def test_bootstrap_intervals_agree_with_asymptotic_ones():
 def test_interval_errors():
     with pytest.raises(InvalidParameterError, match="level in"):
         cv.score(SUMMARY, intervals=1.5)
-    with pytest.raises(InvalidParameterError, match="probabilistic model"):
+    with pytest.raises(InvalidParameterError, match="cannot give prediction intervals"):
         cv.score(cv.summarize(cv.datasets.load_cdnow(sample=True)), model="historic", intervals=0.9)
     fixed = BetaGeo.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4)
     with pytest.raises(InvalidParameterError, match="no covariance"):

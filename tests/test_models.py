@@ -269,6 +269,7 @@ def test_user_models_plug_in_through_register():
     @cv.models.register
     class Constant(cv.models.BaseModel):
         name = "constant_test"
+        abilities = frozenset({cv.models.Ability.CONDITIONAL, cv.models.Ability.P_ALIVE})
         param_names = ("rate",)
 
         def fit(self, summary, weights=None):
@@ -284,7 +285,7 @@ def test_user_models_plug_in_through_register():
         scored = cv.score(SUMMARY, model="constant_test", horizon=2)
         assert scored["expected_purchases"].iloc[0] == pytest.approx(2 * SUMMARY["frequency"].mean())
     finally:
-        cv.models.registry._REGISTRY.pop("constant_test")
+        cv.models.registry.REGISTRY.pop("constant_test")
 
 
 def test_estimator_contract():
@@ -375,7 +376,7 @@ def test_models_from_installed_packages_register_through_entry_points(monkeypatc
         assert "plugin_test" in cv.models.available()
         assert isinstance(cv.models.get("plugin_test"), Plugin)
     finally:
-        registry._REGISTRY.pop("plugin_test", None)
+        registry.REGISTRY.pop("plugin_test", None)
 
 
 @pytest.mark.parametrize("model", [cv.models.get("formula", retention=0.8, margin=0.3), cv.models.get("historic")])
@@ -404,7 +405,7 @@ def test_analytic_derivatives_match_finite_differences(name):
 
 @pytest.mark.parametrize("columns", [["frequency", "recency", "T"], ["frequency", "monetary_value"]])
 def test_grouped_rows_are_exact_sorted_and_independent_of_row_order(columns):
-    from custvalue.models._mle import group_rows
+    from custvalue.grouping import group_rows
 
     rng = np.random.default_rng(5)
     n = 5000
@@ -424,7 +425,7 @@ def test_grouped_rows_are_exact_sorted_and_independent_of_row_order(columns):
 
 
 def test_grouping_with_a_large_key_space_ranks_by_factorizing():
-    from custvalue.models._mle import group_rows
+    from custvalue.grouping import group_rows
 
     rng = np.random.default_rng(6)
     frame = pd.DataFrame({"a": rng.integers(0, 3000, 2000), "b": rng.normal(size=2000).round(1),

@@ -58,6 +58,25 @@ def test_prefitted_instance_and_class_and_no_spend_model():
     assert cv.fitted_models(from_class)["model"].name == "mbgnbd"
 
 
+def test_score_never_fits_a_model_the_caller_passed():
+    mine, my_spend = BetaGeo(penalizer=0.001), GammaGamma()
+    scored = cv.score(SUMMARY, model=mine, spend_model=my_spend)
+    assert not mine.is_fitted and not my_spend.is_fitted  # score fitted copies
+    used = cv.fitted_models(scored)
+    assert used["model"] is not mine and used["model"].penalizer == 0.001 and used["model"].is_fitted
+
+
+def test_models_in_the_wrong_role_are_refused_with_the_way_out():
+    with pytest.raises(cv.AbilityError, match="spend model; pass it as spend_model="):
+        cv.score(SUMMARY, model="gammagamma")
+    with pytest.raises(cv.AbilityError, match="spend_model='bgnbd' is a purchase model, not a spend model"):
+        cv.score(SUMMARY, spend_model="bgnbd")
+    with pytest.raises(cv.AbilityError, match="contractual model"):
+        cv.score(SUMMARY, model="sbg")
+    with pytest.raises(SchemaError, match="needs the column.*'periods'"):
+        cv.score(SUMMARY, model="bgbb")
+
+
 def test_formula_models_leave_out_what_they_cannot_give():
     tx = cv.datasets.load_cdnow(sample=True)
     historic = cv.score(tx, model="historic")

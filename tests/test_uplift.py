@@ -101,6 +101,18 @@ def test_formula_retention_scenario():
     assert row["clv_scenario"] == pytest.approx(row["monetary_value"] * row["frequency"] / row["T"] * units)
 
 
+def test_a_scenario_never_changes_the_model_it_was_handed():
+    # Formerly a capped retention (0.9 + 0.5 -> 0.999999) was "undone" by subtracting 0.5, leaving 0.4999.
+    summary = cv.summarize(cv.datasets.load_cdnow(sample=True))
+    scored = cv.score(summary, model=cv.models.get("formula", retention=0.9), horizon=20)
+    model = cv.fitted_models(scored)["model"]
+    before = (model.get_params(), model.params_.copy())
+    out = cv.uplift(scored, retention=0.5, purchase_rate=1.2)
+    assert model.get_params() == before[0] and model.retention == 0.9
+    pd.testing.assert_series_equal(model.params_, before[1])
+    assert (out["clv_scenario"] >= out["clv"]).all() and (out["clv_scenario"] > out["clv"]).any()
+
+
 def test_uplift_errors():
     scored = cv.score(SUMMARY, horizon=10)
     with pytest.raises(InvalidParameterError, match="no change given"):
@@ -111,7 +123,8 @@ def test_uplift_errors():
         cv.uplift(SUMMARY, spend=1.2)
     with pytest.raises(SchemaError, match="run custvalue.segment first"):
         cv.uplift(scored, segment="Champions", factor=1.1)
-    with pytest.raises(InvalidParameterError, match="retention= applies to the formula model"):
+    with pytest.raises(InvalidParameterError,
+                       match="retention= does not apply to the 'bgnbd' model.*applies to \\['formula'\\]"):
         cv.uplift(scored, retention=0.1)
 
 

@@ -1,19 +1,85 @@
-"""The model contract (scikit-learn's estimator conventions) shared by every CLV model."""
+"""The model contract (scikit-learn's estimator conventions) shared by every CLV model.
+
+Every model class declares its **role**, the slot it fills in a score, and the
+**abilities** it has, the questions it can answer. Steps ask a model through
+these declarations, never by its name or with ``hasattr``. Each ability is a
+set of methods; :class:`BaseModel` defines them all, raising
+:class:`~custvalue.errors.AbilityError` for a model that does not declare the
+ability, and refuses (at class creation) a model that declares an ability
+without its methods or implements one it does not declare.
+"""
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from custvalue.errors import InvalidParameterError, NotFittedError, SchemaError
-from custvalue.schemas import CustomerSummary, validate
+from custvalue.errors import AbilityError, InvalidParameterError, NotFittedError, SchemaError
+from custvalue.validation import validate_summary
 
 BLOCK_ROWS = 131_072
+
+
+class Role(StrEnum):
+    """The slot a model fills in :func:`custvalue.score`."""
+
+    PURCHASE = "purchase"        #: predicts purchases (and often P(alive)) from each customer's history
+    SPEND = "spend"              #: predicts spend per purchase
+    VALUE = "value"              #: gives each customer's value directly (formula models)
+    CONTRACTUAL = "contractual"  #: renewals of a subscription cohort (fitted on survivor counts)
+
+
+class Ability(StrEnum):
+    """What a model can answer; see :data:`ABILITY_METHODS` for the methods behind each."""
+
+    P_ALIVE = "p_alive"
+    CONDITIONAL = "conditional"
+    NEW_CUSTOMER = "new_customer"
+    SPEND = "spend"
+    VALUE = "value"
+    SIMULATION = "simulation"
+    SCENARIOS = "scenarios"
+    INTERVALS = "intervals"
+    COVARIATES = "covariates"
+    WEIGHTED_ROWS = "weighted_rows"
+
+
+#: The methods that make up each ability (abilities with none are properties of the fit).
+ABILITY_METHODS: dict[Ability, tuple[str, ...]] = {
+    Ability.P_ALIVE: ("p_alive",),
+    Ability.CONDITIONAL: ("expected_purchases",),
+    Ability.NEW_CUSTOMER: ("expected_purchases_new", "probability_of_purchases"),
+    Ability.SPEND: ("expected_spend",),
+    Ability.VALUE: ("customer_value",),
+    Ability.SIMULATION: ("simulate", "simulate_like", "sample"),
+    Ability.SCENARIOS: ("scenario",),
+    Ability.INTERVALS: (),       # a parameter covariance from the fit: asymptotic prediction intervals
+    Ability.COVARIATES: (),      # purchase_covariates= / dropout_covariates= hyper-parameters
+    Ability.WEIGHTED_ROWS: (),   # fit(distinct rows, weights=counts) equals the fit on every customer
+}
+
+ABILITY_TEXT: dict[Ability, str] = {
+    Ability.P_ALIVE: "give the probability that a customer is still alive",
+    Ability.CONDITIONAL: "predict a customer's purchases from their history",
+    Ability.NEW_CUSTOMER: "predict the purchases of a new customer",
+    Ability.SPEND: "predict spend per purchase",
+    Ability.VALUE: "value customers directly",
+    Ability.SIMULATION: "simulate data from its parameters",
+    Ability.SCENARIOS: "re-predict under changed purchase rate, dropout or retention",
+    Ability.INTERVALS: "give prediction intervals from a parameter covariance",
+    Ability.COVARIATES: "take covariates",
+    Ability.WEIGHTED_ROWS: "be fitted on distinct rows with counts",
+}
+
+# Registered model classes by name (filled by custvalue.models.registry.register).
+REGISTRY: dict[str, type[BaseModel]] = {}
 
 
 class BaseModel:
@@ -23,14 +89,136 @@ class BaseModel:
     ``log_likelihood_``, ``n_customers_``, ``converged_``, ``standard_errors_``
     and ``confidence_intervals_``. A fitted model holds no reference to the
     data it was fitted on.
+
+    A subclass sets ``name`` (its registry name), ``role``, ``abilities``,
+    ``param_names`` and ``columns`` (the summary columns it reads), and
+    implements the methods of each ability it declares.
     """
 
     name: ClassVar[str] = ""
+    role: ClassVar[Role] = Role.PURCHASE
+    abilities: ClassVar[frozenset[Ability]] = frozenset()
     param_names: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
-    # True when fit(rows, weights=counts) on distinct summary rows equals fit on every customer;
-    # score then fits on the (much shorter) distinct rows, and Dask needs it.
-    fits_weighted_rows: ClassVar[bool] = False
+    #: Parameters typical of real data (published estimates where there are some): for examples,
+    #: simulations and the contract test every registered model runs through.
+    example_params: ClassVar[dict[str, float]] = {}
+    #: Hyper-parameters for examples, where a model has required ones.
+    example_hyper_parameters: ClassVar[dict[str, Any]] = {}
+    #: The knobs :meth:`scenario` takes.
+    scenario_knobs: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for ability, methods in ABILITY_METHODS.items():
+            implemented = [m for m in methods if getattr(cls, m) is not getattr(BaseModel, m)]
+            declared = ability in cls.abilities
+            if declared and len(implemented) < len(methods):
+                missing = sorted(set(methods) - set(implemented))
+                raise TypeError(f"{cls.__name__} declares the ability {ability.value!r} but does not "
+                                f"implement {missing}")
+            if implemented and not declared:
+                raise TypeError(f"{cls.__name__} implements {implemented} but does not declare the ability "
+                                f"{ability.value!r}: add Ability.{ability.name} to its abilities")
+
+    # -- abilities ------------------------------------------------------------------------------
+    def can(self, ability: Ability | str) -> bool:
+        """Whether the model declares ``ability`` (an :class:`Ability` or its name).
+
+        Examples
+        --------
+        >>> from custvalue.models import BetaGeo, FormulaCLV
+        >>> BetaGeo().can("p_alive"), FormulaCLV(retention=0.8).can("p_alive")
+        (True, False)
+        """
+        return Ability(ability) in self.abilities
+
+    def require(self, ability: Ability, purpose: str = "") -> None:
+        """Raise :class:`AbilityError` unless the model declares ``ability``; ``purpose`` says what needed it."""
+        if ability not in self.abilities:
+            raise self._lacks(ability, purpose)
+
+    def _lacks(self, ability: Ability, purpose: str = "") -> AbilityError:
+        able = sorted(name for name, cls in REGISTRY.items() if ability in cls.abilities)
+        need = f" ({purpose} needs it)" if purpose else ""
+        return AbilityError(
+            f"{type(self).__name__} ({self.name!r}, a {self.role.value} model) cannot {ABILITY_TEXT[ability]}"
+            f"{need}. Models that can: {able} (custvalue.models.available(ability={ability.value!r}))"
+        )
+
+    # The methods of each ability: a model that declares the ability overrides them.
+    def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
+        """Expected purchases of each customer in the next ``t`` units, given their history."""
+        raise self._lacks(Ability.CONDITIONAL)
+
+    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
+        """P(alive) of each customer at the end of observation."""
+        raise self._lacks(Ability.P_ALIVE)
+
+    def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray | float:
+        """Expected purchases of a new customer in ``t`` units after their first purchase."""
+        raise self._lacks(Ability.NEW_CUSTOMER)
+
+    def probability_of_purchases(self, n: int | np.ndarray, t: float) -> np.ndarray | float:
+        """P(n repeat purchases in ``t`` units) for a new customer."""
+        raise self._lacks(Ability.NEW_CUSTOMER)
+
+    def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
+        """Expected spend per purchase of each customer."""
+        raise self._lacks(Ability.SPEND)
+
+    def customer_value(self, summary: pd.DataFrame, horizon: float | None = None,
+                       discount_rate: float | None = None, margin: float | None = None) -> pd.Series:
+        """Value of each customer over ``horizon`` units."""
+        raise self._lacks(Ability.VALUE)
+
+    def simulate(self, *args: Any, **kwargs: Any) -> Any:
+        """Data drawn from the model (its arguments depend on the model)."""
+        raise self._lacks(Ability.SIMULATION)
+
+    def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> Any:
+        """Data of the shape the model is fitted on, drawn from the model, for the customers of ``data``
+        (same observation times, or the same purchase counts): the parametric bootstrap's samples."""
+        raise self._lacks(Ability.SIMULATION)
+
+    def sample(self, n_customers: int, seed: int | None = None) -> Any:
+        """Data of the shape :meth:`fit` takes for ``n_customers`` customers, drawn from the model."""
+        raise self._lacks(Ability.SIMULATION)
+
+    def scenario(self, **knobs: float) -> BaseModel:
+        """A new fitted model that predicts as this one would with the changes ``knobs``
+        (see ``scenario_knobs``); this model is left as it is."""
+        raise self._lacks(Ability.SCENARIOS)
+
+    def _check_knobs(self, knobs: dict[str, float], neutral: dict[str, float]) -> dict[str, float]:
+        """``knobs`` checked against ``scenario_knobs``, with the ``neutral`` value of each knob not given."""
+        unknown = sorted(set(knobs) - set(self.scenario_knobs))
+        if unknown:
+            raise InvalidParameterError(
+                f"{type(self).__name__} ({self.name!r}) has no scenario knob(s) {unknown}; its knobs are "
+                f"{list(self.scenario_knobs)}")
+        out = dict(neutral)
+        for key, value in knobs.items():
+            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) \
+                    or not np.isfinite(value):
+                raise InvalidParameterError(f"{key} must be a finite number, got {value!r}")
+            out[key] = float(value)
+        return out
+
+    def fit(self, summary: Any, weights: np.ndarray | pd.Series | str | None = None) -> BaseModel:
+        """Learn the parameters from ``summary`` and return ``self``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement fit")
+
+    def clone(self) -> BaseModel:
+        """A new, unfitted model with the same hyper-parameters (scikit-learn's ``clone``).
+
+        Examples
+        --------
+        >>> from custvalue.models import BetaGeo
+        >>> BetaGeo(penalizer=0.01).clone()
+        BetaGeo(penalizer=0.01)
+        """
+        return type(self)(**copy.deepcopy(self.get_params()))
 
     # -- hyper-parameters -------------------------------------------------------------------
     @classmethod
@@ -239,8 +427,8 @@ class BaseModel:
 
     def _validate_summary(self, summary: pd.DataFrame) -> None:
         if set(("frequency", "recency", "T")) <= set(summary.columns):
-            validate(summary[[c for c in ("frequency", "recency", "T", "monetary_value") if c in summary.columns]],
-                     CustomerSummary)
+            validate_summary(summary[[c for c in ("frequency", "recency", "T", "monetary_value")
+                                      if c in summary.columns]])
 
 
 def count_index(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,7 +463,6 @@ class MLEModel(BaseModel):
     """
 
     derivative_order: ClassVar[int] = 1
-    fits_weighted_rows: ClassVar[bool] = True
     # Above this many distinct rows, a subsample finds the basin before the full data is used.
     warm_start_rows: ClassVar[int] = 20_000
 

@@ -53,6 +53,12 @@ def simulate_summary(rng: np.random.Generator, lam: np.ndarray, T: np.ndarray, c
                         index=pd.RangeIndex(len(x), name="customer_id"))
 
 
+def observation_times(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Times from first purchase to observation end of ``n`` customers acquired over a year and a half,
+    in weeks on a day grid (the shape of CDNOW): for models' ``sample``."""
+    return rng.integers(14, 546, n) / 7.0
+
+
 def softplus(d: np.ndarray) -> np.ndarray:
     """log(1 + e^d), stable for any d (several times faster than np.logaddexp(0, d))."""
     return np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))

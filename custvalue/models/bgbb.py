@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.special import betaln, gammaln
 
 from custvalue.errors import SchemaError
-from custvalue.models._base import MLEModel
+from custvalue.models._base import Ability, MLEModel, Role
 
 
 def _log_lik_terms(alpha, beta, gamma, delta, x, t_x, n):
@@ -52,7 +52,11 @@ class BetaGeoBetaBinom(MLEModel):
     """
 
     name = "bgbb"
+    role = Role.PURCHASE
+    abilities = frozenset({Ability.P_ALIVE, Ability.CONDITIONAL, Ability.NEW_CUSTOMER, Ability.SIMULATION,
+                           Ability.INTERVALS, Ability.WEIGHTED_ROWS})
     param_names = ("alpha", "beta", "gamma", "delta")
+    example_params = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}  # donations, FHB (2010)
     lifetimes_fitter = "BetaGeoBetaBinomFitter"
     columns = ("frequency", "recency", "periods")
     derivative_order = 0
@@ -123,18 +127,29 @@ class BetaGeoBetaBinom(MLEModel):
         result = np.array(out)
         return result if result.size > 1 else float(result[0])
 
-    def simulate(self, n_customers: int, periods: int, seed: int | None = None) -> pd.DataFrame:
-        """Draw (frequency, recency, periods) for customers with ``periods`` opportunities."""
+    def simulate(self, n_customers: int, periods: int | np.ndarray, seed: int | None = None) -> pd.DataFrame:
+        """Draw (frequency, recency, periods) for customers with ``periods`` opportunities (one number,
+        or one per customer)."""
         alpha, beta, gamma, delta = self._p()
         rng = np.random.default_rng(seed)
+        n_periods = np.broadcast_to(np.asarray(periods, dtype=np.int64), (n_customers,))
+        most = int(n_periods.max()) if n_customers else 0
         p = rng.beta(alpha, beta, n_customers)
         theta = rng.beta(gamma, delta, n_customers)
         # Opportunities survived before death: geometric, counted from the first opportunity.
-        alive_for = np.minimum(rng.geometric(theta) - 1, periods)
-        buys = rng.random((n_customers, periods)) < p[:, None]
-        buys &= np.arange(1, periods + 1)[None, :] <= alive_for[:, None]
+        alive_for = np.minimum(rng.geometric(theta) - 1, n_periods)
+        buys = rng.random((n_customers, most)) < p[:, None]
+        buys &= np.arange(1, most + 1)[None, :] <= alive_for[:, None]
         x = buys.sum(axis=1)
-        last = np.where(x > 0, periods - np.argmax(buys[:, ::-1], axis=1), 0)
+        last = np.where(x > 0, most - np.argmax(buys[:, ::-1], axis=1), 0)
         return pd.DataFrame({"frequency": x.astype(float), "recency": last.astype(float),
-                             "periods": np.full(n_customers, float(periods))},
+                             "periods": n_periods.astype(float)},
                             index=pd.RangeIndex(n_customers, name="customer_id"))
+
+    def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+        """Customers with the same number of opportunities as those of ``data``, drawn from the model."""
+        return self.simulate(len(data), data["periods"].to_numpy(dtype=float), seed=seed)
+
+    def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
+        """Customers with six opportunities each (as in the donations data), drawn from the model."""
+        return self.simulate(n_customers, 6, seed=seed)

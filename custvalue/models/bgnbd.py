@@ -14,10 +14,18 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
-from custvalue.models._base import MLEModel
+from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._covariates import CovariateMixin
 from custvalue.models._math import check_horizon, logistic_neg
-from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, simulate_summary, two_term_loglik, x_terms
+from custvalue.models._nbd import (
+    mean_purchase_rate,
+    nbd_pmf_terms,
+    observation_times,
+    simulate_summary,
+    two_term_loglik,
+    x_terms,
+)
+from custvalue.models._scenario import ScaledPurchases
 
 
 def bgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
@@ -104,7 +112,12 @@ class BetaGeo(CovariateMixin, MLEModel):
     """
 
     name = "bgnbd"
+    role = Role.PURCHASE
+    abilities = frozenset({Ability.P_ALIVE, Ability.CONDITIONAL, Ability.NEW_CUSTOMER, Ability.SIMULATION,
+                           Ability.SCENARIOS, Ability.INTERVALS, Ability.COVARIATES, Ability.WEIGHTED_ROWS})
     param_names = ("r", "alpha", "a", "b")
+    example_params = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}  # CDNOW, FHL (2005)
+    scenario_knobs = ("purchase_rate", "dropout")
     lifetimes_fitter = "BetaGeoFitter"
 
     derivative_order = 2
@@ -188,3 +201,21 @@ class BetaGeo(CovariateMixin, MLEModel):
         cap = rng.geometric(rng.beta(np.broadcast_to(a, (n_customers,)), np.broadcast_to(b, (n_customers,))))
         out = simulate_summary(rng, lam, T, cap)
         return self._with_covariates(out, covariates)
+
+    def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+        """Customers observed for the same T as those of ``data`` (with their covariates), drawn from the model."""
+        covariates = data[self.required_columns()[3:]].reset_index(drop=True) if self.has_covariates() else None
+        return self.simulate(len(data), data["T"].to_numpy(dtype=float), seed=seed, covariates=covariates)
+
+    def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
+        """A summary of ``n_customers`` customers acquired over 78 weeks (a day grid), drawn from the model."""
+        rng = np.random.default_rng(seed)
+        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=rng.integers(2**31))
+        return out.assign(recency=np.round(out["recency"] * 7) / 7)
+
+    def scenario(self, **knobs: float) -> BaseModel:
+        """Purchases if customers bought ``purchase_rate`` times as fast and dropped out with a ``dropout``
+        times higher probability after each purchase: E(c·k·t)/k (dropout follows purchases; valid
+        while k·p stays below 1)."""
+        k = self._check_knobs(knobs, {"purchase_rate": 1.0, "dropout": 1.0})
+        return ScaledPurchases(self, time_scale=k["purchase_rate"] * k["dropout"], value_scale=1 / k["dropout"])

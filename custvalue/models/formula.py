@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models._base import BaseModel
+from custvalue.models._base import Ability, BaseModel, Role
 from custvalue.models._math import check_horizon
+from custvalue.models._scenario import ScaledValue
 
 
 class FormulaCLV(BaseModel):
@@ -58,9 +61,13 @@ class FormulaCLV(BaseModel):
     """
 
     name = "formula"
-    fits_weighted_rows = True
+    role = Role.VALUE
+    abilities = frozenset({Ability.VALUE, Ability.CONDITIONAL, Ability.SPEND, Ability.SCENARIOS,
+                           Ability.WEIGHTED_ROWS})
     param_names = ("mean_order_value", "purchase_rate")
     columns = ("frequency", "T")
+    scenario_knobs = ("purchase_rate", "retention")
+    example_hyper_parameters = {"retention": 0.8}
 
     def __init__(self, margin: float = 1.0, retention: float | None = None, lifetime: float | None = None,
                  discount_rate: float = 0.0, acquisition_cost: float = 0.0, retention_cost: float = 0.0):
@@ -147,6 +154,18 @@ class FormulaCLV(BaseModel):
         value = margin * aov * rate * units - self.retention_cost * units - self.acquisition_cost
         return pd.Series(value, index=summary.index, name="clv")
 
+    def scenario(self, **knobs: float) -> BaseModel:
+        """Value if customers bought ``purchase_rate`` times as often and their retention rate rose by
+        ``retention`` (an absolute change, kept below 1); this model is left as it is."""
+        k = self._check_knobs(knobs, {"purchase_rate": 1.0, "retention": 0.0})
+        changed = copy.deepcopy(self)
+        if k["retention"]:
+            if self.retention is None:
+                raise InvalidParameterError("retention= changes the retention rate of a formula model fitted "
+                                            "with retention=; this one uses lifetime=")
+            changed.retention = min(max(self.retention + k["retention"], 0.0), 0.999999)
+        return ScaledValue(changed, value_scale=k["purchase_rate"])
+
     def _population(self) -> list[float]:
         self._check_fitted()
         return [float(self.params_["mean_order_value"]), float(self.params_["purchase_rate"])]
@@ -165,7 +184,8 @@ class HistoricValue(BaseModel):
     """
 
     name = "historic"
-    fits_weighted_rows = True
+    role = Role.VALUE
+    abilities = frozenset({Ability.VALUE, Ability.WEIGHTED_ROWS})
     param_names = ("mean_value",)
     columns = ("total_value",)
 

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln, polygamma
 
 from custvalue.errors import SchemaError, invalid_values_error
-from custvalue.models._base import MLEModel
+from custvalue.models._base import Ability, MLEModel, Role
 
 
 def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weights: np.ndarray,
@@ -81,7 +81,10 @@ class GammaGamma(MLEModel):
     """
 
     name = "gammagamma"
+    role = Role.SPEND
+    abilities = frozenset({Ability.SPEND, Ability.SIMULATION, Ability.INTERVALS, Ability.WEIGHTED_ROWS})
     param_names = ("p", "q", "v")
+    example_params = {"p": 6.25, "q": 3.74, "v": 15.44}  # CDNOW, Fader & Hardie (2013)
     lifetimes_fitter = "GammaGammaFitter"
     columns = ("frequency", "monetary_value")
 
@@ -144,3 +147,12 @@ class GammaGamma(MLEModel):
         nu = rng.gamma(q, 1 / v, len(x))
         mean = np.where(x > 0, rng.gamma(p * np.maximum(x, 1), 1 / (nu * np.maximum(x, 1))), 0.0)
         return pd.DataFrame({"frequency": x, "monetary_value": mean}, index=pd.RangeIndex(len(x), name="customer_id"))
+
+    def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+        """Mean spends of customers with the purchase counts of ``data``, drawn from the model."""
+        return self.simulate(data["frequency"].to_numpy(dtype=float), seed=seed)
+
+    def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
+        """Mean spends of ``n_customers`` customers with 0 to 9 repeat purchases, drawn from the model."""
+        rng = np.random.default_rng(seed)
+        return self.simulate(rng.integers(0, 10, n_customers), seed=rng.integers(2**31))

@@ -14,9 +14,17 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
-from custvalue.models._base import MLEModel
+from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._math import check_horizon, logistic_neg
-from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, simulate_summary, two_term_loglik, x_terms
+from custvalue.models._nbd import (
+    mean_purchase_rate,
+    nbd_pmf_terms,
+    observation_times,
+    simulate_summary,
+    two_term_loglik,
+    x_terms,
+)
+from custvalue.models._scenario import ScaledPurchases
 
 
 def mbgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
@@ -69,7 +77,12 @@ class ModifiedBetaGeo(MLEModel):
     """
 
     name = "mbgnbd"
+    role = Role.PURCHASE
+    abilities = frozenset({Ability.P_ALIVE, Ability.CONDITIONAL, Ability.NEW_CUSTOMER, Ability.SIMULATION,
+                           Ability.SCENARIOS, Ability.INTERVALS, Ability.WEIGHTED_ROWS})
     param_names = ("r", "alpha", "a", "b")
+    example_params = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}  # CDNOW, Batislam et al. (2007)
+    scenario_knobs = ("purchase_rate", "dropout")
     lifetimes_fitter = "ModifiedBetaGeoFitter"
 
     derivative_order = 2
@@ -126,3 +139,19 @@ class ModifiedBetaGeo(MLEModel):
         # Dropout may also happen at time 0: after j >= 0 repeat purchases with probability p(1-p)^j.
         cap = rng.geometric(rng.beta(a, b, n_customers)) - 1
         return simulate_summary(rng, lam, T, cap)
+
+    def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+        """Customers observed for the same T as those of ``data``, drawn from the model."""
+        return self.simulate(len(data), data["T"].to_numpy(dtype=float), seed=seed)
+
+    def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
+        """A summary of ``n_customers`` customers acquired over 78 weeks (a day grid), drawn from the model."""
+        rng = np.random.default_rng(seed)
+        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=rng.integers(2**31))
+        return out.assign(recency=np.round(out["recency"] * 7) / 7)
+
+    def scenario(self, **knobs: float) -> BaseModel:
+        """Purchases if customers bought ``purchase_rate`` times as fast with a ``dropout`` times higher
+        dropout probability: E(c·k·t)/k, as for BG/NBD."""
+        k = self._check_knobs(knobs, {"purchase_rate": 1.0, "dropout": 1.0})
+        return ScaledPurchases(self, time_scale=k["purchase_rate"] * k["dropout"], value_scale=1 / k["dropout"])

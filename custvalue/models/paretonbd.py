@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1, roots_legendre
 
-from custvalue.models._base import MLEModel
+from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._covariates import CovariateMixin
 from custvalue.models._math import check_horizon, expm1_ratio, log1mexp
-from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, simulate_summary
+from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, observation_times, simulate_summary
+from custvalue.models._scenario import ScaledPurchases
 
 
 def _log_F(u, r, alpha, s, beta, x):
@@ -88,7 +89,12 @@ class ParetoNBD(CovariateMixin, MLEModel):
     """
 
     name = "paretonbd"
+    role = Role.PURCHASE
+    abilities = frozenset({Ability.P_ALIVE, Ability.CONDITIONAL, Ability.NEW_CUSTOMER, Ability.SIMULATION,
+                           Ability.SCENARIOS, Ability.INTERVALS, Ability.COVARIATES, Ability.WEIGHTED_ROWS})
     param_names = ("r", "alpha", "s", "beta")
+    example_params = {"r": 0.5532, "alpha": 10.5763, "s": 0.6062, "beta": 11.6715}  # CDNOW, FHL (2005a)
+    scenario_knobs = ("purchase_rate", "dropout")
     lifetimes_fitter = "ParetoNBDFitter"
     derivative_order = 0
 
@@ -170,6 +176,24 @@ class ParetoNBD(CovariateMixin, MLEModel):
         observed = np.minimum(lifetime, T)
         out = simulate_summary(rng, lam, observed, np.full(n_customers, np.iinfo(np.int64).max)).assign(T=T)
         return self._with_covariates(out, covariates)
+
+    def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+        """Customers observed for the same T as those of ``data`` (with their covariates), drawn from the model."""
+        covariates = data[self.required_columns()[3:]].reset_index(drop=True) if self.has_covariates() else None
+        return self.simulate(len(data), data["T"].to_numpy(dtype=float), seed=seed, covariates=covariates)
+
+    def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
+        """A summary of ``n_customers`` customers acquired over 78 weeks (a day grid), drawn from the model."""
+        rng = np.random.default_rng(seed)
+        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=rng.integers(2**31))
+        return out.assign(recency=np.round(out["recency"] * 7) / 7)
+
+    def scenario(self, **knobs: float) -> BaseModel:
+        """Purchases if customers bought ``purchase_rate`` times as fast and dropped out ``dropout`` times
+        as fast: lifetimes run in calendar time, so purchase rate × c gives c·E(t) and dropout × k gives
+        the expected alive time E(k·t)/k."""
+        k = self._check_knobs(knobs, {"purchase_rate": 1.0, "dropout": 1.0})
+        return ScaledPurchases(self, time_scale=k["dropout"], value_scale=k["purchase_rate"] / k["dropout"])
 
 
 def _log_nbd(r, alpha, k, tau):

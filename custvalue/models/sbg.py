@@ -13,12 +13,14 @@ The Perils of Ignoring Heterogeneity", Marketing Science 29(1), 85-93.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, hyp2f1
 
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models._base import MLEModel
+from custvalue.models._base import Ability, MLEModel, Role
 
 
 def sbg_loglik(log_params: np.ndarray, period: np.ndarray, censored: np.ndarray, weights: np.ndarray) -> float:
@@ -51,7 +53,10 @@ class ShiftedBetaGeometric(MLEModel):
     """
 
     name = "sbg"
+    role = Role.CONTRACTUAL
+    abilities = frozenset({Ability.SIMULATION, Ability.INTERVALS})
     param_names = ("alpha", "beta")
+    example_params = {"alpha": 0.704, "beta": 1.182}  # "regular" cohort, Fader & Hardie (2007)
     columns = ("survivors",)
     derivative_order = 0
 
@@ -116,6 +121,15 @@ class ShiftedBetaGeometric(MLEModel):
         rng = np.random.default_rng(seed)
         lifetimes = rng.geometric(rng.beta(alpha, beta, n_customers))  # the period of cancellation
         return np.array([(lifetimes > t).sum() for t in range(periods + 1)])
+
+    def simulate_like(self, data: Any, seed: int | None = None) -> np.ndarray:
+        """Survivor counts of a cohort of the size and length of the counts ``data``, drawn from the model."""
+        counts = survivor_counts(data)
+        return self.simulate(int(counts[0]), len(counts) - 1, seed=seed)
+
+    def sample(self, n_customers: int, seed: int | None = None) -> np.ndarray:
+        """Survivor counts over eight periods of a cohort of ``n_customers``, drawn from the model."""
+        return self.simulate(n_customers, 8, seed=seed)
 
 
 def survivor_counts(data) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""clean, summarize and score Dask DataFrames partition by partition, with the pandas results.
+"""clean, summarize and score on Dask DataFrames partition by partition, with the pandas results.
 
 What runs where:
 
@@ -25,37 +25,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from custvalue.accessor import CustValueAccessor
-from custvalue.clean import (
-    EXAMPLES_PER_REASON,
-    REASONS,
-    REQUIRED_COLUMNS,
-    CleanReport,
-    _counts_text,
-    canonical_columns,
-    classify_rows,
-    parse_dates,
-)
+from custvalue.clean import EXAMPLES_PER_REASON, REASONS, CleanReport, _counts_text, classify_rows
+from custvalue.columns import REQUIRED_COLUMNS, canonical_columns, day_number, is_summary, parse_dates
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models._mle import group_rows
+from custvalue.grouping import group_rows
+from custvalue.models import Ability
 from custvalue.provenance import ATTRS_KEY, attach, provenance
+from custvalue.score import score_frame, score_models
+from custvalue.summary import _end_day, _transactions, summary_frame
 from custvalue.timeunits import day_numbers
+from custvalue.validation import validate_summary
 
-__all__ = ["clean_dask", "summarize_dask", "score_dask", "register_accessor"]
+__all__ = ["clean_dask", "summarize_dask", "score_dask"]
 
 ORDER = "__custvalue_input_order__"  # partition number << 40 | row number within the partition
 COUNT = "__custvalue_count__"
 REASON, FLAG = "__custvalue_reason__", "__custvalue_flag__"
 ROW_BITS = 40
-
-
-def _dd():
-    import dask.dataframe as dd
-
-    return dd
 
 
 def _with_input_order(ddf):
@@ -96,23 +86,20 @@ def _finish(result, compute: bool, sort: bool, source=None, **items: Any):
 # --- summarize -------------------------------------------------------------------------------------------
 
 
-def summarize_dask(ddf, unit: str, observation_end, grain: str, columns: Mapping[str, str] | None,
+def summarize_dask(ddf, unit: str, observation_end, *, grain: str, columns: Mapping[str, str] | None,
                    compute: bool = False):
     """:func:`custvalue.summarize` for a Dask DataFrame of transactions."""
-    from custvalue.schemas import CustomerSummary, validate
-    from custvalue.summary import _day, _end_day, is_summary
-
     if is_summary(ddf._meta) and not columns:  # already a summary: checked partition by partition
-        return _finish(ddf.map_partitions(validate, CustomerSummary, meta=ddf._meta), compute, sort=False,
-                       source=ddf)
+        return _finish(ddf.map_partitions(validate_summary, meta=ddf._meta), compute, sort=False, source=ddf)
     tx = _renamed(ddf, columns)[list(REQUIRED_COLUMNS)]
     dates = tx["date"]  # one pass over the dates: the window, checked as on pandas
     if not pd.api.types.is_datetime64_any_dtype(dates.dtype):
         dates = dates.map_partitions(parse_dates, None, meta=("date", "datetime64[us]"))
-    first, last = _dd().compute(dates.min(), dates.max())
+    first, last = dd.compute(dates.min(), dates.max())
     if pd.isna(first):
         raise SchemaError("summarize: the transactions frame is empty or has no readable dates")
-    end_day = _end_day(np.array([_day(first, "first date"), _day(last, "last date")]), observation_end)
+    end_day = _end_day(np.array([day_number(first, "first date"), day_number(last, "last date")]),
+                       observation_end)
     meta = _summary_meta(tx._meta, unit, grain)
     summary = _with_input_order(tx).shuffle(on="customer_id").map_partitions(
         _summarize_partition, end_day, unit, grain, meta=meta)
@@ -121,8 +108,6 @@ def summarize_dask(ddf, unit: str, observation_end, grain: str, columns: Mapping
 
 
 def _summarize_partition(part: pd.DataFrame, end_day: int, unit: str, grain: str) -> pd.DataFrame:
-    from custvalue.summary import _transactions, summary_frame
-
     if len(part) == 0:
         return _summary_meta(part, unit, grain)
     data = _transactions(_in_input_order(part).drop(columns=ORDER), None)
@@ -131,8 +116,6 @@ def _summarize_partition(part: pd.DataFrame, end_day: int, unit: str, grain: str
 
 def _summary_meta(tx_meta: pd.DataFrame, unit: str, grain: str) -> pd.DataFrame:
     """The empty summary of a partition (the columns and dtypes of every summary)."""
-    from custvalue.summary import summary_frame
-
     empty = tx_meta.iloc[:0][list(REQUIRED_COLUMNS)].assign(
         date=pd.Series([], dtype="datetime64[ns]"), amount=pd.Series([], dtype=float))
     return summary_frame(empty, np.array([], dtype=np.int64), 0, unit, grain)[0]
@@ -145,9 +128,6 @@ def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate
                observation_end, grain: str, columns, intervals: float | None, interval_draws: int,
                interval_method: str, compute: bool = False):
     """:func:`custvalue.score` for a Dask DataFrame of transactions or of customer summaries."""
-    from custvalue.score import instantiate, score_frame
-    from custvalue.summary import is_summary
-
     if isinstance(model, str) and model == "auto":
         raise InvalidParameterError(
             "model='auto' is not available on Dask; compare models on a sample with custvalue.compare_models "
@@ -155,14 +135,13 @@ def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate
     if intervals is not None and interval_method != "asymptotic":
         raise InvalidParameterError("on Dask, prediction intervals use interval_method='asymptotic'")
     summarized = not (is_summary(ddf._meta) or {"frequency", "periods"} <= set(ddf.columns))
-    summary = summarize_dask(ddf, unit, observation_end, grain, columns) if summarized else ddf
+    summary = summarize_dask(ddf, unit, observation_end, grain=grain, columns=columns) if summarized else ddf
     summary_unit = provenance(summary).get("unit")
     if summary_unit is not None and summary_unit != unit:
         raise InvalidParameterError(
             f"this summary is in unit {summary_unit!r} but score was asked for unit={unit!r}; "
             "pass the same unit or summarize again")
-    count_model = instantiate(model)
-    spend = instantiate(spend_model) if spend_model is not None and hasattr(count_model, "p_alive") else None
+    count_model, spend = score_models(model, spend_model)
     to_fit = [m for m in (count_model, spend) if m is not None and not m.is_fitted]
     if to_fit:
         summary = summary.persist()  # read twice, to fit and to score: one row per customer, kept in memory
@@ -179,12 +158,12 @@ def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate
 
 def _fit_on_gathered_rows(summary, models: list) -> None:
     """Fit ``models`` on the distinct rows of their columns, gathered from every partition."""
-    refused = [type(m).__name__ for m in models if not m.fits_weighted_rows]
+    refused = [type(m).__name__ for m in models if not m.can(Ability.WEIGHTED_ROWS)]
     if refused:
         raise InvalidParameterError(
             f"{', '.join(refused)} cannot be fitted on Dask: custvalue fits on distinct summary rows with "
-            "counts, and this model does not declare fits_weighted_rows; fit it on a pandas summary and pass "
-            "the fitted instance")
+            "counts, and this model does not declare the ability 'weighted_rows'; fit it on a pandas summary "
+            "and pass the fitted instance")
     wanted = [m.fit_columns(list(summary.columns)) for m in models]
     missing = sorted({c for columns in wanted for c in columns if c not in summary.columns})
     if missing:
@@ -192,7 +171,7 @@ def _fit_on_gathered_rows(summary, models: list) -> None:
     parts = [summary.map_partitions(_distinct_partition, columns,
                                     meta=summary._meta[columns].reset_index(drop=True).assign(**{COUNT: 0.0}))
              for columns in wanted]
-    for m, columns, gathered in zip(models, wanted, _dd().compute(*parts)):
+    for m, columns, gathered in zip(models, wanted, dd.compute(*parts)):
         rows, counts, _ = group_rows(gathered[columns], gathered[COUNT].to_numpy())
         m.fit(rows, weights=counts)
 
@@ -226,9 +205,9 @@ def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str
     report = DaskCleanReport(ddf, noted[[ORDER, REASON, FLAG]], ordered.map_partitions(len))
     if not compute:
         return _finish(kept.drop(columns=ORDER), False, sort=False, report=report)
-    frame, flagged, lengths = _dd().compute(kept, report.flagged, report.lengths)  # one pass for all three
+    frame, flagged, lengths = dd.compute(kept, report.flagged, report.lengths)  # one pass for all three
     report.assemble(flagged, lengths)
-    return attach(frame.sort_values(ORDER, kind="stable").drop(columns=ORDER), report=report.compute())
+    return attach(frame.sort_values(ORDER, kind="stable").drop(columns=ORDER), report=report.resolve())
 
 
 class DaskCleanReport:
@@ -241,10 +220,10 @@ class DaskCleanReport:
     def __deepcopy__(self, memo: dict) -> DaskCleanReport:
         return self
 
-    def compute(self) -> CleanReport:
+    def resolve(self) -> CleanReport:
         """The :class:`~custvalue.clean.CleanReport` (reads and shuffles the data once)."""
         if self._report is None:
-            self.assemble(*_dd().compute(self.flagged, self.lengths))
+            self.assemble(*dd.compute(self.flagged, self.lengths))
         return self._report
 
     def assemble(self, flagged: pd.DataFrame, lengths: pd.Series) -> None:
@@ -278,38 +257,8 @@ class DaskCleanReport:
             return {}
         wanted = np.unique(np.concatenate(list(shown.values())))
         partition = np.searchsorted(offsets, wanted, side="right") - 1
-        parts = _dd().compute(*[self.source.partitions[int(k)] for k in np.unique(partition)])
+        parts = dd.compute(*[self.source.partitions[int(k)] for k in np.unique(partition)])
         rows = pd.concat([part.iloc[wanted[partition == k] - offsets[k]]
                           for k, part in zip(np.unique(partition), parts)])
         by_position = dict(zip(wanted.tolist(), range(len(wanted))))
         return {name: rows.iloc[[by_position[p] for p in positions.tolist()]] for name, positions in shown.items()}
-
-
-# --- df.cv for Dask ----------------------------------------------------------------------------------------
-
-
-class DaskAccessor:
-    """``ddf.cv`` on a Dask DataFrame: ``clean``, ``summarize``, ``score``, ``report`` and ``models``,
-    the very methods of the pandas accessor. The steps after scoring work on one row per customer:
-    compute first."""
-
-    def __init__(self, ddf):
-        self._frame = ddf
-
-    clean = CustValueAccessor.clean
-    summarize = CustValueAccessor.summarize
-    score = CustValueAccessor.score
-    report = CustValueAccessor.report
-    models = CustValueAccessor.models
-
-    def __getattr__(self, name: str):
-        if hasattr(CustValueAccessor, name):
-            raise AttributeError(
-                f"ddf.cv.{name} works on pandas: a scored frame has one row per customer, so compute it "
-                f"first (scored.compute().cv.{name}(...) or score(..., compute=True))")
-        raise AttributeError(name)
-
-
-def register_accessor() -> None:
-    """Make ``ddf.cv`` available on Dask DataFrames."""
-    _dd().extensions.register_dataframe_accessor("cv")(DaskAccessor)
