@@ -54,7 +54,12 @@ def predictions(model, data):
     if model.can(Ability.CONDITIONAL):
         out[Ability.CONDITIONAL] = [model.expected_purchases(data, t).to_numpy() for t in (0.0, 1.0, 10.0, 52.0)]
     if model.can(Ability.P_ALIVE):
-        out[Ability.P_ALIVE] = model.p_alive(data).to_numpy()
+        out[Ability.P_ALIVE] = [model.p_alive(data, future_t=f).to_numpy() for f in (0.0, 1.0, 10.0)]
+    if model.can(Ability.PURCHASE_PROBABILITY):
+        out[Ability.PURCHASE_PROBABILITY] = model.purchase_probability(data, list(range(0, 60)), 10.0).to_numpy()
+    if model.can(Ability.DISCOUNTING):
+        out[Ability.DISCOUNTING] = [model.discounted_purchases(data, 10.0, 0.01).to_numpy(),
+                                    model.dert(data, 0.01).to_numpy()]
     if model.can(Ability.NEW_CUSTOMER):
         out[Ability.NEW_CUSTOMER] = (np.asarray(model.expected_purchases_new(np.array([0.0, 1.0, 10.0, 52.0]))),
                                      np.asarray(model.probability_of_purchases(np.arange(6), 10)))
@@ -80,7 +85,21 @@ def test_declared_predictions_are_finite_and_in_range(case):
         assert np.allclose(curve[0], 0) and all((b >= a - 1e-9).all() for a, b in zip(curve, curve[1:]))
     if Ability.P_ALIVE in out:
         alive = out[Ability.P_ALIVE]
-        assert np.isfinite(alive).all() and ((0 <= alive) & (alive <= 1)).all()
+        assert all(np.isfinite(a).all() and ((0 <= a) & (a <= 1)).all() for a in alive)
+        assert all((later <= now + 1e-12).all() for now, later in zip(alive, alive[1:]))
+    if Ability.PURCHASE_PROBABILITY in out:
+        p = out[Ability.PURCHASE_PROBABILITY]
+        assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+        if fitted.can(Ability.CONDITIONAL):  # a distribution whose mean is the expected purchases (tail < 1e-6)
+            np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+            np.testing.assert_allclose(p @ np.arange(p.shape[1]), fitted.expected_purchases(data, 10.0),
+                                       rtol=1e-5, atol=1e-6)
+    if Ability.DISCOUNTING in out:
+        discounted, dert = out[Ability.DISCOUNTING]
+        assert np.isfinite(discounted).all() and np.isfinite(dert).all() and (discounted >= 0).all()
+        assert (dert >= discounted - 1e-9).all()
+        if fitted.can(Ability.CONDITIONAL):
+            assert (discounted <= fitted.expected_purchases(data, 10.0).to_numpy() + 1e-9).all()
     if Ability.NEW_CUSTOMER in out:
         mean, probabilities = out[Ability.NEW_CUSTOMER]
         assert np.isfinite(mean).all() and mean[0] == 0 and (np.diff(mean) > 0).all()
@@ -94,6 +113,9 @@ def test_declared_predictions_are_finite_and_in_range(case):
 CALLS = {  # one call of each ability's methods, whatever the model
     Ability.CONDITIONAL: lambda m, d: m.expected_purchases(d, 1.0),
     Ability.P_ALIVE: lambda m, d: m.p_alive(d),
+    Ability.PURCHASE_PROBABILITY: lambda m, d: m.purchase_probability(d, 1, 1.0),
+    Ability.DISCOUNTING: lambda m, d: m.discounted_purchases(d, 1.0, 0.01),
+    Ability.TRANSACTIONS: lambda m, d: m.simulate_transactions(10, 5.0, observation_end="2024-12-31", seed=0),
     Ability.NEW_CUSTOMER: lambda m, d: m.probability_of_purchases(1, 1.0),
     Ability.SPEND: lambda m, d: m.expected_spend(d),
     Ability.VALUE: lambda m, d: m.customer_value(d),

@@ -16,6 +16,7 @@ import inspect
 import json
 from enum import StrEnum
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,7 +42,10 @@ class Ability(StrEnum):
 
     P_ALIVE = "p_alive"
     CONDITIONAL = "conditional"
+    PURCHASE_PROBABILITY = "purchase_probability"
+    DISCOUNTING = "discounting"
     NEW_CUSTOMER = "new_customer"
+    TRANSACTIONS = "transactions"
     SPEND = "spend"
     VALUE = "value"
     SIMULATION = "simulation"
@@ -55,7 +59,10 @@ class Ability(StrEnum):
 ABILITY_METHODS: dict[Ability, tuple[str, ...]] = {
     Ability.P_ALIVE: ("p_alive",),
     Ability.CONDITIONAL: ("expected_purchases",),
+    Ability.PURCHASE_PROBABILITY: ("purchase_probability",),
+    Ability.DISCOUNTING: ("discounted_purchases",),  # dert() is the infinite horizon
     Ability.NEW_CUSTOMER: ("expected_purchases_new", "probability_of_purchases"),
+    Ability.TRANSACTIONS: ("simulate_transactions",),
     Ability.SPEND: ("expected_spend",),
     Ability.VALUE: ("customer_value",),
     Ability.SIMULATION: ("simulate", "simulate_like", "sample"),
@@ -68,7 +75,10 @@ ABILITY_METHODS: dict[Ability, tuple[str, ...]] = {
 ABILITY_TEXT: dict[Ability, str] = {
     Ability.P_ALIVE: "give the probability that a customer is still alive",
     Ability.CONDITIONAL: "predict a customer's purchases from their history",
+    Ability.PURCHASE_PROBABILITY: "give the probability of n purchases in a future period",
+    Ability.DISCOUNTING: "give discounted expected purchases (DERT)",
     Ability.NEW_CUSTOMER: "predict the purchases of a new customer",
+    Ability.TRANSACTIONS: "simulate transaction logs",
     Ability.SPEND: "predict spend per purchase",
     Ability.VALUE: "value customers directly",
     Ability.SIMULATION: "simulate data from its parameters",
@@ -151,9 +161,33 @@ class BaseModel:
         """Expected purchases of each customer in the next ``t`` units, given their history."""
         raise self._lacks(Ability.CONDITIONAL)
 
-    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
-        """P(alive) of each customer at the end of observation."""
+    def p_alive(self, summary: pd.DataFrame, future_t: float = 0.0) -> pd.Series:
+        """P(alive) of each customer ``future_t`` units after the end of observation (at T + future_t)."""
         raise self._lacks(Ability.P_ALIVE)
+
+    def purchase_probability(self, summary: pd.DataFrame, n: int | Sequence[int], t: float) -> pd.Series | pd.DataFrame:
+        """P(exactly n purchases in (T, T + t]) for each customer given their history: a Series for one
+        n, a frame with a column per n for several. Over n = 0, 1, ... it sums to 1 and its mean is
+        :meth:`expected_purchases`."""
+        raise self._lacks(Ability.PURCHASE_PROBABILITY)
+
+    def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
+        """Expected purchases in (T, T + horizon], each discounted by e^(−delta·s) at its time s after T
+        (a continuous discount rate ``delta`` per unit; ``horizon`` may be ``numpy.inf``)."""
+        raise self._lacks(Ability.DISCOUNTING)
+
+    def dert(self, summary: pd.DataFrame, delta: float) -> pd.Series:
+        """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and CLV: Using
+        Iso-Value Curves"): every future purchase discounted continuously at ``delta`` per unit."""
+        self.require(Ability.DISCOUNTING, "DERT")
+        return self.discounted_purchases(summary, np.inf, delta).rename("dert")
+
+    def simulate_transactions(self, n_customers: int, T: float | np.ndarray, *, unit: str = "W",
+                              observation_end: Any = None, spend_model: BaseModel | None = None,
+                              seed: int | None = None) -> pd.DataFrame:
+        """A transaction log drawn from the model: ``customer_id``, ``date`` (and ``amount`` with a
+        spend model); customer i buys first at ``observation_end − T_i`` (``T`` in ``unit``)."""
+        raise self._lacks(Ability.TRANSACTIONS)
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray | float:
         """Expected purchases of a new customer in ``t`` units after their first purchase."""

@@ -35,7 +35,7 @@ class ScaledPurchases(BaseModel):
 
     name = "scaled_purchases"
     role = Role.PURCHASE
-    abilities: ClassVar[frozenset[Ability]] = frozenset({Ability.CONDITIONAL, Ability.P_ALIVE})
+    abilities: ClassVar[frozenset[Ability]] = frozenset({Ability.CONDITIONAL, Ability.P_ALIVE, Ability.DISCOUNTING})
 
     def __init__(self, base: BaseModel, time_scale: float = 1.0, value_scale: float = 1.0):
         if not (base.is_fitted and base.can(Ability.CONDITIONAL) and base.can(Ability.P_ALIVE)):
@@ -53,7 +53,15 @@ class ScaledPurchases(BaseModel):
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         return self.value_scale * self.base.expected_purchases(summary, self.time_scale * float(t))
 
-    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
+    def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
+        # ∫₀ᴴ e^(−δs) d[v·E(k·s)] = v·∫₀^(kH) e^(−(δ/k)u) dE(u)
+        k = self.time_scale
+        return self.value_scale * self.base.discounted_purchases(summary, k * float(horizon), float(delta) / k)
+
+    def p_alive(self, summary: pd.DataFrame, future_t: float = 0.0) -> pd.Series:
+        if future_t != 0:
+            raise InvalidParameterError("a scenario model gives P(alive) today (future_t=0) only; ask the model "
+                                        "it was made from for later dates")
         return self.base.p_alive(summary)
 
 
