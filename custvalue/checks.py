@@ -11,10 +11,11 @@ Examples
 >>> import numpy as np
 >>> check_number(np.float32(0.5), "discount_rate", low=0)
 0.5
->>> check_number("0.9", "intervals", low=0, high=1)
-Traceback (most recent call last):
-...
-custvalue.errors.InvalidParameterError: intervals='0.9' is not valid: it must be a number, not a str (e.g. intervals=0.9)
+>>> try:
+...     check_number("0.9", "intervals", low=0, high=1)
+... except InvalidParameterError as err:
+...     print(err)
+intervals='0.9' is not valid: it must be a number, not a str (e.g. intervals=0.9)
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
