@@ -16,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from custvalue.checks import check_choice, check_frame, check_int, check_level, invalid
 from custvalue.errors import InvalidParameterError
 from custvalue.models import Ability, BaseModel
 
@@ -34,7 +35,21 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
     ``"asymptotic"``: log θ ~ N(log θ̂, Σ), Σ the inverse observed information.
     ``"bootstrap"``: refits on ``data``-shaped samples simulated from the
     fitted model (same T, or same purchase counts for Gamma-Gamma).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> model = cv.models.get("bgnbd").fit(cv.datasets.load_cdnow_summary())
+    >>> len(parameter_draws(model, 20))
+    20
     """
+    if not isinstance(model, BaseModel):
+        raise invalid("model", model, "it must be a fitted custvalue model")
+    n_draws = check_int(n_draws, "n_draws", low=1)
+    method = check_choice(method, "method", ["asymptotic", "bootstrap"])
+    seed = check_int(seed, "seed", low=0)
+    if data is not None:
+        check_frame(data, "data")
     model._check_fitted()
     rng = np.random.default_rng(seed)
     names = list(model.parameter_names())
@@ -65,9 +80,26 @@ def prediction_intervals(rows: pd.DataFrame,
                          predict: Callable[[pd.DataFrame, BaseModel, BaseModel | None], dict[str, np.ndarray]],
                          count_draws: Sequence[BaseModel], spend_draws: Sequence[BaseModel | None],
                          level: float) -> dict[str, np.ndarray]:
-    """``{column}_lower`` / ``{column}_upper`` for each column ``predict`` returns, over the draws."""
-    if not 0 < level < 1:
-        raise InvalidParameterError(f"intervals must be a level in (0, 1), e.g. 0.9; got {level}")
+    """``{column}_lower`` / ``{column}_upper`` for each column ``predict`` returns, over the draws.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> summary = cv.datasets.load_cdnow_summary()
+    >>> model = cv.models.get("bgnbd").fit(summary)
+    >>> draws = parameter_draws(model, 50)
+    >>> out = prediction_intervals(summary.head(3), lambda rows, m, s: {"p_alive": m.p_alive(rows).to_numpy()},
+    ...                            draws, [None] * 50, 0.9)
+    >>> sorted(out), bool((out["p_alive_lower"] <= out["p_alive_upper"]).all())
+    (['p_alive_lower', 'p_alive_upper'], True)
+    """
+    level = check_level(level, "level")
+    check_frame(rows, "rows")
+    if not callable(predict):
+        raise invalid("predict", predict, "it must be a function (rows, count_model, spend_model) -> dict of arrays")
+    if len(count_draws) != len(spend_draws) or not len(count_draws):
+        raise InvalidParameterError(f"count_draws and spend_draws must be non-empty and as long as each other; got "
+                                    f"{len(count_draws)} and {len(spend_draws)}")
     tail = (1 - level) / 2
     out: dict[str, list[np.ndarray]] = {}
     for start in _progress(range(0, len(rows), ROWS_PER_CHUNK), "intervals", len(count_draws) * len(rows)):

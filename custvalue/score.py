@@ -8,17 +8,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custvalue.columns import is_summary
-from custvalue.engines import engine_step, not_a_frame_error
-from custvalue.errors import AbilityError, InvalidParameterError, SchemaError
+from custvalue.checks import (
+    check_bool,
+    check_choice,
+    check_date,
+    check_frame,
+    check_int,
+    check_level,
+    check_mapping,
+    check_number,
+)
+from custvalue.columns import COLUMNS_EXAMPLE, is_summary
+from custvalue.engines import engine_step
+from custvalue.errors import AbilityError, InvalidParameterError, MissingColumnError, SchemaError, invalid_values_error
 from custvalue.evaluation import choose_model
 from custvalue.grouping import group_rows
 from custvalue.intervals import parameter_draws, prediction_intervals
 from custvalue.models import Ability, BaseModel, Role, available, resolve
-from custvalue.models._math import check_horizon
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.summary import summarize
-from custvalue.timeunits import days_per_unit
+from custvalue.timeunits import check_grain, check_unit
+from custvalue.validation import validate_summary
 
 ModelSpec = str | type[BaseModel] | BaseModel
 
@@ -40,6 +50,7 @@ def score(
     intervals: float | None = None,
     interval_draws: int = 200,
     interval_method: str = "asymptotic",
+    penalizer: float | None = None,
     compute: bool = False,
 ) -> pd.DataFrame:
     """Fit CLV models and score every customer.
@@ -67,13 +78,18 @@ def score(
         Discount rate per ``unit``; CLV sums each unit's expected value
         discounted to today.
     margin : float, default 1
-        Share of spend that is profit.
+        Share of spend that is profit, in [0, 1].
     intervals : float, optional
         A level such as 0.9: adds ``*_lower`` and ``*_upper`` columns for
         each prediction, from ``interval_draws`` parameter draws (seeded, so
         reproducible) of ``interval_method``: ``"asymptotic"`` (normal on
         the log-parameter scale, from the inverse observed information) or
         ``"bootstrap"`` (refits on data simulated from the fitted models).
+    penalizer : float, optional
+        L2 penalty (a finite number >= 0) for the fits score makes: the
+        purchase and spend models that have a ``penalizer`` hyper-parameter
+        and are not fitted yet (those of ``model="auto"`` too). Try 0.001 or
+        0.01 when a fit does not converge. Refused when it applies to no fit.
     compute : bool, default False
         Dask input only: return a computed pandas frame (keeping the fitted
         models) instead of a lazy Dask DataFrame. See the "Scaling up" page of the documentation.
@@ -84,6 +100,15 @@ def score(
         The summary columns plus ``expected_purchases``, ``p_alive``,
         ``expected_spend`` and ``clv`` (columns a model cannot give are left
         out). The fitted models travel with the frame: :func:`fitted_models`.
+
+    Raises
+    ------
+    custvalue.errors.InvalidParameterError
+        For an argument of the wrong type or value (naming it).
+    custvalue.errors.SchemaError
+        For a frame the models cannot use: missing columns, a summary whose
+        values break its rules (duplicate customer ids included), or
+        predictions that are not finite numbers (naming the customers).
 
     Examples
     --------
@@ -97,21 +122,30 @@ def score(
     >>> cv.fitted_models(scored)["model"].name
     'bgnbd'
     """
-    horizon = check_horizon(horizon)
-    days_per_unit(unit)
-    if not isinstance(discount_rate, int | float) or discount_rate < 0:
-        raise InvalidParameterError(f"discount_rate must be a number >= 0 (per {unit}), got {discount_rate!r}")
-    if not isinstance(margin, int | float) or margin < 0:
-        raise InvalidParameterError(f"margin must be a number >= 0, got {margin!r}")
+    horizon = check_number(horizon, "horizon", low=0)
+    check_unit(unit)
+    discount_rate = check_number(discount_rate, "discount_rate", low=0)
+    margin = check_number(margin, "margin", low=0, high=1)
+    if observation_end is not None:
+        check_date(observation_end, "observation_end")
+    check_grain(grain)
+    check_mapping(columns, "columns", example=COLUMNS_EXAMPLE)
+    if intervals is not None:
+        intervals = check_level(intervals, "intervals")
+    interval_draws = check_int(interval_draws, "interval_draws", low=10)
+    interval_method = check_choice(interval_method, "interval_method", ["asymptotic", "bootstrap"])
+    if penalizer is not None:
+        penalizer = check_number(penalizer, "penalizer", low=0)
+    check_bool(compute, "compute")
     on_engine = engine_step("score", data)
     if on_engine is not None:
         return on_engine(data, model, spend_model, horizon, unit, discount_rate, margin,
                          observation_end=observation_end, grain=grain, columns=columns, intervals=intervals,
-                         interval_draws=interval_draws, interval_method=interval_method, compute=compute)
-    if not isinstance(data, pd.DataFrame):
-        raise not_a_frame_error(data, "score (transactions or a customer summary)")
+                         interval_draws=interval_draws, interval_method=interval_method, penalizer=penalizer,
+                         compute=compute)
+    data = check_frame(data, "data")
     if is_summary(data) or {"frequency", "periods"} <= set(data.columns):
-        summary = data
+        summary = checked_summary(data)
         summary_unit = provenance(data).get("unit")
         if summary_unit is not None and summary_unit != unit:
             raise InvalidParameterError(
@@ -128,8 +162,9 @@ def score(
                 "model='auto' chooses on a calibration/holdout split of the transactions; pass transactions "
                 "rather than a summary, or name a model (see custvalue.compare_models)"
             )
-        model, choice = choose_model(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns)
-    count_model, spend = score_models(model, spend_model)
+        model, choice = choose_model(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns,
+                                     penalizer=penalizer)
+    count_model, spend = score_models(model, spend_model, penalizer)
     for candidate in (count_model, spend):
         if candidate is not None:
             require_columns(summary, candidate)
@@ -140,12 +175,53 @@ def score(
     return attach(scored, model_choice=choice)
 
 
-def score_models(model: ModelSpec, spend_model: ModelSpec | None) -> tuple[BaseModel, BaseModel | None]:
+def checked_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """A customer summary given to score, checked: its rules (:func:`custvalue.validate`) and one row per
+    customer (a duplicated id would be scored twice)."""
+    if is_summary(summary):
+        validate_summary(summary)
+    if not summary.index.is_unique:
+        dupes = summary.index[summary.index.duplicated()]
+        raise SchemaError(
+            f"data: the summary has {len(dupes):,} duplicated customer id(s) in its index, e.g. "
+            f"{list(dupes.unique()[:5])}; each customer must appear once. How to fix: summarize the transactions "
+            "again (custvalue.summarize(tx)), or drop the duplicates: summary[~summary.index.duplicated()]")
+    return summary
+
+
+def score_models(model: ModelSpec, spend_model: ModelSpec | None,
+                 penalizer: float | None = None) -> tuple[BaseModel, BaseModel | None]:
     """The purchase (or value) model and the spend model a score uses, checked for their roles.
 
     Unfitted ones are fresh objects (:func:`custvalue.models.resolve`), so fitting them leaves the
     caller's models as they were. A value model values customers itself: it takes no spend model.
+    ``penalizer`` is set on the unfitted ones that have that hyper-parameter.
     """
+    count_model, spend = _roles(model, spend_model)
+    if penalizer is not None:
+        apply_penalizer([count_model, spend], penalizer)
+    return count_model, spend
+
+
+def apply_penalizer(models: list[BaseModel | None], penalizer: float) -> None:
+    """Set ``penalizer`` on the models to be fitted that have it (resolved copies, never the caller's)."""
+    targets = [m for m in models if m is not None and not m.is_fitted and "penalizer" in m.get_params()]
+    if not targets:
+        names = [m.name for m in models if m is not None]
+        raise InvalidParameterError(
+            f"penalizer={penalizer!r} is not valid here: it applies to the models score fits, and none of {names} "
+            "is both unfitted and penalized; leave penalizer out, or pass an unfitted likelihood model "
+            f"(e.g. model='bgnbd')")
+    for target in targets:
+        own = target.get_params()["penalizer"]
+        if own not in (0, 0.0, None, penalizer):
+            raise InvalidParameterError(
+                f"penalizer={penalizer!r} conflicts with the {target.name!r} model's own penalizer={own!r}; set it "
+                "in one place")
+        target.set_params(penalizer=penalizer)
+
+
+def _roles(model: ModelSpec, spend_model: ModelSpec | None) -> tuple[BaseModel, BaseModel | None]:
     count_model = resolve(model)
     if count_model.role is Role.SPEND:
         raise AbilityError(
@@ -175,8 +251,9 @@ def require_columns(summary: pd.DataFrame, model: BaseModel) -> None:
         hint = (" BG/BB counts transaction opportunities: build a summary with frequency, recency and periods "
                 "(see custvalue.datasets.load_donations() for the shape)") if "periods" in missing else \
             " Run custvalue.summarize on your transactions, or score them directly."
-        raise SchemaError(f"the {model.name!r} model needs the column(s) {missing}; the summary has "
-                          f"{list(map(str, summary.columns))}.{hint}")
+        slot = "spend_model" if model.role is Role.SPEND else "model"
+        raise MissingColumnError(f"{slot}={model.name!r} needs the column(s) {missing}; the summary has "
+                                 f"{list(map(str, summary.columns))}.{hint}")
 
 
 def model_groups(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None) -> list | None:
@@ -209,23 +286,39 @@ def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: Base
                 unit: str, discount_rate: float, margin: float, groups: list | None = None, *,
                 intervals: float | None = None, interval_draws: int = 200,
                 interval_method: str = "asymptotic") -> pd.DataFrame:
-    """``summary`` with the predictions of fitted models; ``groups`` (from :func:`model_groups`) saves regrouping."""
-    if intervals is None:
-        groups = groups or model_groups(summary, count_model, spend_model)
-        out = predict(summary, count_model, spend_model, horizon, discount_rate, margin, groups)
-    else:
-        # Every draw re-predicts every distinct row: one grouping on the columns of both models.
-        rows, _, expand = group_rows(summary[needed_columns(count_model, spend_model)])
-        out = predict(rows, count_model, spend_model, horizon, discount_rate, margin)
-        out.update(interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin,
-                                    intervals, interval_draws, interval_method))
-        out = {k: v[expand] for k, v in out.items()}
+    """``summary`` with the predictions of fitted models; ``groups`` (from :func:`model_groups`) saves regrouping.
+
+    Refuses predictions that are not finite numbers, naming the column and customers."""
+    with np.errstate(all="ignore"):  # extreme inputs: the result is checked below
+        if intervals is None:
+            groups = groups or model_groups(summary, count_model, spend_model)
+            out = predict(summary, count_model, spend_model, horizon, discount_rate, margin, groups)
+        else:
+            # Every draw re-predicts every distinct row: one grouping on the columns of both models.
+            rows, _, expand = group_rows(summary[needed_columns(count_model, spend_model)])
+            out = predict(rows, count_model, spend_model, horizon, discount_rate, margin)
+            out.update(interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin,
+                                        intervals, interval_draws, interval_method))
+            out = {k: v[expand] for k, v in out.items()}
+    refuse_non_finite(out, summary)
     # concat rather than assign: assign copies each new 10-million-row column once more
     kept = summary.drop(columns=[c for c in summary.columns if c in out])
     scored = pd.concat([kept, pd.DataFrame(out, index=summary.index, copy=False)], axis=1)
     scored.attrs[ATTRS_KEY] = provenance(summary)
     return attach(scored, model=count_model, spend_model=spend_model, horizon=horizon, unit=unit,
                   discount_rate=discount_rate, margin=margin)
+
+
+def refuse_non_finite(columns: dict[str, np.ndarray], summary: pd.DataFrame) -> None:
+    """A :class:`SchemaError` naming the first score column with a NaN or infinite value, and its customers."""
+    for name, values in columns.items():
+        bad = ~np.isfinite(np.asarray(values, dtype=float))
+        if bad.any():
+            shown = [c for c in ("frequency", "recency", "T", "monetary_value", "periods") if c in summary.columns]
+            raise invalid_values_error(
+                name, "finite prediction", summary.loc[bad, shown],
+                f"these customers' summaries are too extreme for the models (very large frequencies or amounts, "
+                f"say): check them, or score without them; {int(bad.sum()):,} of {len(bad):,} customers")
 
 
 def needed_columns(count_model: BaseModel, spend_model: BaseModel | None) -> list[str]:
@@ -238,8 +331,7 @@ def interval_columns(rows: pd.DataFrame, summary: pd.DataFrame, count_model: Bas
                      horizon: float, discount_rate: float, margin: float, level: float, n_draws: int,
                      method: str) -> dict[str, np.ndarray]:
     """``*_lower`` / ``*_upper`` columns for the predictions of each distinct row."""
-    if not isinstance(n_draws, int) or n_draws < 10:
-        raise InvalidParameterError(f"interval_draws must be a whole number >= 10, got {n_draws!r}")
+    n_draws = check_int(n_draws, "interval_draws", low=10)
     count_draws = parameter_draws(count_model, n_draws, method, summary, seed=0)
     spend_draws = (parameter_draws(spend_model, n_draws, method, summary[summary["frequency"] > 0], seed=1)
                    if spend_model is not None else [None] * n_draws)
@@ -302,11 +394,20 @@ def fitted_models(frame: pd.DataFrame) -> dict[str, Any]:
     Returns a dict with ``model``, ``spend_model``, ``horizon``, ``unit``,
     ``discount_rate``, ``margin`` and ``model_choice`` (the comparison behind
     ``model="auto"``, else None).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+    >>> fitted_models(scored.head(10))["spend_model"].name
+    'gammagamma'
     """
+    if engine_step("attrs", frame) is None:
+        check_frame(frame, "frame", allow_empty=True)
     found = provenance(frame)
     if found.get("model") is None:
         raise InvalidParameterError(
-            "this frame carries no fitted model; it was not produced by custvalue.score "
+            "frame: this frame carries no fitted model; it was not produced by custvalue.score "
             "(or an operation such as merge dropped pandas' attrs, or it was read back from a file: models are "
             "not written with the frame; save them with model.save()). Run custvalue.score first."
         )

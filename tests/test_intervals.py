@@ -48,14 +48,14 @@ def test_bootstrap_intervals_agree_with_asymptotic_ones():
 
 
 def test_interval_errors():
-    with pytest.raises(InvalidParameterError, match="level in"):
+    with pytest.raises(InvalidParameterError, match="intervals=1.5 is not valid"):
         cv.score(SUMMARY, intervals=1.5)
     with pytest.raises(InvalidParameterError, match="cannot give prediction intervals"):
         cv.score(cv.summarize(cv.datasets.load_cdnow(sample=True)), model="historic", intervals=0.9)
     fixed = BetaGeo.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4)
     with pytest.raises(InvalidParameterError, match="no covariance"):
         cv.score(SUMMARY, model=fixed, spend_model=None, intervals=0.9)
-    with pytest.raises(InvalidParameterError, match="unknown interval method"):
+    with pytest.raises(InvalidParameterError, match="interval_method=.jackknife. is not valid"):
         cv.score(SUMMARY, spend_model=None, intervals=0.9, interval_method="jackknife")
 
 

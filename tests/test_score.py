@@ -103,7 +103,7 @@ def test_bgbb_scores_a_discrete_summary():
     "kwargs, error, fragment",
     [
         ({"horizon": -1}, InvalidParameterError, "horizon"),
-        ({"unit": "Q"}, InvalidParameterError, "unknown time unit"),
+        ({"unit": "Q"}, InvalidParameterError, "unit=.Q. is not valid"),
         ({"discount_rate": -0.1}, InvalidParameterError, "discount_rate"),
         ({"model": "nope"}, cv.UnknownModelError, "available models"),
         ({"model": 42}, InvalidParameterError, "registry name"),
