@@ -320,7 +320,7 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     return pd.DataFrame({
         "actual_incremental": actual, "predicted_incremental": np.diff(np.concatenate([[0.0], cumulative])),
         "actual_cumulative": np.cumsum(actual), "predicted_cumulative": cumulative,
-    }, index=pd.Index(pd.to_datetime(edges, unit="D"), name="period_end"))
+    }, index=pd.Index(pd.to_datetime(edges, unit="D").astype("datetime64[us]"), name="period_end"))
 
 
 def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, grain: str,

@@ -353,6 +353,7 @@ def _check(node: ast.AST, expr: Expression) -> list[str]:
     if isinstance(node, ast.Call):
         return _check_call(node, expr)
     if isinstance(node, ast.Attribute):
+        _check(node.value, expr)  # report the first offending token, reading from the left
         position = _attribute_position(node, expr)
         raise expr.refusal(node, f"attribute access '.{node.attr}'", position=position)
     if isinstance(node, ast.List | ast.Tuple):

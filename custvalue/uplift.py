@@ -423,7 +423,7 @@ def simulate_campaign(
     base_rate: float = 0.3,
     mean_spend: float = 30.0,
     treated_share: float = 0.5,
-    segments: Sequence[str] = ("high", "mid", "low"),
+    segments: Sequence[str] = ("low", "mid", "high"),
     seed: int | None = None,
 ) -> pd.DataFrame:
     """Customers of a simulated A/B campaign whose treatment adds ``effect`` to expected revenue.
@@ -431,7 +431,7 @@ def simulate_campaign(
     Each customer buys with probability ``base_rate`` (control) and spends a
     gamma amount with mean ``mean_spend``; treated customers get the same plus
     an exponential extra with mean ``effect``, so the true mean lift is
-    exactly ``effect``.
+    exactly ``effect``. ``segment`` is an ordered Categorical of ``segments``.
 
     Examples
     --------
@@ -453,6 +453,7 @@ def simulate_campaign(
     buys = rng.random(n) < base_rate
     revenue = np.where(buys, rng.gamma(2.0, mean_spend / 2.0, n), 0.0)
     revenue = revenue + np.where(treated, rng.exponential(effect, n) if effect > 0 else 0.0, 0.0)
-    return pd.DataFrame({
-        "segment": rng.choice(list(segments), n), "treated": treated, "revenue": revenue,
-    }, index=pd.RangeIndex(n, name="customer_id"))
+    names = list(segments)
+    labels = pd.Categorical(rng.choice(names, n), categories=names, ordered=True)
+    return pd.DataFrame({"segment": labels, "treated": treated, "revenue": revenue},
+                        index=pd.RangeIndex(n, name="customer_id"))

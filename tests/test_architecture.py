@@ -20,6 +20,7 @@ FLOORS = {
     "custvalue.intervals": 5, "custvalue.evaluation": 5, "custvalue.datasets": 5,
     "custvalue.score": 6,
     "custvalue.segment": 7, "custvalue.filtering": 7, "custvalue.uplift": 7, "custvalue.kpis": 7,
+    "custvalue.reading": 7,
     "custvalue.plotting": 8,
     "custvalue.accessor": 9, "custvalue.cli": 9, "custvalue.__main__": 9,
     "custvalue": 10,

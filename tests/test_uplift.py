@@ -146,7 +146,7 @@ def test_measured_lift_confidence_intervals_cover_the_truth():
 def test_measured_lift_by_segment_rates_and_romi():
     sim = cv.simulate_campaign(6000, effect=3.0, seed=5)
     table = cv.measure_uplift(sim, segment="segment", cost_per_customer=1.0, fixed_cost=100.0)
-    assert list(table.index) == ["all", "high", "low", "mid"]
+    assert list(table.index) == ["all", "low", "mid", "high"]
     row = table.loc["all"]
     t = sim.loc[sim["treated"], "revenue"]
     c = sim.loc[~sim["treated"], "revenue"]
