@@ -243,7 +243,7 @@ def lorenz(scored: pd.DataFrame, column: str = "clv", ax: Any = None) -> Any:
     from custvalue.kpis import gini
 
     scored = _require(scored, [], "", "scored")
-    if column not in scored.columns:
+    if isinstance(column, str) and column not in scored.columns:
         raise MissingColumnError(f"column={column!r}: no such column; run custvalue.score first, or pass "
                                  "column='total_value'")
     values = np.sort(np.clip(check_values(scored, check_column(scored, column, "column", numeric=True)), 0, None))

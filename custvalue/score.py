@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,10 +21,10 @@ from custvalue.checks import (
 from custvalue.columns import COLUMNS_EXAMPLE, is_summary
 from custvalue.engines import engine_step
 from custvalue.errors import AbilityError, InvalidParameterError, MissingColumnError, SchemaError, invalid_values_error
-from custvalue.evaluation import choose_model
+from custvalue.evaluation import choose_model, resolve_param
 from custvalue.grouping import group_rows
 from custvalue.intervals import parameter_draws, prediction_intervals
-from custvalue.models import Ability, BaseModel, Role, available, resolve
+from custvalue.models import Ability, BaseModel, Role, available
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.summary import summarize
 from custvalue.timeunits import check_grain, check_unit
@@ -178,14 +178,14 @@ def score(
 def checked_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """A customer summary given to score, checked: its rules (:func:`custvalue.validate`) and one row per
     customer (a duplicated id would be scored twice)."""
-    if is_summary(summary):
-        validate_summary(summary)
     if not summary.index.is_unique:
         dupes = summary.index[summary.index.duplicated()]
         raise SchemaError(
             f"data: the summary has {len(dupes):,} duplicated customer id(s) in its index, e.g. "
             f"{list(dupes.unique()[:5])}; each customer must appear once. How to fix: summarize the transactions "
             "again (custvalue.summarize(tx)), or drop the duplicates: summary[~summary.index.duplicated()]")
+    if is_summary(summary):
+        validate_summary(summary)
     return summary
 
 
@@ -222,7 +222,7 @@ def apply_penalizer(models: list[BaseModel | None], penalizer: float) -> None:
 
 
 def _roles(model: ModelSpec, spend_model: ModelSpec | None) -> tuple[BaseModel, BaseModel | None]:
-    count_model = resolve(model)
+    count_model = resolve_param(model, "model")
     if count_model.role is Role.SPEND:
         raise AbilityError(
             f"model={count_model.name!r} is a spend model; pass it as spend_model= with a purchase model as "
@@ -236,7 +236,7 @@ def _roles(model: ModelSpec, spend_model: ModelSpec | None) -> tuple[BaseModel, 
     count_model.require(Ability.CONDITIONAL if count_model.role is Role.PURCHASE else Ability.VALUE, "score")
     if spend_model is None or count_model.role is Role.VALUE:
         return count_model, None
-    spend = resolve(spend_model)
+    spend = resolve_param(spend_model, "spend_model")
     if spend.role is not Role.SPEND:
         raise AbilityError(
             f"spend_model={spend.name!r} is a {spend.role.value} model, not a spend model; use one of "
@@ -300,7 +300,7 @@ def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: Base
             out.update(interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin,
                                         intervals, interval_draws, interval_method))
             out = {k: v[expand] for k, v in out.items()}
-    refuse_non_finite(out, summary)
+    refuse_non_finite(out, summary, [count_model, spend_model])
     # concat rather than assign: assign copies each new 10-million-row column once more
     kept = summary.drop(columns=[c for c in summary.columns if c in out])
     scored = pd.concat([kept, pd.DataFrame(out, index=summary.index, copy=False)], axis=1)
@@ -309,16 +309,21 @@ def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: Base
                   discount_rate=discount_rate, margin=margin)
 
 
-def refuse_non_finite(columns: dict[str, np.ndarray], summary: pd.DataFrame) -> None:
-    """A :class:`SchemaError` naming the first score column with a NaN or infinite value, and its customers."""
+def refuse_non_finite(columns: dict[str, np.ndarray], summary: pd.DataFrame,
+                      models: Sequence[BaseModel | None]) -> None:
+    """A :class:`SchemaError` naming the first score column with a NaN or infinite value, its customers and
+    the fitted models' parameters."""
     for name, values in columns.items():
         bad = ~np.isfinite(np.asarray(values, dtype=float))
         if bad.any():
             shown = [c for c in ("frequency", "recency", "T", "monetary_value", "periods") if c in summary.columns]
+            fitted = "; ".join(repr(m) for m in models if m is not None)
             raise invalid_values_error(
                 name, "finite prediction", summary.loc[bad, shown],
-                f"these customers' summaries are too extreme for the models (very large frequencies or amounts, "
-                f"say): check them, or score without them; {int(bad.sum()):,} of {len(bad):,} customers")
+                f"{int(bad.sum()):,} of {len(bad):,} customers get no finite {name} from the fitted models ({fitted}). "
+                "Read the models' warnings (Gamma-Gamma with q <= 1, say, gives customers without repeat purchases "
+                "an infinite expected spend), try another penalizer, or look for extreme values in these "
+                "customers' summaries")
 
 
 def needed_columns(count_model: BaseModel, spend_model: BaseModel | None) -> list[str]:

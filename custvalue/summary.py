@@ -39,7 +39,7 @@ from custvalue.columns import (
     slices,
 )
 from custvalue.engines import engine_step
-from custvalue.errors import InvalidParameterError, SchemaError, invalid_values_error
+from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaError, invalid_values_error
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.timeunits import check_grain, check_unit, day_numbers, days_per_unit, period_start_days
 from custvalue.validation import validate_summary
@@ -335,7 +335,7 @@ def checked_transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None, na
     """Canonical transaction columns, checked for what summarize needs (no copies of big data)."""
     tx = check_frame(tx, name, allow_empty=True)
     if not columns and not any(c in tx.columns for c in REQUIRED_COLUMNS) and not is_summary(tx):
-        raise SchemaError(
+        raise MissingColumnError(
             f"summarize needs transactions (customer_id, date, amount) or a customer summary "
             f"(frequency, recency, T); the frame has {list(map(str, tx.columns))}. "
             "How to fix: pass columns={'your_id': 'customer_id', 'your_date': 'date', "
