@@ -33,12 +33,12 @@ OUTCOMES = ("named", "unnamed", "raw", "silent")
 TIMEOUT_SECONDS = 60
 
 
-class Timeout(Exception):
-    pass
+class CaseTimeoutError(Exception):
+    """A case still running after TIMEOUT_SECONDS."""
 
 
 def _alarm(signum: int, frame: FrameType | None) -> None:
-    raise Timeout
+    raise CaseTimeoutError
 
 
 def outcome(case: object) -> tuple[str, int, str]:
@@ -49,7 +49,7 @@ def outcome(case: object) -> tuple[str, int, str]:
         warnings.simplefilter("always")
         try:
             case.call()  # type: ignore[attr-defined]
-        except Timeout:
+        except CaseTimeoutError:
             return "silent", 0, f"still running after {TIMEOUT_SECONDS} s"
         except CustValueError as err:
             text = str(err)
@@ -78,9 +78,8 @@ def main() -> None:
 
     matplotlib.use("Agg")
     started = time.perf_counter()
-    from test_bad_inputs import CASES
-
     import matplotlib.pyplot as plt
+    from test_bad_inputs import CASES
 
     counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     listed: dict[str, list[str]] = collections.defaultdict(list)

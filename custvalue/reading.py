@@ -97,7 +97,7 @@ def read_csv(path: str | os.PathLike[str], *, segments: Sequence[str] | None = N
     for column in frame.columns:
         frame[column] = _restored(frame[column], str(column), segments)
     frame.index = _restored_index(frame.index, segments)
-    if frame.index.name == "cohort":
+    if isinstance(frame.index, pd.PeriodIndex):  # a cohort matrix: periods since acquisition as columns
         frame.columns = pd.Index([int(c) for c in frame.columns], name="periods_since")
         frame = frame.astype("Float64")
     return frame
