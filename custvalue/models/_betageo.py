@@ -34,9 +34,6 @@ from custvalue.models._loglik import Accumulator, Lift, Term, Value
 from custvalue.models._nbd import mean_purchase_rate, observation_times
 from custvalue.models._scenario import ScaledPurchases
 
-
-
-
 # Rows per likelihood block: the thirty-odd temporaries of a block's derivatives then stay in cache
 # (blocks of 131,072 rows ran three times slower).
 LIKELIHOOD_ROWS = 16_384
@@ -207,8 +204,9 @@ def _loglik(z: np.ndarray, rows: Rows, order: int, shift: int) -> float | tuple:
     else:
         per_x.append(_beta_ratio(a, b, ux + shift, order))
         on_x = _died(a, b, ux + shift, order)
-        died = Term(on_x.value[xi], {key: v if np.ndim(v) == 0 else v[xi] for key, v in on_x.grad.items()},
-                    {key: v[xi] for key, v in on_x.hess.items()})
+        died = Term(np.asarray(on_x.value)[xi],
+                    {key: v if np.ndim(v) == 0 else np.asarray(v)[xi] for key, v in on_x.grad.items()},
+                    {key: np.asarray(v)[xi] for key, v in on_x.hess.items()})
     acc.add(rows.x_weights, _combine(*per_x), identity)
     if per_row:
         acc.add(rows.weights, _combine(*per_row), rows.lift)
@@ -238,18 +236,60 @@ class Posterior:
         return np.exp(-np.logaddexp(0.0, -self.log_odds))
 
 
+JACOBI_NODES = 200
+
+
+def beta_expectation(g: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """E[g(p, row)] over p ~ Beta(a_i, m_i) for each row i, by Gauss–Jacobi quadrature (the Beta density is the
+    rule's weight, so only g has to be smooth): the fallback where a hypergeometric closed form fails.
+
+    ``g(p, rows)`` takes nodes p (rows × nodes) and the row numbers, and returns rows × nodes values.
+    """
+    a, m = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(m, dtype=float))
+    out = np.empty(a.shape)
+    pairs, inverse = np.unique(np.column_stack([a, m]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    for j, (shape_a, shape_m) in enumerate(pairs):
+        rows = np.flatnonzero(inverse == j)
+        p, weights = gauss_jacobi(JACOBI_NODES, shape_a, shape_m)
+        out[rows] = g(np.broadcast_to(p, (len(rows), len(p))), rows) @ weights
+    return out
+
+
+def gauss_jacobi(n: int, a: float, m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes in (0, 1) and weights (summing to 1) of the n-point Gauss rule for the Beta(a, m) density.
+
+    Golub & Welsch: the nodes are the eigenvalues of the Jacobi matrix of the monic Jacobi
+    polynomials (α = m − 1, β = a − 1 on [−1, 1]) and the weights the squared first components of its
+    eigenvectors, which stay accurate where tabulated weights overflow (m in the thousands).
+    """
+    from scipy.linalg import eigh_tridiagonal
+
+    al, be = m - 1.0, a - 1.0
+    j = np.arange(n, dtype=float)
+    s = 2.0 * j + al + be
+    with np.errstate(all="ignore"):
+        diagonal = np.where(np.abs(s * (s + 2.0)) > 0, (be**2 - al**2) / (s * (s + 2.0)), (be - al) / (al + be + 2.0))
+        i = j[1:]
+        si = 2.0 * i + al + be
+        off = np.sqrt(4.0 * i * (i + al) * (i + be) * (i + al + be) / (si**2 * (si + 1.0) * (si - 1.0)))
+    nodes, vectors = eigh_tridiagonal(diagonal, off)
+    weights = vectors[0] ** 2
+    return np.clip((1.0 + nodes) / 2.0, 1e-300, 1.0), weights / np.sum(weights)
+
+
 def _smooth_at_one(f: Callable[..., np.ndarray], a: np.ndarray, *args: np.ndarray) -> np.ndarray:
     """``f(a, *args)`` where its closed form has a removable singularity at a = 1 (a division by a − 1).
 
     Within :data:`NEAR_ONE` of 1 the value is the cubic through a = 1 ± η and 1 ± 2η: the
     function is smooth in a, and the closed form loses about 1e-16/|a − 1| of relative accuracy.
     """
-    a, *args = np.broadcast_arrays(np.asarray(a, dtype=float), *(np.asarray(v, dtype=float) for v in args))
+    a, *rows = np.broadcast_arrays(np.asarray(a, dtype=float), *(np.asarray(v, dtype=float) for v in args))
     near = np.abs(a - 1.0) < NEAR_ONE
-    out = np.asarray(f(a, *args), dtype=float).copy()
+    out = np.asarray(f(a, *rows), dtype=float).copy()
     if np.any(near):
         nodes = 1.0 + NEAR_ONE * np.array([-2.0, -1.0, 1.0, 2.0])
-        rest = [v[near] for v in args]
+        rest = [v[near] for v in rows]
         at = a[near]
         total = np.zeros(len(at))
         for j, node in enumerate(nodes):
@@ -270,9 +310,9 @@ def _mean_closed_form(a: np.ndarray, k: np.ndarray, beta: np.ndarray, m: np.ndar
 def mean_given_alive(post: Posterior, t: float | np.ndarray) -> np.ndarray:
     """Expected purchases in (T, T + t] of customers alive at T.
 
-    Outside the bounds 1 − (1+t/β)^−k <= value <= k·t/β that hold for any p (a sign of lost
-    precision in the hypergeometric function at extreme parameters), the value is the integral of
-    its rate instead (:func:`discounted_given_alive` with no discounting).
+    Where the closed form is not finite or leaves the bounds 1 − (1+t/β)^−k <= value <= k·t/β that
+    hold for any p (the hypergeometric function loses its precision at some extreme parameters), the
+    expectation E_p[(1 − (1+pt/β)^−k)/p] is taken by quadrature instead.
     """
     t = np.broadcast_to(np.asarray(t, dtype=float), np.shape(post.k))
     value = _smooth_at_one(_mean_closed_form, post.a, post.k, post.beta, post.m, t)
@@ -280,10 +320,10 @@ def mean_given_alive(post: Posterior, t: float | np.ndarray) -> np.ndarray:
     lower, upper = -np.expm1(-post.k * np.log1p(q)), post.k * q
     bad = ~(np.isfinite(value) & (value >= lower * (1 - 1e-9)) & (value <= upper * (1 + 1e-9)))
     if np.any(bad):
-        sub = Posterior(*(np.broadcast_to(v, bad.shape)[bad] for v in (post.k, post.beta, post.a, post.m,
-                                                                        post.log_odds)))
+        k, q_bad = np.broadcast_to(post.k, bad.shape)[bad], q[bad]
         value = value.copy()
-        value[bad] = discounted_given_alive(sub, t[bad], 0.0)
+        value[bad] = beta_expectation(lambda p, i: -np.expm1(-k[i, None] * np.log1p(p * q_bad[i, None])) / p,
+                                      np.broadcast_to(post.a, bad.shape)[bad], np.broadcast_to(post.m, bad.shape)[bad])
     return np.clip(value, lower, upper)
 
 
@@ -299,9 +339,11 @@ def alive_later(post: Posterior, future_t: float) -> np.ndarray:
     lower = np.exp(-post.k * np.log1p(f / post.beta))
     bad = ~(np.isfinite(value) & (value >= lower) & (value <= 1.0))
     if np.any(bad):
-        direct = hyp2f1(post.k, post.a, post.a + post.m, -f / post.beta)
-        value = np.where(bad, direct, value)
-    return np.clip(np.nan_to_num(value, nan=1.0), lower, 1.0)
+        k, ratio = post.k[bad], f / post.beta[bad]
+        value = value.copy()
+        value[bad] = beta_expectation(lambda p, i: np.exp(-k[i, None] * np.log1p(p * ratio[i, None])),
+                                      post.a[bad], post.m[bad])
+    return np.clip(value, lower, 1.0)
 
 
 def count_distribution(post: Posterior, n: np.ndarray, t: float) -> np.ndarray:
@@ -331,7 +373,14 @@ def _rate_profile(tau: np.ndarray, k: np.ndarray, a: np.ndarray, m: np.ndarray) 
     log1p_tau = np.log1p(tau)
     value = np.exp(-a * log1p_tau) * hyp2f1(a, a + m - k - 1.0, a + m, tau / (1.0 + tau))
     lower = np.exp(-(k + 1.0) * log1p_tau)
-    return np.clip(np.where(np.isfinite(value), value, lower), lower, 1.0)
+    bad = ~(np.isfinite(value) & (value >= lower) & (value <= 1.0))
+    if np.any(bad):
+        rows = np.nonzero(bad)
+        k_bad, tau_bad = np.broadcast_to(k, bad.shape)[rows], tau[rows]
+        value = value.copy()
+        value[rows] = beta_expectation(lambda p, i: np.exp(-(k_bad[i, None] + 1.0) * np.log1p(p * tau_bad[i, None])),
+                                       np.broadcast_to(a, bad.shape)[rows], np.broadcast_to(m, bad.shape)[rows])
+    return np.clip(value, lower, 1.0)
 
 
 TRAPEZOID_STEP = 0.35  # in log-time: the rule's error is about exp(−π²/step), far below 1e-9
@@ -420,7 +469,7 @@ class BetaGeoFamily(CovariateMixin, MLEModel):
                 total: list[Any] = [0.0] * (order + 1)
                 for rows in blocks:
                     parts = beta_geometric_loglik(z, rows, order, self.shift)
-                    total = [t + part for t, part in zip(total, parts if order else (parts,))]
+                    total = [t + part for t, part in zip(total, parts if isinstance(parts, tuple) else (parts,))]
                 last.update(key=key, order=order, out=tuple(t / scale for t in total))
             out = last["out"]
             return out[0] if order == 0 else out[:order + 1]
@@ -520,7 +569,7 @@ class BetaGeoFamily(CovariateMixin, MLEModel):
             else:
                 keys = np.column_stack([post.k, post.beta, post.a, post.m])
                 unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-                distinct = Posterior(*unique.T, np.zeros(len(unique)))
+                distinct = Posterior(unique[:, 0], unique[:, 1], unique[:, 2], unique[:, 3], np.zeros(len(unique)))
                 given_alive = discounted_given_alive(distinct, horizon, delta)[inverse.ravel()]
             value = post.alive * given_alive
         return self._series(summary, value, "discounted_purchases")
