@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import gammaln
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def nbd_pmf_terms(r: float, alpha: float, n: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -25,7 +30,7 @@ def mean_purchase_rate(data: dict[str, np.ndarray]) -> float:
     return max(float(np.mean(data["frequency"])) / max(float(np.mean(data["T"])), 1e-9), 1e-3)
 
 
-def simulate_summary(rng: np.random.Generator, lam: np.ndarray, T: np.ndarray, cap: np.ndarray):
+def simulate_summary(rng: np.random.Generator, lam: np.ndarray, T: np.ndarray, cap: np.ndarray) -> pd.DataFrame:
     """Summary rows of Poisson(λ) buyers observed on (0, T] who stop after ``cap`` repeat purchases.
 
     With N purchases of the unstopped process in (0, T], the customer makes
