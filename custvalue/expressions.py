@@ -1,7 +1,7 @@
 """A small, safe expression language for ``query=`` and ``rules=`` strings.
 
 Expressions come from config files and dashboards, so they are data, never
-code: a string is parsed with :mod:`ast` and evaluated over a whitelist, one
+code: a string is parsed with Python's ``ast`` module and evaluated over a whitelist, one
 value per row. Nothing reaches ``eval``, ``exec``, pandas' ``eval``/``query``
 or attribute access.
 
@@ -140,12 +140,12 @@ class Expression:
             with np.errstate(all="ignore"):
                 result = evaluator.value(self.tree.body)
         except RecursionError:
-            raise self.refusal(self.tree.body, "nesting this deep") from None
+            raise self._refusal(self.tree.body, "nesting this deep") from None
         return evaluator.as_mask(result, self.tree.body)
 
     # -- positions and errors -------------------------------------------------------------------
-    def position(self, node: ast.AST) -> int:
-        """Character position in :attr:`text` where ``node`` starts."""
+    def _position(self, node: ast.AST) -> int:
+        """Character position in the text as written where ``node`` starts."""
         lineno, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
         return self._original(_char_index(self._source, lineno, col))
 
@@ -162,11 +162,11 @@ class Expression:
     def _column_position(self, column: str) -> int:
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Name) and self._placeholders.get(node.id, node.id) == column:
-                return self.position(node)
+                return self._position(node)
         return 0
 
-    def refusal(self, node: ast.AST, what: str, *, position: int | None = None) -> InvalidParameterError:
-        at = self.position(node) if position is None else position
+    def _refusal(self, node: ast.AST, what: str, *, position: int | None = None) -> InvalidParameterError:
+        at = self._position(node) if position is None else position
         return _refusal(self.name, self.text, what, at)
 
 
@@ -206,7 +206,7 @@ def parse_expression(text: object, name: str = "query") -> Expression:
     try:
         columns = _check(tree.body, expression)
     except RecursionError:
-        raise expression.refusal(tree.body, "nesting this deep") from None
+        raise expression._refusal(tree.body, "nesting this deep") from None
     return Expression(text, name, tree, tuple(dict.fromkeys(columns)), placeholders, source, moves)
 
 
@@ -320,34 +320,34 @@ def _check(node: ast.AST, expr: Expression) -> list[str]:
         if node.id in expr._placeholders:
             return [expr._placeholders[node.id]]
         if node.id.startswith("__") or node.id.endswith("__"):
-            raise expr.refusal(node, f"the name {node.id!r} (names with double underscores)")
+            raise expr._refusal(node, f"the name {node.id!r} (names with double underscores)")
         if node.id in FUNCTIONS:
-            raise expr.refusal(node, f"the function name {node.id!r} without a call")
+            raise expr._refusal(node, f"the function name {node.id!r} without a call")
         return [node.id]
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool | int | float | str):
             return []
-        raise expr.refusal(node, f"the literal {node.value!r}")
+        raise expr._refusal(node, f"the literal {node.value!r}")
     if isinstance(node, ast.UnaryOp):
         return _check(node.operand, expr)
     if isinstance(node, ast.BinOp):
         if type(node.op) not in ARITHMETIC:
             token = REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
-            raise expr.refusal(node, f"the operator {token!r}", position=_operator_position(node, expr))
+            raise expr._refusal(node, f"the operator {token!r}", position=_operator_position(node, expr))
         return _check(node.left, expr) + _check(node.right, expr)
     if isinstance(node, ast.BoolOp):
         return [c for value in node.values for c in _check(value, expr)]
     if isinstance(node, ast.Compare):
         columns = _check(node.left, expr)
         if len(node.ops) > 1 and any(isinstance(op, ast.In | ast.NotIn) for op in node.ops):
-            raise expr.refusal(node, "'in' inside a chain of comparisons (use parentheses and and/or)")
+            raise expr._refusal(node, "'in' inside a chain of comparisons (use parentheses and and/or)")
         for op, right in zip(node.ops, node.comparators):
             if isinstance(op, ast.In | ast.NotIn):
                 _check_literal_list(right, expr)
             elif type(op) in COMPARISONS:
                 columns += _check(right, expr)
             else:
-                raise expr.refusal(right, f"the comparison {REFUSED_OPERATORS.get(type(op), '?')!r} (use == or !=)",
+                raise expr._refusal(right, f"the comparison {REFUSED_OPERATORS.get(type(op), '?')!r} (use == or !=)",
                                    position=_operator_position(node, expr))
         return columns
     if isinstance(node, ast.Call):
@@ -355,31 +355,31 @@ def _check(node: ast.AST, expr: Expression) -> list[str]:
     if isinstance(node, ast.Attribute):
         _check(node.value, expr)  # report the first offending token, reading from the left
         position = _attribute_position(node, expr)
-        raise expr.refusal(node, f"attribute access '.{node.attr}'", position=position)
+        raise expr._refusal(node, f"attribute access '.{node.attr}'", position=position)
     if isinstance(node, ast.List | ast.Tuple):
-        raise expr.refusal(node, "a list or tuple outside 'in [...]'")
+        raise expr._refusal(node, "a list or tuple outside 'in [...]'")
     what = REFUSED_NODES.get(type(node), f"the construct {type(node).__name__!r}")
-    raise expr.refusal(node, what)
+    raise expr._refusal(node, what)
 
 
 def _check_call(node: ast.Call, expr: Expression) -> list[str]:
     if not isinstance(node.func, ast.Name):
         _check(node.func, expr)  # refuses attribute access and the like, with its own message
-        raise expr.refusal(node, "calling the result of an expression")
+        raise expr._refusal(node, "calling the result of an expression")
     function = node.func.id
     if function not in FUNCTIONS:
-        raise expr.refusal(node, f"the call {function}(...) (the functions are {', '.join(FUNCTIONS)})")
+        raise expr._refusal(node, f"the call {function}(...) (the functions are {', '.join(FUNCTIONS)})")
     if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-        raise expr.refusal(node, f"{function}(...) with other than one plain argument")
+        raise expr._refusal(node, f"{function}(...) with other than one plain argument")
     return _check(node.args[0], expr)
 
 
 def _check_literal_list(node: ast.AST, expr: Expression) -> None:
     if not isinstance(node, ast.List | ast.Tuple):
-        raise expr.refusal(node, "'in' with something other than a literal list such as ['a', 'b']")
+        raise expr._refusal(node, "'in' with something other than a literal list such as ['a', 'b']")
     for item in node.elts:
         if _literal(item) is None:
-            raise expr.refusal(item, "an item that is not a number, string or True/False in the list of 'in'")
+            raise expr._refusal(item, "an item that is not a number, string or True/False in the list of 'in'")
 
 
 def _literal(node: ast.AST) -> tuple[Any] | None:
@@ -394,7 +394,7 @@ def _literal(node: ast.AST) -> tuple[Any] | None:
 
 
 def _attribute_position(node: ast.Attribute, expr: Expression) -> int:
-    end = expr.position(node.value)  # the dot follows the object
+    end = expr._position(node.value)  # the dot follows the object
     if node.value.end_col_offset is not None:
         end = expr._original(_char_index(expr._source, node.value.end_lineno or 1, node.value.end_col_offset))
     return end
@@ -403,7 +403,7 @@ def _attribute_position(node: ast.Attribute, expr: Expression) -> int:
 def _operator_position(node: ast.BinOp | ast.Compare, expr: Expression) -> int:
     left = node.left
     if left.end_col_offset is None:
-        return expr.position(node)
+        return expr._position(node)
     index = _char_index(expr._source, left.end_lineno or 1, left.end_col_offset)
     while index < len(expr._source) and expr._source[index] in " \t\n()":
         index += 1
@@ -451,7 +451,7 @@ class _Evaluator:
             if numeric and not isinstance(argument, pd.Series):
                 argument = np.float64(argument)
             return function(argument)
-        raise self.expr.refusal(node, type(node).__name__)  # unreachable after _check
+        raise self.expr._refusal(node, type(node).__name__)  # unreachable after _check
 
     def unary(self, node: ast.UnaryOp) -> Any:
         if isinstance(node.op, ast.Not | ast.Invert):
@@ -469,13 +469,13 @@ class _Evaluator:
             if pd.api.types.is_numeric_dtype(value.dtype) and not pd.api.types.is_bool_dtype(value.dtype):
                 return value.astype(float) if not pd.api.types.is_float_dtype(value.dtype) else value
             what = f"column {value.name!r}" if isinstance(node, ast.Name) else "this part"
-            raise self.expr.refusal(node, f"arithmetic on {what}, which holds {value.dtype} values, not numbers")
+            raise self.expr._refusal(node, f"arithmetic on {what}, which holds {value.dtype} values, not numbers")
         if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-            raise self.expr.refusal(node, f"arithmetic on {value!r}, which is not a number")
+            raise self.expr._refusal(node, f"arithmetic on {value!r}, which is not a number")
         try:
             return float(value)
         except OverflowError:
-            raise self.expr.refusal(node, "a number this large") from None
+            raise self.expr._refusal(node, "a number this large") from None
 
     def boolean(self, node: ast.AST) -> Any:
         """The value of ``node``, which must be True/False per row (missing values: False)."""
@@ -483,10 +483,10 @@ class _Evaluator:
         if isinstance(value, pd.Series):
             if pd.api.types.is_bool_dtype(value.dtype):
                 return value.fillna(False).astype(bool) if value.hasnans else value.astype(bool)
-            raise self.expr.refusal(node, f"and/or/not on {value.dtype} values (compare them first, e.g. x > 0)")
+            raise self.expr._refusal(node, f"and/or/not on {value.dtype} values (compare them first, e.g. x > 0)")
         if isinstance(value, bool | np.bool_):
             return bool(value)
-        raise self.expr.refusal(node, f"and/or/not on {value!r}, which is not True/False")
+        raise self.expr._refusal(node, f"and/or/not on {value!r}, which is not True/False")
 
     def compare(self, node: ast.Compare) -> Any:
         result: Any = True
@@ -502,7 +502,7 @@ class _Evaluator:
                 try:
                     part = COMPARISONS[type(op)](left, right)
                 except (TypeError, ValueError) as err:
-                    raise self.expr.refusal(right_node, f"comparing {_kind(left)} with {_kind(right)} ({err})",
+                    raise self.expr._refusal(right_node, f"comparing {_kind(left)} with {_kind(right)} ({err})",
                                             position=_operator_position(node, self.expr)) from None
             if isinstance(part, pd.Series):
                 part = part.fillna(False).astype(bool) if part.dtype != bool else part

@@ -8,6 +8,7 @@ Examples
 --------
 >>> import matplotlib
 >>> matplotlib.use("Agg")
+>>> matplotlib.rcParams["figure.max_open_warning"] = 0  # the examples draw many figures
 >>> import custvalue as cv
 >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
 >>> ax = scored.cv.plot.lorenz()
@@ -368,44 +369,124 @@ class PlotAccessor:
 
     def frequency_recency_matrix(self, T: float | None = None, t: float = 1.0, max_frequency: int = 20,
                                  ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.frequency_recency_matrix` (the frame's fitted model)."""
+        """See :func:`custvalue.plotting.frequency_recency_matrix` (the frame's fitted model).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.frequency_recency_matrix(T=39, t=10).get_title()
+        'Expected purchases in the next 10 units (T = 39)'
+        """
         return frequency_recency_matrix(self._model(), T, t, max_frequency, ax)
 
     def p_alive_matrix(self, T: float | None = None, max_frequency: int = 20, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.p_alive_matrix` (the frame's fitted model)."""
+        """See :func:`custvalue.plotting.p_alive_matrix` (the frame's fitted model).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.p_alive_matrix(T=39).get_title()
+        'Probability alive (T = 39)'
+        """
         return p_alive_matrix(self._model(), T, max_frequency, ax)
 
     def period_transactions(self, max_frequency: int = 7, seed: int = 0, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.period_transactions` (the frame's fitted model and summary)."""
+        """See :func:`custvalue.plotting.period_transactions` (the frame's fitted model and summary).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.period_transactions().get_ylabel()
+        'customers'
+        """
         return period_transactions(self._model(), self._frame, max_frequency, seed, ax)
 
     def tracking(self, cumulative: bool = True, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.tracking` (on a frame from :func:`custvalue.tracking`)."""
+        """See :func:`custvalue.plotting.tracking` (on a frame from :func:`custvalue.tracking`).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> cv.tracking(scored.cv.models["model"], cv.datasets.load_cdnow(sample=True)).cv.plot.tracking().get_ylabel()
+        'repeat purchases'
+        """
         _require(self._frame, ["actual_cumulative", "predicted_cumulative"], "run custvalue.tracking first")
         return tracking(self._frame, cumulative, ax)
 
     def clv_distribution(self, column: str = "clv", bins: int = 50, clip_quantile: float = 0.99, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.clv_distribution`."""
+        """See :func:`custvalue.plotting.clv_distribution`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.clv_distribution(bins=20).get_ylabel()
+        'customers'
+        """
         return clv_distribution(self._frame, column, bins, clip_quantile, ax)
 
     def lorenz(self, column: str = "clv", ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.lorenz`."""
+        """See :func:`custvalue.plotting.lorenz`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.lorenz().get_title()
+        'Value concentration (Gini 0.62)'
+        """
         return lorenz(self._frame, column, ax)
 
     def segments(self, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.segments`."""
+        """See :func:`custvalue.plotting.segments`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.segment(method="value_tiers").cv.plot.segments().get_ylabel()
+        'segment'
+        """
         return segments(self._frame, ax)
 
     def rfm_heatmap(self, value: str | None = None, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.rfm_heatmap`."""
+        """See :func:`custvalue.plotting.rfm_heatmap`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.segment(method="rfm").cv.plot.rfm_heatmap().get_title()
+        'RFM grid: customers'
+        """
         return rfm_heatmap(self._frame, value, ax)
 
     def cohort_retention(self, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.cohort_retention` (on a frame from :func:`custvalue.cohort_retention`)."""
+        """See :func:`custvalue.plotting.cohort_retention` (on a frame from :func:`custvalue.cohort_retention`).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> cv.cohort_retention(cv.datasets.load_cdnow(sample=True)).cv.plot.cohort_retention().get_title()
+        'Cohort retention'
+        """
         if "segment" in self._frame.columns or "frequency" in self._frame.columns:
             raise InvalidParameterError("cohort_retention plots a matrix from custvalue.cohort_retention(tx)")
         return cohort_retention(self._frame, ax)
 
     def uplift_by_segment(self, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.uplift_by_segment` (on a frame from :func:`custvalue.measure_uplift`)."""
+        """See :func:`custvalue.plotting.uplift_by_segment` (on a frame from :func:`custvalue.measure_uplift`).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> cv.measure_uplift(cv.simulate_campaign(2000, seed=1), n_boot=100).cv.plot.uplift_by_segment().get_xlabel()
+        'group'
+        """
         return uplift_by_segment(self._frame, ax)

@@ -56,7 +56,7 @@ def read_csv(path: str | os.PathLike[str], *, segments: Sequence[str] | None = N
         (RFM grid, lifecycle stages, low/mid/high, C1..Ck, tier 1..k), else
         the order of first appearance with "Other" last.
     **options
-        Passed to :func:`pandas.read_csv`, e.g. ``dtype={"customer_id": str}``
+        Passed to ``pandas.read_csv``, e.g. ``dtype={"customer_id": str}``
         to keep ids such as "007" as text (a CSV cannot tell them from numbers).
 
     Returns

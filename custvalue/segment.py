@@ -261,6 +261,13 @@ def lifecycle_stage(frame: pd.DataFrame, thresholds: Mapping[str, float] | None 
     * at risk — P(alive) < ``at_risk_p_alive`` (0.5) when scored, else idle > ``at_risk_after`` (``2·gap``);
     * loyal — ``frequency >= loyal_frequency`` (default: the 75th percentile among repeat buyers, at least 3);
     * active — everyone else.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"frequency": [0, 4, 2, 6], "recency": [0.0, 10.0, 4.0, 30.0], "T": [2.0, 40.0, 30.0, 31.0],
+    ...                    "p_alive": [0.9, 0.05, 0.3, 0.95]})
+    >>> lifecycle_stage(df).tolist()
+    ['new', 'churned', 'at risk', 'loyal']
     """
     thresholds = _check_thresholds(thresholds)
     x, recency, T = _summary_values(frame, "lifecycle stages")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from custvalue.checks import check_choice
+from custvalue.checks import invalid
 
 DAYS_PER_UNIT: dict[str, float] = {
     "D": 1.0,
@@ -45,7 +45,10 @@ def check_unit(unit: object, name: str = "unit") -> str:
     >>> check_unit("M")
     'M'
     """
-    return check_choice(unit, name, list(DAYS_PER_UNIT))
+    if isinstance(unit, str) and unit in DAYS_PER_UNIT:
+        return unit
+    raise invalid(name, unit, f"unknown time unit; use one of {list(DAYS_PER_UNIT)} (days, weeks, months of "
+                  "365.2425/12 days, years of 365.2425 days)")
 
 
 def check_grain(grain: object, name: str = "grain") -> str:
@@ -56,7 +59,10 @@ def check_grain(grain: object, name: str = "grain") -> str:
     >>> check_grain("D")
     'D'
     """
-    return check_choice(grain, name, list(GRAINS))
+    if isinstance(grain, str) and grain in GRAINS:
+        return grain
+    raise invalid(name, grain, f"unknown grain; use one of {list(GRAINS)} (purchases in the same day, week, month "
+                  "or year count as one)")
 
 
 def day_numbers(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
