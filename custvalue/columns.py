@@ -108,6 +108,10 @@ def parse_dates(values: pd.Series, date_format: str | None, first_format: str | 
         as_text = whole.astype("Int64").astype(str).replace("<NA>", None)
         return pd.to_datetime(as_text, format=date_format or "%Y%m%d", errors="coerce")
     values = _scalars_or_missing(values)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "datetime":
+        # datetime objects: in several time zones (pandas would make all but the first NaT), compare them in UTC
+        zones = {str(getattr(v, "tzinfo", None)) for v in values.dropna()}
+        return pd.to_datetime(values, errors="coerce", utc=len(zones) > 1)
     if date_format is None and first_format is None:
         first_format = first_date_format(values)
     parsed = _to_datetime(values, date_format or first_format)

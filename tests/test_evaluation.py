@@ -80,3 +80,18 @@ def test_tracking_by_hand():
     expected = model.expected_purchases_new(end / 7) + model.expected_purchases_new((end - 2) / 7)
     assert track["predicted_cumulative"].iloc[-1] == pytest.approx(expected)
     np.testing.assert_allclose(track["predicted_incremental"].cumsum(), track["predicted_cumulative"])
+
+
+def test_the_same_model_twice_is_numbered_not_overwritten(calhold):
+    table = cv.compare_models(calhold, ["bgnbd", cv.models.get("bgnbd", penalizer=0.01)])
+    assert sorted(table.index) == ["bgnbd", "bgnbd (2)"]
+    assert table.attrs["models"]["bgnbd (2)"].penalizer == 0.01
+    assert str(table.attrs["models"]) == "fitted models: " + ", ".join(table.attrs["models"])
+
+
+def test_auto_choice_fits_its_candidates_with_the_penalizer():
+    tx = cv.clean(cv.datasets.load_cdnow(sample=True))
+    scored = cv.score(tx, model="auto", spend_model=None, penalizer=0.001)
+    choice = cv.fitted_models(scored)["model_choice"]
+    assert {m.penalizer for m in choice.attrs["models"].values()} == {0.001}
+    assert cv.fitted_models(scored)["model"].penalizer == 0.001

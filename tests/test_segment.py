@@ -205,3 +205,39 @@ def test_kpis_on_cdnow_transactions_against_pandas():
     assert k["retention_rate"] == pytest.approx(kept) and k["churn_rate"] == pytest.approx(1 - kept)
     with pytest.raises(InvalidParameterError, match="before start"):
         cv.kpis(tx, "1998-06-30", "1998-01-01")
+
+
+def test_segment_summary_leaves_undefined_means_missing(scored):
+    segmented = cv.segment(scored, "rfm")
+    table = cv.segment_summary(segmented)
+    empty = table["customers"] == 0
+    if not empty.any():  # make one: a grid with a segment nobody falls in
+        segmented = cv.segment(scored, "rfm", rules={"Nobody": {"r": (5, 5), "f": (1, 1)}, "All": {"r": (1, 5)}})
+        segmented = segmented[segmented["segment"] != "Nobody"]
+        table = cv.segment_summary(segmented)
+        empty = table["customers"] == 0
+    assert empty.any()
+    assert table.loc[empty, "mean_value"].isna().all() and table["mean_value"].dtype == "Float64"
+    assert table.loc[~empty, "mean_value"].notna().all()
+    zero = cv.segment_summary(segmented.assign(clv=0.0))
+    assert zero["value_share"].isna().all()
+
+
+def test_kpis_read_yyyymmdd_integers_and_refuse_missing_rows():
+    tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": [20240102, 20240213, 20240301], "amount": [1.0, 2.0, 3.0]})
+    by_int = cv.kpis(tx)["value"]
+    by_date = cv.kpis(tx.assign(date=pd.to_datetime(tx["date"].astype(str))))["value"]
+    pd.testing.assert_series_equal(by_int, by_date)
+    assert by_int["revenue"] == 6.0 and by_int["orders"] == 3.0 and by_int["customers"] == 2.0
+    with pytest.raises(cv.SchemaError, match="amount"):
+        cv.kpis(tx.assign(amount=[1.0, np.nan, 3.0]))
+
+
+def test_kpis_compare_dates_of_several_time_zones_in_utc():
+    tx = pd.DataFrame({"customer_id": [1, 2, 2], "amount": [1.0, 2.0, 3.0],
+                       "date": [pd.Timestamp("2024-01-01 23:30", tz="UTC"),
+                                pd.Timestamp("2024-01-02 08:00", tz="US/Eastern"),
+                                pd.Timestamp("2024-01-05 08:00", tz="Asia/Tokyo")]})
+    k = cv.kpis(tx, "2024-01-01", "2024-01-03")["value"]
+    # In UTC the three orders fall on 1, 2 and 4 January: two in the period.
+    assert k["orders"] == 2.0 and k["revenue"] == 3.0

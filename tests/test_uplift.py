@@ -179,3 +179,20 @@ def test_full_chain_on_cdnow_master():
     assert summary.treated == len(result) > 0 and (result["segment"] == "At Risk").all()
     assert summary.incremental_value > 0
     assert result.cv.report.dropped["duplicate"] == 255  # the cleaning report made it through the chain
+
+
+def test_undefined_ratios_are_missing_never_nan_or_inf():
+    df = pd.DataFrame({"clv": [100.0, 50.0]})
+    loss = cv.uplift_summary(cv.uplift(df, factor=0.5))
+    assert loss.roi is None and loss.incremental_value == -75.0
+    assert pd.isna(loss.table().loc["roi", "value"]) and loss.table()["value"].dtype == "Float64"
+    nobody = cv.uplift_summary(cv.uplift(df, query="clv > 1000", factor=2.0, cost_per_customer=1.0))
+    assert nobody.treated == 0 and nobody.break_even_cost_per_customer is None and "no customer" in nobody.note
+    assert nobody.cost == 0 and nobody.roi is None
+    # A group whose control arm had no revenue: relative lift undefined. No costs: ROMI undefined.
+    ab = pd.DataFrame({"treated": [True] * 40 + [False] * 40, "revenue": [1.0] * 40 + [0.0] * 40})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UpliftWarning)
+        row = cv.measure_uplift(ab, n_boot=100).loc["all"]
+    assert pd.isna(row["relative_lift"]) and pd.isna(row["romi"]) and row["lift"] == 1.0
+    assert cv.measure_uplift(ab, n_boot=100, cost_per_customer=0.5).loc["all", "romi"] == (40 - 20) / 20
