@@ -21,7 +21,8 @@ from custvalue.errors import SchemaError
 from custvalue.models._base import Ability, MLEModel, Role
 
 
-def _log_lik_terms(alpha, beta, gamma, delta, x, t_x, n):
+def _log_lik_terms(alpha: float, beta: float, gamma: float, delta: float, x: np.ndarray, t_x: np.ndarray,
+                   n: np.ndarray) -> np.ndarray:
     """log of each row's likelihood (FHB 2010, eq. 5), the sum over death times done in log space."""
     base = betaln(alpha + x, beta + n - x) - betaln(alpha, beta) + betaln(gamma, delta + n) - betaln(gamma, delta)
     k = int(np.max(n - t_x)) if len(n) else 0
@@ -61,10 +62,13 @@ class BetaGeoBetaBinom(MLEModel):
     columns = ("frequency", "recency", "periods")
     derivative_order = 0
 
-    def loglik(self, log_params, data, weights, order=0):
+    def loglik(self, log_params: np.ndarray, data: dict[str, np.ndarray], weights: np.ndarray,
+               order: int = 0) -> float:
         return bgbb_loglik(log_params, data["frequency"], data["recency"], data["periods"], weights)
 
-    def _fit_data(self, summary, weights):
+    def _fit_data(
+        self, summary: pd.DataFrame, weights: np.ndarray | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         x, t_x, n = self._summary_arrays(summary)
         bad = (x < 0) | (x != np.floor(x)) | (t_x < x) | (t_x > n) | ((x == 0) & (t_x != 0)) | (n != np.floor(n))
         if bad.any():
@@ -74,11 +78,12 @@ class BetaGeoBetaBinom(MLEModel):
             )
         return {"frequency": x, "recency": t_x, "periods": n}, weights
 
-    def start_values(self, data):
+    def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.zeros(4), np.log([0.5, 0.5, 0.5, 2.0]), np.log([2.0, 1.0, 1.0, 3.0])]
 
-    def _lik(self, x, t_x, n):
-        return _log_lik_terms(*self._p(), x, t_x, n)
+    def _lik(self, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> np.ndarray:
+        alpha, beta, gamma, delta = self._p()
+        return _log_lik_terms(alpha, beta, gamma, delta, x, t_x, n)
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(alive at period n+1 | x, t_x, n) (FHB 2010, eq. 11)."""
@@ -109,7 +114,7 @@ class BetaGeoBetaBinom(MLEModel):
         value = alpha / (alpha + beta) * delta / (gamma - 1) * (1 - ratio)
         return value if value.ndim else float(value)
 
-    def probability_of_purchases(self, k: int | np.ndarray, t: int) -> np.ndarray | float:
+    def probability_of_purchases(self, k: int | np.ndarray, t: float) -> np.ndarray | float:
         """P(X(n) = k) over n = t opportunities for a new customer (FHB 2010, eq. 6)."""
         alpha, beta, gamma, delta = self._p()
         n = int(t)

@@ -11,6 +11,7 @@ Monetary Value", http://www.brucehardie.com/notes/025/ — equations (1) and (5)
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,9 +20,12 @@ from scipy.special import digamma, gammaln, polygamma
 from custvalue.errors import SchemaError, invalid_values_error
 from custvalue.models._base import Ability, MLEModel, Role
 
+if TYPE_CHECKING:
+    from custvalue.models._mle import LogLikValue
+
 
 def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weights: np.ndarray,
-                      order: int = 1, x_index: tuple | None = None):
+                      order: int = 1, x_index: tuple | None = None) -> LogLikValue:
     """Weighted log-likelihood of mean spends ``m`` over ``x`` transactions, with log-space derivatives.
 
     ``ln f(m | x) = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m + px ln x − (px+q) ln(v + x m)``
@@ -90,15 +94,18 @@ class GammaGamma(MLEModel):
 
     derivative_order = 2
 
-    def loglik(self, log_params, data, weights, order=0):
+    def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray,
+               order: int = 0) -> LogLikValue:
         return gammagamma_loglik(log_params, data["frequency"], data["monetary_value"], weights, order,
                                  data.get("_x_index"))
 
-    def start_values(self, data):
+    def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         m = data["monetary_value"]
         return [np.log([1.0, 1.0, max(float(np.mean(m)), 1e-3)]), np.zeros(3), np.log([5.0, 3.0, 10.0])]
 
-    def _fit_data(self, summary, weights):
+    def _fit_data(
+        self, summary: pd.DataFrame, weights: np.ndarray | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         x, m = self._summary_arrays(summary)
         repeat = x > 0
         if not repeat.any():
@@ -155,4 +162,4 @@ class GammaGamma(MLEModel):
     def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
         """Mean spends of ``n_customers`` customers with 0 to 9 repeat purchases, drawn from the model."""
         rng = np.random.default_rng(seed)
-        return self.simulate(rng.integers(0, 10, n_customers), seed=rng.integers(2**31))
+        return self.simulate(rng.integers(0, 10, n_customers), seed=int(rng.integers(2**31)))

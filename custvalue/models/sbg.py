@@ -60,13 +60,16 @@ class ShiftedBetaGeometric(MLEModel):
     columns = ("survivors",)
     derivative_order = 0
 
-    def loglik(self, log_params, data, weights, order=0):
+    def loglik(self, log_params: np.ndarray, data: dict[str, np.ndarray], weights: np.ndarray,
+               order: int = 0) -> float:
         return sbg_loglik(log_params, data["period"], data["censored"], weights)
 
-    def start_values(self, data):
+    def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.zeros(2), np.log([0.5, 2.0]), np.log([2.0, 5.0])]
 
-    def _fit_data(self, summary, weights):
+    def _fit_data(
+        self, summary: pd.DataFrame, weights: np.ndarray | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         survivors = survivor_counts(summary)
         periods = np.arange(1, len(survivors))
         churned = survivors[:-1] - survivors[1:]
@@ -74,12 +77,13 @@ class ShiftedBetaGeometric(MLEModel):
                 "censored": np.append(np.zeros(len(periods)), 1.0)}
         return data, np.append(churned, survivors[-1]).astype(float)
 
-    def fit(self, summary, weights=None):
+    def fit(self, summary: Any, weights: np.ndarray | pd.Series | str | None = None) -> ShiftedBetaGeometric:
         """Fit on one cohort's survivor counts (a list, array, Series, or a frame with ``survivors``)."""
         if weights is not None:
             raise InvalidParameterError("sBG takes survivor counts; weights do not apply")
-        return super().fit(summary if isinstance(summary, pd.DataFrame) else
-                           pd.DataFrame({"survivors": survivor_counts(summary)}))
+        super().fit(summary if isinstance(summary, pd.DataFrame) else
+                    pd.DataFrame({"survivors": survivor_counts(summary)}))
+        return self
 
     def survival(self, t: int | np.ndarray) -> np.ndarray:
         """S(t) = B(α, β+t)/B(α, β): the share of a cohort still active after t periods."""
@@ -132,7 +136,7 @@ class ShiftedBetaGeometric(MLEModel):
         return self.simulate(n_customers, 8, seed=seed)
 
 
-def survivor_counts(data) -> np.ndarray:
+def survivor_counts(data: Any) -> np.ndarray:
     """Survivor counts as whole, non-increasing, non-negative numbers, or a clear error."""
     if isinstance(data, pd.DataFrame):
         if "survivors" not in data.columns:
