@@ -152,6 +152,8 @@ def _encoding_error(path: str, encoding: str, err: UnicodeDecodeError) -> UsageE
     start = b"" if path == "-" else _first_bytes(path)
     if start.startswith((b"\xff\xfe", b"\xfe\xff")):
         return UsageError(what, "it is UTF-16 text: pass --encoding utf-16")
+    if start.startswith(b"PAR1"):
+        return UsageError(what + "; it is a Parquet file", "give it a name ending in .parquet")
     if b"\0" in start or b"\0" in err.object[:4096]:
         return UsageError(what + " and looks binary", "pass a text (CSV) file, or a Parquet file named *.parquet")
     try:

@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 from dataclasses import replace
+from typing import Literal
 
 import pandas as pd
 
@@ -31,8 +32,8 @@ __all__ = ["read_transactions", "layout_of", "TEXT_OPTIONS", "KEEP"]
 TEXT_OPTIONS = {"--sep": "sep", "--no-header": "no_header", "--names": "names", "--encoding": "encoding",
                 "--decimal": "decimal"}
 SAMPLE_ROWS = 200
-# --keep REASON: rows clean would drop for REASON are kept (and counted in the report); clean's policy argument.
-KEEP = {"duplicate": "duplicates", "zero_amount": "zero_amounts", "negative_amount": "negative_amounts"}
+# --keep REASON: rows clean would drop for REASON are kept (and counted in the report).
+KEEP = ("duplicate", "zero_amount", "negative_amount")
 
 
 def layout_of(args: argparse.Namespace) -> TextLayout:
@@ -57,10 +58,11 @@ def layout_of(args: argparse.Namespace) -> TextLayout:
 def roles_of(args: argparse.Namespace) -> dict[str, str]:
     """The file's column for each canonical column."""
     roles = {"customer_id": args.customer_col, "date": args.date_col, "amount": args.amount_col}
-    for role, column in roles.items():
-        for other, same in roles.items():
-            if other > role and same == column:
-                raise UsageError(f"{ROLES[role]} and {ROLES[other]} both name the column {column!r}",
+    order = list(roles)
+    for i, role in enumerate(order):
+        for other in order[i + 1:]:
+            if roles[other] == roles[role]:
+                raise UsageError(f"{ROLES[role]} and {ROLES[other]} both name the column {roles[role]!r}",
                                  "name a different column for each")
     return roles
 
@@ -77,13 +79,14 @@ def read_transactions(args: argparse.Namespace) -> pd.DataFrame:
     _check_columns(raw, roles, args, layout)
     ids = roles["customer_id"]
     if not is_parquet(args.input) and pd.api.types.is_string_dtype(raw[ids].dtype):
-        raw[ids] = raw[ids].str.strip()  # ids are read as text so that 00012 stays 00012
+        raw[ids] = customer_ids(raw[ids])
     # A column named like a canonical column it does not fill would collide with the one renamed to it.
     unused = {c: f"original_{c}" for c in raw.columns if c in roles and roles[c] != c}
     mapping = {**unused, **{column: role for role, column in roles.items() if column != role}}
     try:
         tx = clean(raw, columns=mapping or None, observation_end=args.observation_end, date_format=args.date_format,
-                   **{KEEP[reason]: "keep" for reason in args.keep or []})
+                   duplicates=_policy(args, "duplicate"), zero_amounts=_policy(args, "zero_amount"),
+                   negative_amounts=_policy(args, "negative_amount"))
     except SchemaError as err:
         if args.observation_end is not None and "after_observation_end" in str(err) and not len(err.failure_cases):
             raise UsageError(f"every usable transaction of {display_name(args.input)} is after --observation-end "
@@ -91,6 +94,28 @@ def read_transactions(args: argparse.Namespace) -> pd.DataFrame:
         raise _unreadable_column(err, raw, roles, args, layout) or err from None
     print(cleaning_report(tx), file=sys.stderr)
     return tx
+
+
+def customer_ids(text: pd.Series) -> pd.Series:
+    """Customer ids read as text: numbers when they are all plain integers, else the text as written (so
+    that 00012 stays 00012 and sorts as written).
+
+    Examples
+    --------
+    >>> customer_ids(pd.Series([" 7", "12", None])).tolist()
+    [7.0, 12.0, nan]
+    >>> customer_ids(pd.Series(["0007", "0012"])).tolist()
+    ['0007', '0012']
+    """
+    text = text.str.strip()
+    present = text.dropna()
+    if len(present) and present.str.fullmatch(r"-?[1-9]\d{0,14}|0").all():  # 15 digits: exact as floats
+        return pd.to_numeric(text)
+    return text
+
+
+def _policy(args: argparse.Namespace, reason: str) -> Literal["keep", "drop"]:
+    return "keep" if reason in (args.keep or []) else "drop"
 
 
 def _check_columns(raw: pd.DataFrame, roles: dict[str, str], args: argparse.Namespace, layout: TextLayout) -> None:
@@ -155,10 +180,15 @@ def _unreadable_column(err: SchemaError, raw: pd.DataFrame, roles: dict[str, str
     column = roles[role]
     values = raw[column].dropna()
     shown = ", ".join(repr(v) for v in values.astype(str).unique()[:3])
+    held = "date that can be read" if role == "date" else "number"
+    what = f"the column {column!r} ({ROLES[role]}) holds no {held}, e.g. {shown}"
+    # Another column for the role: any but this one and the customer ids (the dates and amounts may be swapped).
     others = raw.drop(columns=[column]).head(SAMPLE_ROWS)
-    other = role_columns(others, {r: c for r, c in roles.items() if r != role}).get(role)
+    other = role_columns(others, {"customer_id": roles["customer_id"]}).get(role)
+    swap = next((r for r, c in roles.items() if c == other and r != role), None)
+    if swap is not None:  # the column for the role is the one given for the other role: swap them
+        return UsageError(what, f"pass {ROLES[role]} {shlex.quote(str(other))} {ROLES[swap]} {shlex.quote(column)}")
     if role == "date":
-        what = f"the column {column!r} ({ROLES[role]}) holds no date that can be read, e.g. {shown}"
         formats = [f for f in date_formats(values) if f != args.date_format]
         if formats:
             also = f" (or --date-format {shlex.quote(formats[1])}, if that is their order)" if len(formats) > 1 else ""
@@ -167,7 +197,6 @@ def _unreadable_column(err: SchemaError, raw: pd.DataFrame, roles: dict[str, str
             return UsageError(what, f"pass --date-col {shlex.quote(str(other))}")
         return UsageError(what, "give the layout of the dates with --date-format in strftime codes "
                                 "(e.g. --date-format %d/%m/%Y for 31/12/2024)")
-    what = f"the column {column!r} ({ROLES[role]}) holds no number, e.g. {shown}"
     if not is_parquet(args.input) and layout.decimal != "," and decimal_commas(values):
         return UsageError(what, "its numbers have decimal commas: pass --decimal ,")
     if other is not None:
