@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import custvalue as cv
-import custvalue.cli.commands
+import custvalue.cli._commands
 from custvalue.cli import main
 from custvalue.datasets import data_path
 from custvalue.models import resolve
@@ -406,7 +406,7 @@ def test_bad_flag_values(small, capsys, flags, message):
     (["--spend-model", "gg"], "argument --spend-model: invalid choice: 'gg'"),
     (["--horizon", "abc"], "argument --horizon: 'abc' is not a number"),
     (["--horizon", "nan"], "argument --horizon: 'nan' is not a finite number"),
-    (["--interval-draws", "3"], "argument --interval-draws: '3' is fewer than 10 draws"),
+    (["--interval-draws", "2.5"], "argument --interval-draws: '2.5' is not a whole number"),
 ])
 def test_bad_model_flags(small, capsys, flags, message):
     assert message in fails(capsys, "score", small, *flags)
@@ -432,6 +432,7 @@ def test_unknown_flag_suggests_the_close_one(tmp_path, capsys):
     (["--intervals", "1.5"], "--intervals"),
     (["--discount-rate", "-1"], "--discount-rate must be a number >= 0"),
     (["--margin", "-2"], "--margin must be a number >= 0"),
+    (["--intervals", "0.9", "--interval-draws", "3"], "--interval-draws must be a whole number >= 10"),
 ])
 def test_step_errors_name_the_flags(orders, capsys, flags, message):
     line = fails(capsys, "score", orders[0], *flags)
@@ -508,15 +509,22 @@ def test_other_refusals(tmp_path, small, capsys):
 def test_keyboard_interrupt(small, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(custvalue.cli.commands, "summarize", interrupted)
+    monkeypatch.setattr(custvalue.cli._commands, "summarize", interrupted)
     code, _, err = run(capsys, "summarize", small)
     assert code == 130 and err.rstrip().endswith("custvalue: interrupted") and "Traceback" not in err
+
+
+def test_out_of_memory_is_one_line(small, capsys, monkeypatch):
+    def too_big(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(custvalue.cli._commands, "summarize", too_big)
+    assert "not enough memory for this file. How to fix:" in fails(capsys, "summarize", small)
 
 
 def test_internal_error_is_one_line_unless_verbose(small, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
-    monkeypatch.setattr(custvalue.cli.commands, "summarize", broken)
+    monkeypatch.setattr(custvalue.cli._commands, "summarize", broken)
     code, _, err = run(capsys, "summarize", small)
     assert code == 1 and "Traceback" not in err
     assert err.rstrip().endswith("custvalue: internal error: RuntimeError: a bug (--verbose shows where; please "
@@ -526,7 +534,7 @@ def test_internal_error_is_one_line_unless_verbose(small, capsys, monkeypatch):
 
 
 def test_warnings_of_custvalue_show_as_one_line(small, capsys, monkeypatch):
-    summarize = custvalue.cli.commands.summarize
+    summarize = custvalue.cli._commands.summarize
 
     def warns(*args, **kwargs):
         inside = str(Path(cv.__file__).parent / "score.py")
@@ -534,7 +542,7 @@ def test_warnings_of_custvalue_show_as_one_line(small, capsys, monkeypatch):
                                inside, 1)
         warnings.warn_explicit("overflow encountered in exp", RuntimeWarning, inside, 2)
         return summarize(*args, **kwargs)
-    monkeypatch.setattr(custvalue.cli.commands, "summarize", warns)
+    monkeypatch.setattr(custvalue.cli._commands, "summarize", warns)
     code, _, err = run(capsys, "summarize", small)
     shown = [line for line in err.splitlines() if "warning" in line]
     assert code == 0 and shown == ["custvalue: warning: GammaGamma: q <= 1."]

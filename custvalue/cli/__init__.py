@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from custvalue.cli.commands import (
+from custvalue.cli._commands import (
     AUTO,
     NO_SPEND_MODEL,
     compare,
@@ -30,12 +30,12 @@ from custvalue.cli.commands import (
     segment_file,
     summarize_file,
 )
-from custvalue.cli.messages import UsageError, in_cli_terms, one_line
-from custvalue.cli.transactions import KEEP
+from custvalue.cli._messages import UsageError, in_cli_terms, one_line
+from custvalue.cli._transactions import KEEP
 from custvalue.errors import CustValueError
 from custvalue.models import Ability, Role, available, resolve
-from custvalue.schemas import CustomerSummary
 from custvalue.segment import METHODS
+from custvalue.summary import summarize
 from custvalue.timeunits import DAYS_PER_UNIT
 
 __all__ = ["main", "build_parser"]
@@ -66,15 +66,12 @@ def number(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """A whole number of at least 10 (draws)."""
+def whole_number(text: str) -> int:
+    """A whole number."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (write it like 200)") from None
-    if value < 10:
-        raise argparse.ArgumentTypeError(f"{text!r} is fewer than 10 draws")
-    return value
 
 
 def date(text: str) -> str:
@@ -137,14 +134,22 @@ def model_option(text: str) -> tuple[str, object]:
 def score_models() -> list[str]:
     """Models that can score a summary of transactions: purchase models that predict from a customer's
     history and value models, whose columns a summary has."""
-    summary_columns = set(CustomerSummary.to_schema().columns)
+    one_purchase = pd.DataFrame({"customer_id": [1], "date": [pd.Timestamp("2024-01-01")], "amount": [1.0]})
+    summary_columns = set(summarize(one_purchase).columns)
     names = [name for name in available(role=Role.PURCHASE, ability=Ability.CONDITIONAL)
              if set(resolve(name).required_columns()) <= summary_columns]
     return [*names, *available(role=Role.VALUE), AUTO]
 
 
 def build_parser() -> Parser:
-    """The argument parser of ``custvalue``."""
+    """The argument parser of ``custvalue``; ``parser.commands`` holds the parser of each command.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["score", "orders.csv", "--unit", "m", "--sep", "whitespace"])
+    >>> args.unit, args.model, args.horizon, args.sep
+    ('M', 'bgnbd', 52.0, 'whitespace')
+    """
     parser = Parser(prog="custvalue", description="Customer-value analytics: clean, summarize, score and segment "
                     "the customers of a file of transactions.")
     parser.add_argument("-v", "--verbose", action="store_true", help="print whole error messages and warnings")
@@ -211,7 +216,7 @@ def build_parser() -> Parser:
     model.add_argument("--penalizer", type=number, help="L2 penalty on the model parameters (default: none)")
     model.add_argument("--intervals", type=number, metavar="LEVEL", help="add *_lower and *_upper columns "
                        "for prediction intervals at this level, e.g. 0.9")
-    model.add_argument("--interval-draws", type=positive_int, default=200, metavar="N",
+    model.add_argument("--interval-draws", type=whole_number, default=200, metavar="N",
                        help="parameter draws behind the intervals (default 200)")
 
     summary = commands.add_parser("summarize", parents=[common, reading], help="summarize a file of "
@@ -239,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     2
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    verbose = "-v" in argv or "--verbose" in argv
+    verbose = "-v" in argv or "--verbose" in argv  # known before parsing, which may fail
+    args = argparse.Namespace()
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_printer(verbose)
@@ -251,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         _print_error(str(err))
     except CustValueError as err:
-        text = in_cli_terms(str(err), _model_options(argv))
+        text = in_cli_terms(str(err), _model_options(getattr(args, "model", None)))
         _print_error(text if verbose else one_line(text))
     except KeyboardInterrupt:
         print("custvalue: interrupted", file=sys.stderr)
@@ -259,8 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
     except MemoryError:
-        _print_error("not enough memory for this file. How to fix: run on a machine with more memory, or score a "
-                     "sample of customers first")
+        _print_error("not enough memory for this file. How to fix: run on a machine with more memory, or use the "
+                     "Dask engine from Python (see the page 'Scaling up' of the documentation)")
     except Exception as err:  # a bug, not the user's mistake: short unless asked for the traceback
         if verbose:
             traceback.print_exc()
@@ -282,13 +288,11 @@ def _unknown_arguments(extra: list[str], parser: Parser) -> UsageError:
     return UsageError(f"unknown argument(s) {' '.join(extra)}", fix)
 
 
-def _model_options(argv: list[str]) -> list[str]:
-    """Hyper-parameter names of the model on the command line (for messages)."""
-    name = argv[argv.index("--model") + 1] if "--model" in argv[:-1] else "bgnbd"
-    try:
-        return list(resolve(name).get_params())
-    except CustValueError:
+def _model_options(model: str | None) -> list[str]:
+    """Hyper-parameter names of the model chosen with --model (for messages)."""
+    if model is None or model not in available():
         return []
+    return list(resolve(model).get_params())
 
 
 def _warning_printer(verbose: bool) -> Any:

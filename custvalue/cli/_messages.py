@@ -11,7 +11,8 @@ __all__ = ["UsageError", "one_line", "in_cli_terms", "FLAGS"]
 FLAGS = {
     "observation_end": "--observation-end", "date_format": "--date-format", "discount_rate": "--discount-rate",
     "spend_model": "--spend-model", "horizon": "--horizon", "margin": "--margin", "penalizer": "--penalizer",
-    "intervals": "--intervals", "unit": "--unit", "grain": "--grain", "model": "--model", "method": "--method",
+    "intervals": "--intervals", "interval_draws": "--interval-draws", "unit": "--unit", "grain": "--grain",
+    "model": "--model", "method": "--method",
 }
 COLUMN_FLAGS = "--customer-col, --date-col and --amount-col"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shlex
 import sys
 import warnings
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from custvalue.cli.guess import likely_separator, separator_flag
-from custvalue.cli.messages import UsageError
+from custvalue.cli._guess import likely_separator, separator_flag
+from custvalue.cli._messages import UsageError
 
 __all__ = ["TextLayout", "is_parquet", "read_table", "check_output", "write_table", "display_name"]
 
@@ -139,11 +140,15 @@ def _read_text(path: str, layout: TextLayout, text_columns: tuple[str, ...], nro
         raise UsageError(f"cannot read {name} as text separated by {separator_flag(layout.sep)}: {detail}",
                          fix) from None
     except PermissionError:
-        raise UsageError(f"cannot read {name}: permission denied",
-                         f"make it readable (chmod u+r {path}) or copy it to a place you can read") from None
+        raise _unreadable(path) from None
     except (OSError, ValueError) as err:
         raise UsageError(f"cannot read {name}: {str(err).splitlines()[0]}",
                          "check that it is a text file and the options --sep, --decimal and --encoding") from None
+
+
+def _unreadable(path: str) -> UsageError:
+    return UsageError(f"cannot read {display_name(path)}: permission denied",
+                      f"make it readable (chmod u+r {shlex.quote(path)}) or copy it to a place you can read")
 
 
 def _encoding_error(path: str, encoding: str, err: UnicodeDecodeError) -> UsageError:
@@ -190,8 +195,7 @@ def _read_parquet(path: str) -> pd.DataFrame:
     except ImportError:
         raise UsageError("reading Parquet needs the pyarrow package", "pip install pyarrow") from None
     except PermissionError:
-        raise UsageError(f"cannot read {name}: permission denied",
-                         f"make it readable (chmod u+r {path}) or copy it to a place you can read") from None
+        raise _unreadable(path) from None
     except (OSError, ValueError) as err:
         raise UsageError(f"{name} is not a Parquet file ({str(err).splitlines()[0]})",
                          "pass a Parquet file, or give a text file a name that does not end in .parquet or .pq"
@@ -219,12 +223,13 @@ def check_output(path: str | None) -> None:
         return
     where = Path(path)
     if where.is_dir():
-        raise UsageError(f"-o {path} is a directory", f"name a file in it, e.g. -o {where / 'customers.csv'}")
+        raise UsageError(f"-o {path} is a directory",
+                         f"name a file in it, e.g. -o {shlex.quote(str(where / 'customers.csv'))}")
     output_format(path)
     folder = where.parent
     if not folder.exists():
         raise UsageError(f"the folder {str(folder)!r} of -o {path} does not exist",
-                         f"create it first (mkdir -p {folder}) or write elsewhere")
+                         f"create it first (mkdir -p {shlex.quote(str(folder))}) or write elsewhere")
     if not folder.is_dir():
         raise UsageError(f"-o {path}: {str(folder)!r} is a file, not a folder", "choose another output path")
     if not os.access(folder, os.W_OK):
@@ -233,7 +238,7 @@ def check_output(path: str | None) -> None:
 
 def _permission_error(path: str, folder: Path) -> UsageError:
     return UsageError(f"cannot write {path!r}: permission denied",
-                      f"write elsewhere with -o, or make the folder writable (chmod u+w {folder})")
+                      f"write elsewhere with -o, or make the folder writable (chmod u+w {shlex.quote(str(folder))})")
 
 
 def write_table(frame: pd.DataFrame, path: str | None) -> None:

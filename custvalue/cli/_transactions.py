@@ -11,8 +11,8 @@ from typing import Literal
 import pandas as pd
 
 from custvalue.clean import clean, cleaning_report
-from custvalue.cli.files import TextLayout, display_name, is_parquet, read_table
-from custvalue.cli.guess import (
+from custvalue.cli._files import TextLayout, display_name, is_parquet, read_table
+from custvalue.cli._guess import (
     ROLES,
     date_formats,
     decimal_commas,
@@ -22,7 +22,7 @@ from custvalue.cli.guess import (
     separator,
     separator_flag,
 )
-from custvalue.cli.messages import UsageError
+from custvalue.cli._messages import UsageError
 from custvalue.columns import is_summary
 from custvalue.errors import SchemaError
 
@@ -32,6 +32,7 @@ __all__ = ["read_transactions", "layout_of", "TEXT_OPTIONS", "KEEP"]
 TEXT_OPTIONS = {"--sep": "sep", "--no-header": "no_header", "--names": "names", "--encoding": "encoding",
                 "--decimal": "decimal"}
 SAMPLE_ROWS = 200
+ID_SAMPLE_ROWS = 10_000
 # --keep REASON: rows clean would drop for REASON are kept (and counted in the report).
 KEEP = ("duplicate", "zero_amount", "negative_amount")
 
@@ -75,11 +76,12 @@ def read_transactions(args: argparse.Namespace) -> pd.DataFrame:
         sample = read_table(args.input, layout, nrows=SAMPLE_ROWS, all_text=True)
         raise _names_error(f"--no-header needs --names to name the {len(sample.columns)} columns of "
                            f"{display_name(args.input)}", sample, roles)
-    raw = read_table(args.input, layout, text_columns=(roles["customer_id"],))
-    _check_columns(raw, roles, args, layout)
     ids = roles["customer_id"]
-    if not is_parquet(args.input) and pd.api.types.is_string_dtype(raw[ids].dtype):
-        raw[ids] = customer_ids(raw[ids])
+    as_text = _ids_as_text(args.input, layout, ids)
+    raw = read_table(args.input, layout, text_columns=(ids,) if as_text else ())
+    _check_columns(raw, roles, args, layout)
+    if as_text and pd.api.types.is_string_dtype(raw[ids].dtype):
+        raw[ids] = raw[ids].str.strip()
     # A column named like a canonical column it does not fill would collide with the one renamed to it.
     unused = {c: f"original_{c}" for c in raw.columns if c in roles and roles[c] != c}
     mapping = {**unused, **{column: role for role, column in roles.items() if column != role}}
@@ -96,22 +98,27 @@ def read_transactions(args: argparse.Namespace) -> pd.DataFrame:
     return tx
 
 
-def customer_ids(text: pd.Series) -> pd.Series:
-    """Customer ids read as text: numbers when they are all plain integers, else the text as written (so
-    that 00012 stays 00012 and sorts as written).
+def _ids_as_text(path: str, layout: TextLayout, column: str) -> bool:
+    """Whether to read the customer ids of a text file as text: unless its first rows show plain integers
+    (which pandas reads faster as numbers), so that ids such as 00012 keep their zeros."""
+    if is_parquet(path) or path == "-":  # Parquet keeps its types; standard input cannot be read twice
+        return not is_parquet(path)
+    sample = read_table(path, layout, nrows=ID_SAMPLE_ROWS, all_text=True)
+    if column not in sample.columns:
+        return True
+    return not plain_integers(sample[column])
+
+
+def plain_integers(text: pd.Series) -> bool:
+    """True when every value is an integer written without leading zeros (and short enough to be exact).
 
     Examples
     --------
-    >>> customer_ids(pd.Series([" 7", "12", None])).tolist()
-    [7.0, 12.0, nan]
-    >>> customer_ids(pd.Series(["0007", "0012"])).tolist()
-    ['0007', '0012']
+    >>> plain_integers(pd.Series([" 7", "12", None])), plain_integers(pd.Series(["0007", "0012"]))
+    (True, False)
     """
-    text = text.str.strip()
-    present = text.dropna()
-    if len(present) and present.str.fullmatch(r"-?[1-9]\d{0,14}|0").all():  # 15 digits: exact as floats
-        return pd.to_numeric(text)
-    return text
+    values = text.dropna().str.strip()
+    return bool(len(values)) and bool(values.str.fullmatch(r"-?[1-9]\d{0,14}|0").all())
 
 
 def _policy(args: argparse.Namespace, reason: str) -> Literal["keep", "drop"]:

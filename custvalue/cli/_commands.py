@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 
 from custvalue.clean import clean, cleaning_report
-from custvalue.cli.files import check_output, write_table
-from custvalue.cli.messages import UsageError
-from custvalue.cli.transactions import read_transactions
+from custvalue.cli._files import check_output, write_table
+from custvalue.cli._messages import UsageError
+from custvalue.cli._transactions import read_transactions
 from custvalue.datasets import load_cdnow
 from custvalue.evaluation import compare_models
 from custvalue.filtering import filter_customers
