@@ -160,6 +160,8 @@ def test_csv_with_its_own_column_names(tmp_path, capsys):
     out = pd.read_csv(target, index_col="customer_id")
     # By hand: a bought on days 0 and 14 of 28: one repeat purchase, recency 2 weeks, T 4 weeks, repeat mean 30.
     assert out.loc["a", ["frequency", "recency", "T", "monetary_value"]].tolist() == [1, 2.0, 4.0, 30.0]
+    renamed = run(capsys, "summarize", source, "--observation-end", "2024-01-29", "--names", "customer_id,date,amount")
+    assert renamed[0] == 0 and renamed[1] == target.read_text()  # --names replaces the header line
 
 
 def test_parquet_in_and_out_with_the_ids_in_the_index(tmp_path, capsys):
@@ -287,9 +289,9 @@ def test_output_is_a_directory(small, tmp_path, capsys):
 
 
 def test_output_extension_unknown(small, tmp_path, capsys):
-    line = fails(capsys, "summarize", small, "-o", tmp_path / "out.xlsx")
-    assert ".xlsx is none of" in line
-    assert run(capsys, "summarize", small, "-o", tmp_path / hinted(line)[1])[0] == 0
+    line = fails(capsys, "summarize", small, "-o", tmp_path / "out.parquet.gz")
+    assert ".parquet.gz is none of" in line and hinted(line) == ["-o", str(tmp_path / "out.csv")]
+    assert run(capsys, "summarize", small, *hinted(line))[0] == 0
 
 
 def test_input_is_a_directory(small, tmp_path, capsys):

@@ -47,7 +47,17 @@ FLOATING_POINT = re.compile(r"(overflow|underflow|invalid value|divide by zero) 
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose mistakes are :class:`UsageError` (one line, exit status 2) rather than exits."""
+    """An argument parser whose mistakes are :class:`UsageError` (one line, exit status 2) rather than exits.
+
+    Examples
+    --------
+    >>> try:
+    ...     build_parser().parse_args(["score", "orders.csv", "--unit", "Q"])
+    ... except UsageError as err:
+    ...     print(err)
+    argument --unit: 'Q' is not one of D, W, M, Y (days, weeks, months, years).
+    How to fix: custvalue score --help lists the commands and options
+    """
 
     commands: dict[str, Parser]
 
@@ -55,7 +65,7 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, f"{self.prog} --help lists the commands and options")
 
 
-def number(text: str) -> float:
+def _number(text: str) -> float:
     """A finite number."""
     try:
         value = float(text)
@@ -66,7 +76,7 @@ def number(text: str) -> float:
     return value
 
 
-def whole_number(text: str) -> int:
+def _whole_number(text: str) -> int:
     """A whole number."""
     try:
         return int(text)
@@ -74,7 +84,7 @@ def whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (write it like 200)") from None
 
 
-def date(text: str) -> str:
+def _date(text: str) -> str:
     """A date pandas can read, such as 1998-06-30."""
     try:
         stamp = pd.Timestamp(text)
@@ -85,14 +95,14 @@ def date(text: str) -> str:
     return text
 
 
-def time_unit(text: str) -> str:
+def _time_unit(text: str) -> str:
     """D, W, M or Y, in either case."""
     if text.upper() not in DAYS_PER_UNIT:
         raise argparse.ArgumentTypeError(f"{text!r} is not one of D, W, M, Y (days, weeks, months, years)")
     return text.upper()
 
 
-def encoding(text: str) -> str:
+def _encoding(text: str) -> str:
     """The name of a text encoding Python knows."""
     try:
         codecs.lookup(text)
@@ -102,7 +112,7 @@ def encoding(text: str) -> str:
     return text
 
 
-def names(text: str) -> tuple[str, ...]:
+def _names(text: str) -> tuple[str, ...]:
     """Comma-separated column names, each given once."""
     found = tuple(name.strip() for name in text.split(","))
     if not all(found):
@@ -113,14 +123,14 @@ def names(text: str) -> tuple[str, ...]:
     return found
 
 
-def decimal(text: str) -> str:
+def _decimal(text: str) -> str:
     """One character marking decimals."""
     if len(text) != 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not one character (use . or ,)")
     return text
 
 
-def model_option(text: str) -> tuple[str, object]:
+def _model_option(text: str) -> tuple[str, object]:
     """NAME=VALUE, the value a number when it reads as one."""
     key, equals, value = text.partition("=")
     if not equals or not key.strip():
@@ -131,7 +141,7 @@ def model_option(text: str) -> tuple[str, object]:
         return key.strip(), value.strip()
 
 
-def score_models() -> list[str]:
+def _score_models() -> list[str]:
     """Models that can score a summary of transactions: purchase models that predict from a customer's
     history and value models, whose columns a summary has."""
     one_purchase = pd.DataFrame({"customer_id": [1], "date": [pd.Timestamp("2024-01-01")], "amount": [1.0]})
@@ -175,10 +185,10 @@ def build_parser() -> Parser:
                         "(default: comma; tab for .tsv)")
     source.add_argument("--no-header", action="store_true", help="the file has no line of column names; "
                         "name the columns with --names")
-    source.add_argument("--names", type=names, help="column names, separated by commas, one per column (they "
+    source.add_argument("--names", type=_names, help="column names, separated by commas, one per column (they "
                         "replace the header line, if any)")
-    source.add_argument("--encoding", type=encoding, help="text encoding (default utf-8), e.g. latin-1, cp1252")
-    source.add_argument("--decimal", type=decimal, metavar="CHAR",
+    source.add_argument("--encoding", type=_encoding, help="text encoding (default utf-8), e.g. latin-1, cp1252")
+    source.add_argument("--decimal", type=_decimal, metavar="CHAR",
                         help="decimal mark of the numbers (default .), e.g. ,")
     columns = reading.add_argument_group("columns and dates")
     columns.add_argument("--customer-col", default="customer_id", metavar="NAME", help="column of customer ids "
@@ -189,11 +199,11 @@ def build_parser() -> Parser:
                          help=f"keep the rows cleaning would drop for REASON ({', '.join(KEEP)}); repeatable")
     columns.add_argument("--date-format", metavar="FORMAT", help="strftime layout of the dates, e.g. %%d/%%m/%%Y "
                          "(default: YYYYMMDD for 8-digit numbers, inferred for text)")
-    columns.add_argument("--observation-end", type=date, metavar="DATE", help="end of the observation period, "
+    columns.add_argument("--observation-end", type=_date, metavar="DATE", help="end of the observation period, "
                          "e.g. 1998-06-30; later transactions are dropped (default: the last date)")
-    columns.add_argument("--unit", type=time_unit, default="W", help="time unit of recency, T, the horizon and "
+    columns.add_argument("--unit", type=_time_unit, default="W", help="time unit of recency, T, the horizon and "
                          "the discount rate: D, W, M or Y (default W)")
-    columns.add_argument("--grain", type=time_unit, default="D", help="purchases in the same D, W, M or Y count "
+    columns.add_argument("--grain", type=_time_unit, default="D", help="purchases in the same D, W, M or Y count "
                          "as one (default D)")
     target = reading.add_argument_group("output")
     target.add_argument("-o", "--output", metavar="FILE", help="output file, CSV or Parquet by its extension (.csv, "
@@ -201,22 +211,22 @@ def build_parser() -> Parser:
 
     scoring = Parser(add_help=False)
     model = scoring.add_argument_group("models")
-    models = score_models()
+    models = _score_models()
     model.add_argument("--model", default="bgnbd", choices=models, metavar="MODEL",
                        help=f"purchase or value model: {', '.join(models)} (default bgnbd; auto chooses on a "
                        "holdout split)")
-    model.add_argument("--model-option", type=model_option, action="append", metavar="NAME=VALUE",
+    model.add_argument("--model-option", type=_model_option, action="append", metavar="NAME=VALUE",
                        help="a hyper-parameter of the model, e.g. retention=0.8 for the formula model; repeatable")
     spend = [*available(role=Role.SPEND), NO_SPEND_MODEL]
     model.add_argument("--spend-model", default="gammagamma", choices=spend, metavar="MODEL",
                        help=f"spend model: {', '.join(spend)} (default gammagamma; none scores purchases only)")
-    model.add_argument("--horizon", type=number, default=52.0, help="forecast horizon in --unit (default 52)")
-    model.add_argument("--discount-rate", type=number, default=0.0, help="discount rate per --unit (default 0)")
-    model.add_argument("--margin", type=number, default=1.0, help="share of spend that is profit (default 1)")
-    model.add_argument("--penalizer", type=number, help="L2 penalty on the model parameters (default: none)")
-    model.add_argument("--intervals", type=number, metavar="LEVEL", help="add *_lower and *_upper columns "
+    model.add_argument("--horizon", type=_number, default=52.0, help="forecast horizon in --unit (default 52)")
+    model.add_argument("--discount-rate", type=_number, default=0.0, help="discount rate per --unit (default 0)")
+    model.add_argument("--margin", type=_number, default=1.0, help="share of spend that is profit (default 1)")
+    model.add_argument("--penalizer", type=_number, help="L2 penalty on the model parameters (default: none)")
+    model.add_argument("--intervals", type=_number, metavar="LEVEL", help="add *_lower and *_upper columns "
                        "for prediction intervals at this level, e.g. 0.9")
-    model.add_argument("--interval-draws", type=whole_number, default=200, metavar="N",
+    model.add_argument("--interval-draws", type=_whole_number, default=200, metavar="N",
                        help="parameter draws behind the intervals (default 200)")
 
     summary = commands.add_parser("summarize", parents=[common, reading], help="summarize a file of "

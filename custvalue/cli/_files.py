@@ -211,9 +211,11 @@ def output_format(path: str) -> str:
         return "tsv"
     if suffix in TEXT:
         return "csv"
-    shown = "".join(Path(path).suffixes) or "no extension"
+    where = Path(path)
+    shown = "".join(where.suffixes) or "no extension"
+    csv = where.with_name((where.name.split(".")[0] or "out") + ".csv")
     raise UsageError(f"-o {path}: the output format is chosen by the extension, and {shown} is none of .csv, "
-                     ".tsv, .txt or .parquet", f"name the file e.g. -o {Path(path).stem or 'out'}.csv "
+                     ".tsv, .txt or .parquet", f"name the file e.g. -o {shlex.quote(str(csv))} "
                      "(.parquet for Parquet; leave -o out to write CSV to standard output)")
 
 
