@@ -9,6 +9,7 @@ import pytest
 import custvalue as cv
 from custvalue.errors import ConvergenceError, InvalidParameterError, NotFittedError, SchemaError, UnknownModelError
 from custvalue.models import BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD
+from custvalue.models.gammagamma import SpendWarning
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -243,7 +244,7 @@ def test_gammagamma_refuses_nonpositive_spend_and_warns_on_small_q():
     gg = GammaGamma.from_params(p=2.0, q=0.8, v=10.0)
     assert gg.population_mean_spend() == np.inf
     heavy = GammaGamma.from_params(p=3.0, q=0.7, v=5.0).simulate(np.full(5000, 2.0), seed=4)
-    with pytest.warns(RuntimeWarning, match="q = 0.[5-9].* <= 1"):
+    with pytest.warns(SpendWarning, match="q = 0.[5-9].* <= 1"):
         GammaGamma().fit(heavy)
 
 
@@ -259,7 +260,7 @@ def test_convergence_error_is_honest():
 
 def test_registry_lists_gets_and_refuses():
     assert cv.models.available() == sorted(
-        ["bgbb", "bgnbd", "formula", "gammagamma", "historic", "mbgnbd", "paretonbd", "sbg"])
+        ["bgbb", "bgnbd", "formula", "gammagamma", "gammagamma_individual", "historic", "mbgnbd", "paretonbd", "sbg"])
     assert isinstance(cv.models.get("paretonbd", penalizer=0.01), ParetoNBD)
     with pytest.raises(UnknownModelError, match="available models: \\['bgbb'"):
         cv.models.get("bg-nbd")
