@@ -162,7 +162,8 @@ def test_bgbb_and_gammagamma_equal_lifetimes():
     theirs = f.conditional_expected_number_of_purchases_up_to_time(5, d["frequency"], d["recency"], d["periods"])
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     np.testing.assert_allclose(
-        m.p_alive(d), f.conditional_probability_alive(1, d["frequency"], d["recency"], d["periods"]), rtol=1e-6)
+        m.p_alive(d, future_t=1), f.conditional_probability_alive(1, d["frequency"], d["recency"], d["periods"]),
+        rtol=1e-6)
     p = m.probability_of_purchases(np.arange(7), 6)
     assert p.sum() == pytest.approx(1.0, abs=1e-10)
     assert np.dot(np.arange(7), p) == pytest.approx(m.expected_purchases_new(6), rel=1e-8)
