@@ -316,3 +316,19 @@ def test_predictions_leave_the_callers_frame_alone(fitted):
     fitted.dert(DONATIONS, 0.1)
     BetaGeoBetaBinom().fit(DONATIONS)
     pd.testing.assert_frame_equal(DONATIONS, before)
+
+
+def test_analytic_derivatives_match_finite_differences():
+    from custvalue.models._mle import numeric_gradient, numeric_hessian
+
+    sim = BetaGeoBetaBinom.from_params(**PUBLISHED).simulate(5000, np.random.default_rng(2).integers(1, 30, 5000),
+                                                               seed=3)
+    model = BetaGeoBetaBinom()
+    data, _ = model._fit_data(sim, None)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(sim))
+    loglik = model._bound_loglik(data, w)
+    for z in (np.log([1.204, 0.750, 0.657, 2.783]), np.log([0.3, 4.0, 1.0, 0.2])):
+        value, gradient, hessian = loglik(z, 2)
+        assert value == pytest.approx(loglik(z, 0), rel=1e-13)
+        np.testing.assert_allclose(gradient, numeric_gradient(lambda u: loglik(u, 0), z), rtol=1e-6, atol=1e-4)
+        np.testing.assert_allclose(hessian, numeric_hessian(lambda u: loglik(u, 1)[1], z), rtol=1e-6, atol=1e-4)

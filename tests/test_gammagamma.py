@@ -26,14 +26,15 @@ REPEAT_BUYERS = int((SUMMARY["frequency"] > 0).sum())  # 946 in Fader & Hardie (
 def test_fit_is_the_same_in_any_currency_unit(factor):
     base = GammaGamma().fit(SUMMARY)
     scaled = GammaGamma().fit(SUMMARY.assign(monetary_value=SUMMARY["monetary_value"] * factor))
-    np.testing.assert_allclose(scaled.params_[["p", "q"]], base.params_[["p", "q"]], rtol=1e-9)
-    assert scaled.params_["v"] == pytest.approx(base.params_["v"] * factor, rel=1e-9)
+    # Equal to the optimiser's tolerance (the rescaled spends differ from the originals in the last bit).
+    np.testing.assert_allclose(scaled.params_[["p", "q"]], base.params_[["p", "q"]], rtol=1e-7)
+    assert scaled.params_["v"] == pytest.approx(base.params_["v"] * factor, rel=1e-7)
     # The density of a mean spend in the new unit is the old one divided by the factor, once per buyer.
     assert scaled.log_likelihood_ == pytest.approx(base.log_likelihood_ - REPEAT_BUYERS * np.log(factor), abs=1e-6)
-    np.testing.assert_allclose(scaled.standard_errors_ / [1, 1, factor], base.standard_errors_, rtol=1e-7)
+    np.testing.assert_allclose(scaled.standard_errors_ / [1, 1, factor], base.standard_errors_, rtol=1e-6)
     np.testing.assert_allclose(scaled.expected_spend(SUMMARY.assign(monetary_value=SUMMARY["monetary_value"]
                                                                     * factor)) / factor,
-                               base.expected_spend(SUMMARY), rtol=1e-9)
+                               base.expected_spend(SUMMARY), rtol=1e-7)
 
 
 def test_weights_and_the_lifetimes_engine_still_agree():
@@ -167,8 +168,8 @@ def test_individual_fit_is_currency_free():
     scaled_data = data.assign(monetary_value=data["monetary_value"] * 1e8,
                               mean_log_value=data["mean_log_value"] + np.log(1e8))
     scaled = GammaGammaIndividual().fit(scaled_data)
-    np.testing.assert_allclose(scaled.params_[["p", "q"]], base.params_[["p", "q"]], rtol=1e-9)
-    assert scaled.params_["v"] == pytest.approx(base.params_["v"] * 1e8, rel=1e-9)
+    np.testing.assert_allclose(scaled.params_[["p", "q"]], base.params_[["p", "q"]], rtol=1e-7)
+    assert scaled.params_["v"] == pytest.approx(base.params_["v"] * 1e8, rel=1e-7)
     # Each of the Σx amounts is divided by 1e8 in the old unit: the log density moves by ln(1e8) per amount.
     assert scaled.log_likelihood_ == pytest.approx(base.log_likelihood_ - data["frequency"].sum() * np.log(1e8),
                                                    abs=1e-5)

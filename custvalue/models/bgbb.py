@@ -35,6 +35,7 @@ from custvalue.columns import as_timestamp
 from custvalue.errors import AbilityError, InvalidParameterError, SchemaError, format_examples
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._beta_geometric import log_discounted_survival_sum, log_survival, log_survival_sum
+from custvalue.models._weighted import wdot
 from custvalue.models.gammagamma import GammaGamma
 from custvalue.timeunits import days_per_unit
 
@@ -42,28 +43,120 @@ from custvalue.timeunits import days_per_unit
 _DRAW_CELLS = 1 << 22
 
 
+# Cells (rows × death times) per block of likelihood work: keeps the temporaries in cache.
+_LIK_CELLS = 1 << 18
+
+
+def _term_tables(theta: np.ndarray, top: int, order: int) -> list[dict[str, np.ndarray]]:
+    """lnΓ (and ψ, ψ' up to ``order``) of α+j, β+j, α+β+j, δ+j, γ+δ+j for j = 0..top: every beta function in
+    the likelihood is a combination of these, so each is computed once per evaluation, not once per cell."""
+    from scipy.special import digamma, gammaln, polygamma
+
+    alpha, beta, gamma, delta = theta
+    j = np.arange(top + 2, dtype=float)
+    functions = [gammaln, digamma, lambda v: polygamma(1, v)][: order + 1]
+    return [{"a": f(alpha + j), "b": f(beta + j), "ab": f(alpha + beta + j), "d": f(delta + j),
+             "gd": f(gamma + delta + j), "g": f(np.array([gamma, gamma + 1.0]))} for f in functions]
+
+
+def _block(theta: np.ndarray, tables: list[dict[str, np.ndarray]], x: np.ndarray, t_x: np.ndarray,
+           n: np.ndarray, weights: np.ndarray, order: int) -> tuple:
+    """Row log-likelihoods of one block (order 0), or their weighted sum with gradient (and Hessian) in θ.
+
+    Column 0 is "alive at n": B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ); column i+1 is "died at
+    opportunity t_x+i+1": B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ), for i < n − t_x.
+    """
+    x, t_x, n = (v.astype(np.int64) for v in (x, t_x, n))
+    width = int(np.max(n - t_x)) if len(n) else 0
+    i = np.arange(width)
+    died = t_x[:, None] + i                                   # the last opportunity alive
+    valid = np.concatenate([np.ones((len(n), 1), bool), i < (n - t_x)[:, None]], axis=1)
+    died = np.minimum(died, n[:, None])                       # (masked cells) keep indices in the tables
+    # Index of each table per cell: β+(m−x), α+β+m, δ+m, γ+δ+m' with m the last opportunity alive.
+    m = np.concatenate([n[:, None], died], axis=1)
+    m_gd = np.concatenate([n[:, None], died + 1], axis=1)
+    g_index = np.concatenate([np.zeros((len(n), 1), np.int64), np.ones_like(died)], axis=1)  # γ or γ+1
+    xs = x[:, None]
+
+    def parts(table: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per cell, the (α, β) pieces and (γ, δ) pieces: ln Γ(α+x), ln Γ(β+m−x) − ln Γ(α+β+m), ..."""
+        return (np.broadcast_to(table["a"][xs], m.shape), table["b"][m - xs], table["ab"][m],
+                table["g"][g_index] + table["d"][m] - table["gd"][m_gd])
+
+    alpha, beta, gamma, delta = theta
+    from scipy.special import betaln, digamma, polygamma
+
+    a_x, b_m, ab_m, death = parts(tables[0])
+    log_terms = np.where(valid, a_x + b_m - ab_m + death, -np.inf) - betaln(alpha, beta) - betaln(gamma, delta)
+    with np.errstate(under="ignore"):
+        top = np.max(log_terms, axis=1, keepdims=True)
+        shares = np.exp(log_terms - top)
+        total = shares.sum(axis=1, keepdims=True)
+        ll = (top + np.log(total))[:, 0]
+        if order == 0:
+            return (ll,)
+        shares /= total                                       # each cell's share of its row's likelihood
+        wshares = shares * weights[:, None]
+    psi = tables[1]
+    # Gradient of each cell's log: digamma differences, less those of the normalising beta functions.
+    c_ab = digamma(alpha + beta)
+    c_gd = digamma(gamma + delta)
+    grads = [psi["a"][xs] - psi["ab"][m] - (digamma(alpha) - c_ab),
+             psi["b"][m - xs] - psi["ab"][m] - (digamma(beta) - c_ab),
+             psi["g"][g_index] - psi["gd"][m_gd] - (digamma(gamma) - c_gd),
+             psi["d"][m] - psi["gd"][m_gd] - (digamma(delta) - c_gd)]
+    grads = [np.where(valid, g, 0.0) for g in grads]
+    row_grads = [np.sum(shares * g, axis=1) for g in grads]
+    gradient = np.array([wdot(weights, g) for g in row_grads])
+    if order == 1:
+        return wdot(weights, ll), gradient
+    tri = tables[2]
+    t_ab, t_gd = polygamma(1, alpha + beta), polygamma(1, gamma + delta)
+    second = {(0, 0): tri["a"][xs] - tri["ab"][m] - (polygamma(1, alpha) - t_ab),
+              (0, 1): t_ab - tri["ab"][m],
+              (1, 1): tri["b"][m - xs] - tri["ab"][m] - (polygamma(1, beta) - t_ab),
+              (2, 2): tri["g"][g_index] - tri["gd"][m_gd] - (polygamma(1, gamma) - t_gd),
+              (2, 3): t_gd - tri["gd"][m_gd],
+              (3, 3): tri["d"][m] - tri["gd"][m_gd] - (polygamma(1, delta) - t_gd)}
+    hessian = np.zeros((4, 4))
+    for a in range(4):
+        for b in range(a, 4):
+            # Hessian of a log-sum-exp: Σ shares·(H + g gᵀ) − G Gᵀ, per row, weighted.
+            cell = grads[a] * grads[b]
+            if (a, b) in second:
+                cell = cell + np.where(valid, second[(a, b)], 0.0)
+            hessian[a, b] = hessian[b, a] = float(np.sum(wshares * cell)) - float(
+                wdot(weights, row_grads[a] * row_grads[b]))
+    return wdot(weights, ll), gradient, hessian
+
+
+def _blocks(x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> list[slice]:
+    """Row slices with about :data:`_LIK_CELLS` cells each (a row has n − t_x + 1 cells)."""
+    width = int(np.max(n - t_x)) + 1 if len(n) else 1
+    step = max(1, _LIK_CELLS // width)
+    return [slice(start, start + step) for start in range(0, len(n), step)]
+
+
 def _log_lik_terms(alpha: float, beta: float, gamma: float, delta: float, x: np.ndarray, t_x: np.ndarray,
                    n: np.ndarray) -> np.ndarray:
-    """log of each row's likelihood (FHS 2010, eq. 5), the sum over death times done in log space.
+    """log of each row's likelihood (FHS 2010, eq. 5): the customer is alive at n, or died at one of the
+    opportunities t_x+1..n, the sum over those done in log space.
 
-    ``L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ)`` (alive at n)
-    ``+ Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ)`` (died at t_x+i+1).
+    ``L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ)``
+    ``+ Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ)``.
     """
-    total = betaln(alpha + x, beta + n - x) - betaln(alpha, beta) + betaln(gamma, delta + n) - betaln(gamma, delta)
-    gap = n - t_x
-    with np.errstate(under="ignore"):  # terms far below the others underflow harmlessly
-        for i in range(int(np.max(gap)) if len(gap) else 0):
-            rows = gap > i
-            xi, ti = x[rows], t_x[rows]
-            term = (betaln(alpha + xi, beta + ti - xi + i) - betaln(alpha, beta)
-                    + betaln(gamma + 1, delta + ti + i) - betaln(gamma, delta))
-            total[rows] = np.logaddexp(total[rows], term)
-    return np.asarray(total)
+    theta = np.array([alpha, beta, gamma, delta], dtype=float)
+    tables = _term_tables(theta, int(np.max(n)) if len(n) else 0, 0)
+    out = np.empty(len(n))
+    for part in _blocks(x, t_x, n):
+        out[part] = _block(theta, tables, x[part], t_x[part], n[part], np.ones(0), 0)[0]
+    return out
 
 
 def bgbb_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
-                weights: np.ndarray) -> float:
-    """Weighted BG/BB log-likelihood (FHS 2010, eq. 5) of the log-parameters.
+                weights: np.ndarray, order: int = 0) -> Any:
+    """Weighted BG/BB log-likelihood (FHS 2010, eq. 5) of the log-parameters; with its gradient (order 1)
+    and Hessian (order 2) with respect to them.
 
     Examples
     --------
@@ -73,8 +166,33 @@ def bgbb_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.nd
     >>> round(bgbb_loglik(z, *(d[c].to_numpy(float) for c in ("frequency", "recency", "periods", "weights"))), 1)
     -33225.6
     """
-    alpha, beta, gamma, delta = np.exp(log_params)
-    return float(np.dot(weights, _log_lik_terms(alpha, beta, gamma, delta, x, t_x, n)))
+    theta = np.exp(log_params)
+    if order == 0:
+        alpha, beta, gamma, delta = theta
+        return wdot(weights, _log_lik_terms(alpha, beta, gamma, delta, x, t_x, n))
+    tables = _term_tables(theta, int(np.max(n)) if len(n) else 0, order)
+    total: list = [0.0, np.zeros(4), np.zeros((4, 4))][: order + 1]
+    for part in _blocks(x, t_x, n):
+        for k, piece in enumerate(_block(theta, tables, x[part], t_x[part], n[part], weights[part], order)):
+            total[k] = total[k] + piece
+    grad_z = theta * total[1]
+    if order == 1:
+        return total[0], grad_z
+    return total[0], grad_z, np.outer(theta, theta) * total[2] + np.diag(grad_z)
+
+
+def _distinct_rows(x: np.ndarray, t_x: np.ndarray,
+                   n: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The distinct (x, t_x, n) of checked whole-number rows, and the index of each row's: discrete summaries
+    repeat a few patterns many times, so predictions are computed per pattern."""
+    top = int(np.max(n)) + 1 if len(n) else 1
+    if top**3 < 2**62:
+        key = (n.astype(np.int64) * top + t_x.astype(np.int64)) * top + x.astype(np.int64)
+        unique, inverse = np.unique(key, return_inverse=True)
+        ux, rest = unique % top, unique // top
+        return (ux.astype(float), (rest % top).astype(float), (rest // top).astype(float)), inverse
+    rows, inverse = np.unique(np.column_stack([x, t_x, n]), axis=0, return_inverse=True)
+    return (rows[:, 0], rows[:, 1], rows[:, 2]), inverse.ravel()
 
 
 def count_probabilities(A: np.ndarray, B: np.ndarray, G: float, D: np.ndarray, counts: Sequence[int],
@@ -127,11 +245,11 @@ class BetaGeoBetaBinom(MLEModel):
     example_params = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}  # donations, FHS (2010)
     lifetimes_fitter = "BetaGeoBetaBinomFitter"
     columns = ("frequency", "recency", "periods")
-    derivative_order = 0
+    derivative_order = 2
 
     def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray,
-               order: int = 0) -> float:
-        return bgbb_loglik(log_params, data["frequency"], data["recency"], data["periods"], weights)
+               order: int = 0) -> Any:
+        return bgbb_loglik(log_params, data["frequency"], data["recency"], data["periods"], weights, order)
 
     def _arrays(self, summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, t_x, n) of ``summary``, checked: whole numbers with 0 <= x <= t_x <= n, t_x = 0 when x = 0."""
@@ -157,10 +275,13 @@ class BetaGeoBetaBinom(MLEModel):
         return [np.zeros(4), np.log([0.5, 0.5, 0.5, 2.0]), np.log([2.0, 1.0, 1.0, 3.0])]
 
     def _log_alive(self, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> np.ndarray:
-        """ln P(alive at opportunity n | x, t_x, n): the first term of the likelihood over the whole."""
+        """ln P(alive at opportunity n | x, t_x, n): the first term of the likelihood over the whole,
+        computed once per distinct (x, t_x, n)."""
         alpha, beta, gamma, delta = self._p()
-        first = betaln(alpha + x, beta + n - x) - betaln(alpha, beta) + betaln(gamma, delta + n) - betaln(gamma, delta)
-        return np.minimum(first - _log_lik_terms(alpha, beta, gamma, delta, x, t_x, n), 0.0)
+        (ux, ut, un), inverse = _distinct_rows(x, t_x, n)
+        first = (betaln(alpha + ux, beta + un - ux) - betaln(alpha, beta)
+                 + betaln(gamma, delta + un) - betaln(gamma, delta))
+        return np.minimum(first - _log_lik_terms(alpha, beta, gamma, delta, ux, ut, un), 0.0)[inverse]
 
     def _alive_and_rate(self, summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """P(alive at n), E[p | alive, x, n] = (α+x)/(α+β+n), and n, per customer."""
@@ -170,10 +291,9 @@ class BetaGeoBetaBinom(MLEModel):
             return np.exp(self._log_alive(x, t_x, n)), (alpha + x) / (alpha + beta + n), n
 
     def _per_distinct(self, n: np.ndarray, log_sum: Any) -> np.ndarray:
-        """``exp(log_sum(b))`` with b = δ + n, evaluated once per distinct n."""
+        """``log_sum(b)`` with b = δ + n, evaluated once per distinct n."""
         unique, inverse = np.unique(n, return_inverse=True)
-        with np.errstate(under="ignore"):
-            return np.exp(np.asarray(log_sum(self._p()[3] + unique)))[inverse]
+        return np.asarray(log_sum(self._p()[3] + unique))[inverse]
 
     def p_alive(self, summary: pd.DataFrame, future_t: float = 0.0) -> pd.Series:
         """P(alive at opportunity n + future_t | x, t_x, n).
@@ -191,9 +311,9 @@ class BetaGeoBetaBinom(MLEModel):
         """
         m = check_int(future_t, "future_t", low=0)
         x, t_x, n = self._arrays(summary)
-        gamma, delta = self._p()[2:]
+        gamma = self._p()[2]
         with np.errstate(under="ignore"):
-            value = np.exp(self._log_alive(x, t_x, n) + log_survival(gamma, delta + n, m))
+            value = np.exp(self._log_alive(x, t_x, n) + self._per_distinct(n, lambda b: log_survival(gamma, b, m)))
         return pd.Series(np.clip(value, 0.0, 1.0), index=summary.index, name="p_alive")
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
@@ -218,7 +338,7 @@ class BetaGeoBetaBinom(MLEModel):
         else:
             gamma = self._p()[2]
             with np.errstate(under="ignore"):
-                value = alive * rate * self._per_distinct(n, lambda b: log_survival_sum(gamma, b, t))
+                value = alive * rate * np.exp(self._per_distinct(n, lambda b: log_survival_sum(gamma, b, t)))
         return pd.Series(value, index=summary.index, name="expected_purchases")
 
     def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
@@ -252,8 +372,8 @@ class BetaGeoBetaBinom(MLEModel):
             value = np.zeros(len(n))
         else:
             with np.errstate(under="ignore"):
-                value = alive * rate * self._per_distinct(
-                    n, lambda b: log_discounted_survival_sum(gamma, b, delta, horizon))
+                value = alive * rate * np.exp(self._per_distinct(
+                    n, lambda b: log_discounted_survival_sum(gamma, b, delta, horizon)))
         return pd.Series(value, index=summary.index, name="discounted_purchases")
 
     def purchase_probability(self, summary: pd.DataFrame, n: int | Sequence[int],
@@ -280,14 +400,12 @@ class BetaGeoBetaBinom(MLEModel):
         t = check_int(t, "t", low=0)
         x, t_x, n_obs = self._arrays(summary)
         alpha, beta, gamma, delta = self._p()
-        rows = np.column_stack([x, t_x, n_obs])
-        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
-        ux, ut, un = unique.T
+        (ux, ut, un), inverse = _distinct_rows(x, t_x, n_obs)
         with np.errstate(under="ignore"):
             alive = np.exp(self._log_alive(ux, ut, un))[:, None]
             given_alive = count_probabilities(alpha + ux, beta + un - ux, gamma, delta + un, counts, t)
             none = np.array([k == 0 for k in counts], dtype=float)[None, :]
-            table = np.clip(alive * given_alive + (1 - alive) * none, 0.0, 1.0)[inverse.ravel()]
+            table = np.clip(alive * given_alive + (1 - alive) * none, 0.0, 1.0)[inverse]
         if single:
             return pd.Series(table[:, 0], index=summary.index, name="purchase_probability")
         return pd.DataFrame(table, index=summary.index, columns=pd.Index(counts, name="n"))

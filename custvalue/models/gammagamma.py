@@ -24,6 +24,7 @@ from scipy.special import digamma, gammaincinv, gammaln, polygamma
 from custvalue.checks import invalid
 from custvalue.errors import SchemaError, invalid_values_error
 from custvalue.models._base import Ability, MLEModel, Role, summary_weights
+from custvalue.models._weighted import wdot
 
 #: exp() of this is just below the largest double: expected spends are capped there.
 _LOG_MAX = 709.0
@@ -51,29 +52,29 @@ def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weig
     log_m, log_vxm = np.log(m), np.log(v + x * m)
     px = p * x
     W = float(wx.sum())
-    ll = (float(np.dot(wx, gammaln(pu + q) - gammaln(pu) + pu * np.log(ux))) + W * (q * np.log(v) - gammaln(q))
-          + float(np.dot(weights, (px - 1) * log_m - (px + q) * log_vxm)))
+    ll = (wdot(wx, gammaln(pu + q) - gammaln(pu) + pu * np.log(ux)) + W * (q * np.log(v) - gammaln(q))
+          + wdot(weights, (px - 1) * log_m - (px + q) * log_vxm))
     if order == 0:
         return ll
     psi_pq, psi_p = digamma(pu + q), digamma(pu)
     inv_vxm = 1.0 / (v + x * m)
     wxm = weights * x
     g = np.array([
-        float(np.dot(wx, ux * (psi_pq - psi_p + np.log(ux)))) + float(np.dot(wxm, log_m - log_vxm)),
-        float(np.dot(wx, psi_pq)) + W * (np.log(v) - digamma(q)) - float(np.dot(weights, log_vxm)),
-        W * q / v - float(np.dot(weights, (px + q) * inv_vxm)),
+        wdot(wx, ux * (psi_pq - psi_p + np.log(ux))) + wdot(wxm, log_m - log_vxm),
+        wdot(wx, psi_pq) + W * (np.log(v) - digamma(q)) - wdot(weights, log_vxm),
+        W * q / v - wdot(weights, (px + q) * inv_vxm),
     ])
     grad_z = theta * g
     if order == 1:
         return ll, grad_z
     tri_pq, tri_p = polygamma(1, pu + q), polygamma(1, pu)
     H = np.empty((3, 3))
-    H[0, 0] = float(np.dot(wx, ux**2 * (tri_pq - tri_p)))
-    H[0, 1] = H[1, 0] = float(np.dot(wx, ux * tri_pq))
-    H[1, 1] = float(np.dot(wx, tri_pq)) - W * polygamma(1, q)
-    H[0, 2] = H[2, 0] = -float(np.dot(wxm, inv_vxm))
-    H[1, 2] = H[2, 1] = W / v - float(np.dot(weights, inv_vxm))
-    H[2, 2] = -W * q / v**2 + float(np.dot(weights, (px + q) * inv_vxm**2))
+    H[0, 0] = wdot(wx, ux**2 * (tri_pq - tri_p))
+    H[0, 1] = H[1, 0] = wdot(wx, ux * tri_pq)
+    H[1, 1] = wdot(wx, tri_pq) - W * polygamma(1, q)
+    H[0, 2] = H[2, 0] = -wdot(wxm, inv_vxm)
+    H[1, 2] = H[2, 1] = W / v - wdot(weights, inv_vxm)
+    H[2, 2] = -W * q / v**2 + wdot(weights, (px + q) * inv_vxm**2)
     return ll, grad_z, np.outer(theta, theta) * H + np.diag(grad_z)
 
 
@@ -185,11 +186,11 @@ class GammaGamma(MLEModel):
                               f"{type(summary).__name__}")
         data, w = self._fit_data(summary, summary_weights(summary, weights))
         w_rows = np.ones(len(data["frequency"])) if w is None else w
-        scale = float(np.dot(w_rows, data["monetary_value"]) / max(float(w_rows.sum()), 1e-300))
+        scale = wdot(w_rows, data["monetary_value"]) / max(float(w_rows.sum()), 1e-300)
         if not (np.isfinite(scale) and scale > 0):
             scale = 1.0
         super().fit(pd.DataFrame(self._scaled(data, 1.0 / scale)), w)
-        jacobian = np.log(scale) * float(np.dot(w_rows, self._spends_per_row(data["frequency"])))
+        jacobian = np.log(scale) * wdot(w_rows, self._spends_per_row(data["frequency"]))
         params = self.params_.to_dict()
         params["v"] *= scale
         self._set_fitted(params, self.log_likelihood_ - jacobian, self.n_customers_, self.converged_,

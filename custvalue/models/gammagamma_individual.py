@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln, polygamma
 
 from custvalue.errors import SchemaError, invalid_values_error
+from custvalue.models._weighted import wdot
 from custvalue.models.gammagamma import GammaGamma
 from custvalue.models.registry import register
 
@@ -52,33 +53,33 @@ def gammagamma_individual_loglik(log_params: np.ndarray, x: np.ndarray, m: np.nd
     p, q, v = theta
     ux, inv = x_index if x_index is not None else np.unique(x, return_inverse=True)
     wx = np.bincount(inv, weights=weights, minlength=len(ux))
-    W, WX = float(wx.sum()), float(np.dot(wx, ux))
-    SXL = float(np.dot(weights, x * mean_log))
+    W, WX = float(wx.sum()), wdot(wx, ux)
+    SXL = wdot(weights, x * mean_log)
     pu = p * ux
     px = p * x
     log_vxm = np.log(v + x * m)
     ll = ((p - 1) * SXL - WX * gammaln(p) + W * (q * np.log(v) - gammaln(q))
-          + float(np.dot(wx, gammaln(pu + q))) - float(np.dot(weights, (px + q) * log_vxm)))
+          + wdot(wx, gammaln(pu + q)) - wdot(weights, (px + q) * log_vxm))
     if order == 0:
         return ll
     psi_pq = digamma(pu + q)
     inv_vxm = 1.0 / (v + x * m)
     g = np.array([
-        SXL - WX * digamma(p) + float(np.dot(wx, ux * psi_pq)) - float(np.dot(weights * x, log_vxm)),
-        W * (np.log(v) - digamma(q)) + float(np.dot(wx, psi_pq)) - float(np.dot(weights, log_vxm)),
-        W * q / v - float(np.dot(weights, (px + q) * inv_vxm)),
+        SXL - WX * digamma(p) + wdot(wx, ux * psi_pq) - wdot(weights * x, log_vxm),
+        W * (np.log(v) - digamma(q)) + wdot(wx, psi_pq) - wdot(weights, log_vxm),
+        W * q / v - wdot(weights, (px + q) * inv_vxm),
     ])
     grad_z = theta * g
     if order == 1:
         return ll, grad_z
     tri_pq = polygamma(1, pu + q)
     H = np.empty((3, 3))
-    H[0, 0] = -WX * polygamma(1, p) + float(np.dot(wx, ux**2 * tri_pq))
-    H[0, 1] = H[1, 0] = float(np.dot(wx, ux * tri_pq))
-    H[0, 2] = H[2, 0] = -float(np.dot(weights * x, inv_vxm))
-    H[1, 1] = -W * polygamma(1, q) + float(np.dot(wx, tri_pq))
-    H[1, 2] = H[2, 1] = W / v - float(np.dot(weights, inv_vxm))
-    H[2, 2] = -W * q / v**2 + float(np.dot(weights, (px + q) * inv_vxm**2))
+    H[0, 0] = -WX * polygamma(1, p) + wdot(wx, ux**2 * tri_pq)
+    H[0, 1] = H[1, 0] = wdot(wx, ux * tri_pq)
+    H[0, 2] = H[2, 0] = -wdot(weights * x, inv_vxm)
+    H[1, 1] = -W * polygamma(1, q) + wdot(wx, tri_pq)
+    H[1, 2] = H[2, 1] = W / v - wdot(weights, inv_vxm)
+    H[2, 2] = -W * q / v**2 + wdot(weights, (px + q) * inv_vxm**2)
     return ll, grad_z, np.outer(theta, theta) * H + np.diag(grad_z)
 
 

@@ -24,6 +24,7 @@ from custvalue.checks import check_bool, check_int, check_number, invalid
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.models._base import Ability, MLEModel, Role
 from custvalue.models._beta_geometric import log_discounted_survival_sum, log_survival_sum
+from custvalue.models._weighted import wdot
 
 
 def sbg_loglik(log_params: np.ndarray, period: np.ndarray, censored: np.ndarray, weights: np.ndarray) -> float:
@@ -35,7 +36,7 @@ def sbg_loglik(log_params: np.ndarray, period: np.ndarray, censored: np.ndarray,
     alpha, beta = np.exp(log_params)
     churn = betaln(alpha + 1, beta + period - 1)
     survive = betaln(alpha, beta + period)
-    return float(np.dot(weights, np.where(censored > 0, survive, churn) - betaln(alpha, beta)))
+    return wdot(weights, np.where(censored > 0, survive, churn) - betaln(alpha, beta))
 
 
 class ShiftedBetaGeometric(MLEModel):
