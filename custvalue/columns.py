@@ -112,13 +112,13 @@ def parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
 def as_timestamp(value: object, name: str, tz: object = None) -> pd.Timestamp:
     """``value`` as a Timestamp in the time zone ``tz`` of the data (naive when the data are naive)."""
     try:
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
         raise InvalidParameterError(f"{name}={value!r} is not a date") from None
     if pd.isna(stamp):
         raise InvalidParameterError(f"{name} is missing (got {value!r}); pass a date such as '1997-09-30'")
     if tz is not None and stamp.tzinfo is None:
-        stamp = stamp.tz_localize(tz)  # type: ignore[arg-type]
+        stamp = stamp.tz_localize(tz)
     elif tz is None and stamp.tzinfo is not None:
         stamp = stamp.tz_localize(None)
     return stamp

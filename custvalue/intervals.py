@@ -10,7 +10,8 @@ over draws give the interval.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ __all__ = ["parameter_draws", "prediction_intervals"]
 
 ROWS_PER_CHUNK = 20_000
 LONG_RUN = 5_000_000  # draws × rows above which a progress bar is worth showing
+
+_Item = TypeVar("_Item")
 
 
 def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
@@ -58,8 +61,9 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
     raise InvalidParameterError(f"unknown interval method {method!r}; use 'asymptotic' or 'bootstrap'")
 
 
-def prediction_intervals(rows: pd.DataFrame, predict: Callable[[BaseModel, BaseModel | None], dict],
-                         count_draws: list[BaseModel], spend_draws: list[BaseModel | None],
+def prediction_intervals(rows: pd.DataFrame,
+                         predict: Callable[[pd.DataFrame, BaseModel, BaseModel | None], dict[str, np.ndarray]],
+                         count_draws: Sequence[BaseModel], spend_draws: Sequence[BaseModel | None],
                          level: float) -> dict[str, np.ndarray]:
     """``{column}_lower`` / ``{column}_upper`` for each column ``predict`` returns, over the draws."""
     if not 0 < level < 1:
@@ -72,14 +76,14 @@ def prediction_intervals(rows: pd.DataFrame, predict: Callable[[BaseModel, BaseM
         for count_model, spend_model in zip(count_draws, spend_draws):
             for column, values in predict(chunk, count_model, spend_model).items():
                 samples.setdefault(column, []).append(np.asarray(values, dtype=float))
-        for column, values in samples.items():
-            low, high = np.quantile(np.vstack(values), [tail, 1 - tail], axis=0)
+        for column, draws in samples.items():
+            low, high = np.quantile(np.vstack(draws), [tail, 1 - tail], axis=0)
             out.setdefault(f"{column}_lower", []).append(low)
             out.setdefault(f"{column}_upper", []).append(high)
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
-def _progress(iterable, label: str, work: int = LONG_RUN):
+def _progress(iterable: Iterable[_Item], label: str, work: int = LONG_RUN) -> Iterable[_Item]:
     """A tqdm progress bar for long runs in a terminal, when tqdm is installed (``custvalue[progress]``)."""
     if work < LONG_RUN or not sys.stderr.isatty():
         return iterable

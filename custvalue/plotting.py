@@ -17,13 +17,16 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models import Ability
+from custvalue.models import Ability, BaseModel
+
+if TYPE_CHECKING:
+    from custvalue.evaluation import HoldoutEvaluation
 
 __all__ = [
     "frequency_recency_matrix", "p_alive_matrix", "calibration_vs_holdout", "tracking", "period_transactions",
@@ -31,7 +34,7 @@ __all__ = [
 ]
 
 
-def _axes(ax: Any):
+def _axes(ax: Any) -> Any:
     if ax is not None:
         return ax
     try:
@@ -47,14 +50,14 @@ def _require(frame: pd.DataFrame, columns: list[str], how: str) -> None:
         raise SchemaError(f"this plot needs the column(s) {missing}: {how}")
 
 
-def _grid(model, max_frequency: int, max_recency: float, T: float) -> pd.DataFrame:
+def _grid(model: BaseModel, max_frequency: int, max_recency: float, T: float) -> pd.DataFrame:
     freq, rec = np.meshgrid(np.arange(max_frequency + 1), np.linspace(0, max_recency, 40))
     x, t_x = freq.ravel().astype(float), rec.ravel()
     t_x = np.where(x == 0, 0.0, np.maximum(t_x, 1e-9))
     return pd.DataFrame({"frequency": x, "recency": t_x, "T": np.full(len(x), T)})
 
 
-def _matrix_plot(values: np.ndarray, max_frequency: int, max_recency: float, title: str, label: str, ax):
+def _matrix_plot(values: np.ndarray, max_frequency: int, max_recency: float, title: str, label: str, ax: Any) -> Any:
     ax = _axes(ax)
     image = ax.imshow(values.reshape(40, max_frequency + 1), origin="lower", aspect="auto", cmap="viridis",
                       extent=(-0.5, max_frequency + 0.5, 0, max_recency))
@@ -63,8 +66,8 @@ def _matrix_plot(values: np.ndarray, max_frequency: int, max_recency: float, tit
     return ax
 
 
-def frequency_recency_matrix(model, T: float | None = None, t: float = 1.0, max_frequency: int = 20,
-                             ax=None):
+def frequency_recency_matrix(model: BaseModel, T: float | None = None, t: float = 1.0, max_frequency: int = 20,
+                             ax: Any = None) -> Any:
     """Expected purchases in the next ``t`` units by frequency and recency, for customers observed for T."""
     model.require(Ability.CONDITIONAL, "the frequency/recency matrix")
     T = float(T if T is not None else 52.0)
@@ -74,7 +77,7 @@ def frequency_recency_matrix(model, T: float | None = None, t: float = 1.0, max_
                         "expected purchases", ax)
 
 
-def p_alive_matrix(model, T: float | None = None, max_frequency: int = 20, ax=None):
+def p_alive_matrix(model: BaseModel, T: float | None = None, max_frequency: int = 20, ax: Any = None) -> Any:
     """P(alive) by frequency and recency, for customers observed for T."""
     model.require(Ability.P_ALIVE, "the P(alive) matrix")
     T = float(T if T is not None else 52.0)
@@ -83,7 +86,7 @@ def p_alive_matrix(model, T: float | None = None, max_frequency: int = 20, ax=No
                         "P(alive)", ax)
 
 
-def calibration_vs_holdout(evaluation, ax=None):
+def calibration_vs_holdout(evaluation: HoldoutEvaluation, ax: Any = None) -> Any:
     """Mean holdout purchases, actual and predicted, by calibration frequency (from :func:`custvalue.evaluate`)."""
     table = evaluation.by_frequency
     ax = _axes(ax)
@@ -95,7 +98,7 @@ def calibration_vs_holdout(evaluation, ax=None):
     return ax
 
 
-def tracking(track: pd.DataFrame, cumulative: bool = True, ax=None):
+def tracking(track: pd.DataFrame, cumulative: bool = True, ax: Any = None) -> Any:
     """Repeat purchases per period, actual vs predicted (from :func:`custvalue.tracking`)."""
     kind = "cumulative" if cumulative else "incremental"
     ax = _axes(ax)
@@ -106,14 +109,15 @@ def tracking(track: pd.DataFrame, cumulative: bool = True, ax=None):
     return ax
 
 
-def period_transactions(model, summary: pd.DataFrame, max_frequency: int = 7, seed: int = 0, ax=None):
+def period_transactions(model: BaseModel, summary: pd.DataFrame, max_frequency: int = 7, seed: int = 0,
+                        ax: Any = None) -> Any:
     """Customers by number of repeat purchases: actual vs simulated from the fitted model with the same T."""
     model.require(Ability.SIMULATION, "the period transactions plot")
     _require(summary, ["frequency", *model.required_columns()], "pass the customer summary the model was fitted on")
     simulated = model.simulate_like(summary, seed=seed)
     buckets = [str(i) for i in range(max_frequency)] + [f"{max_frequency}+"]
 
-    def counts(x):
+    def counts(x: pd.Series | np.ndarray) -> np.ndarray:
         return np.bincount(np.minimum(np.asarray(x, dtype=int), max_frequency), minlength=max_frequency + 1)
 
     ax = _axes(ax)
@@ -127,7 +131,7 @@ def period_transactions(model, summary: pd.DataFrame, max_frequency: int = 7, se
 
 
 def clv_distribution(scored: pd.DataFrame, column: str = "clv", bins: int = 50, clip_quantile: float = 0.99,
-                     ax=None):
+                     ax: Any = None) -> Any:
     """Histogram of customer value (values above the ``clip_quantile`` quantile are shown in the last bin)."""
     _require(scored, [column], "run custvalue.score first")
     values = scored[column].to_numpy(dtype=float)
@@ -137,7 +141,7 @@ def clv_distribution(scored: pd.DataFrame, column: str = "clv", bins: int = 50, 
     return ax
 
 
-def lorenz(scored: pd.DataFrame, column: str = "clv", ax=None):
+def lorenz(scored: pd.DataFrame, column: str = "clv", ax: Any = None) -> Any:
     """Lorenz curve of value concentration, with the Gini coefficient in the title."""
     from custvalue.kpis import gini
 
@@ -154,7 +158,7 @@ def lorenz(scored: pd.DataFrame, column: str = "clv", ax=None):
     return ax
 
 
-def segments(segmented: pd.DataFrame, ax=None):
+def segments(segmented: pd.DataFrame, ax: Any = None) -> Any:
     """Share of customers and share of value per segment, side by side."""
     from custvalue.segment import segment_summary
 
@@ -170,7 +174,7 @@ def segments(segmented: pd.DataFrame, ax=None):
     return ax
 
 
-def rfm_heatmap(segmented: pd.DataFrame, value: str | None = None, ax=None):
+def rfm_heatmap(segmented: pd.DataFrame, value: str | None = None, ax: Any = None) -> Any:
     """R score × F score grid; cells count customers, or average ``value`` when given."""
     _require(segmented, ["r_score", "f_score"], "run custvalue.segment(method='rfm') first")
     if value is None:
@@ -189,7 +193,7 @@ def rfm_heatmap(segmented: pd.DataFrame, value: str | None = None, ax=None):
     return ax
 
 
-def cohort_retention(matrix: pd.DataFrame, ax=None):
+def cohort_retention(matrix: pd.DataFrame, ax: Any = None) -> Any:
     """Heat map of the cohort retention matrix (from :func:`custvalue.cohort_retention`)."""
     ax = _axes(ax)
     image = ax.imshow(matrix.to_numpy(dtype=float), aspect="auto", cmap="viridis", vmin=0, vmax=1)
@@ -199,7 +203,7 @@ def cohort_retention(matrix: pd.DataFrame, ax=None):
     return ax
 
 
-def uplift_by_segment(measured: pd.DataFrame, ax=None):
+def uplift_by_segment(measured: pd.DataFrame, ax: Any = None) -> Any:
     """Measured lift per group with its confidence interval (from :func:`custvalue.measure_uplift`)."""
     _require(measured, ["lift", "ci_low", "ci_high"], "run custvalue.measure_uplift first")
     ax = _axes(ax)
@@ -218,50 +222,51 @@ class PlotAccessor:
     def __init__(self, frame: pd.DataFrame):
         self._frame = frame
 
-    def _model(self):
+    def _model(self) -> BaseModel:
         from custvalue.score import fitted_models
 
         return fitted_models(self._frame)["model"]
 
-    def frequency_recency_matrix(self, T: float | None = None, t: float = 1.0, max_frequency: int = 20, ax=None):
+    def frequency_recency_matrix(self, T: float | None = None, t: float = 1.0, max_frequency: int = 20,
+                                 ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.frequency_recency_matrix` (the frame's fitted model)."""
         return frequency_recency_matrix(self._model(), T, t, max_frequency, ax)
 
-    def p_alive_matrix(self, T: float | None = None, max_frequency: int = 20, ax=None):
+    def p_alive_matrix(self, T: float | None = None, max_frequency: int = 20, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.p_alive_matrix` (the frame's fitted model)."""
         return p_alive_matrix(self._model(), T, max_frequency, ax)
 
-    def period_transactions(self, max_frequency: int = 7, seed: int = 0, ax=None):
+    def period_transactions(self, max_frequency: int = 7, seed: int = 0, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.period_transactions` (the frame's fitted model and summary)."""
         return period_transactions(self._model(), self._frame, max_frequency, seed, ax)
 
-    def tracking(self, cumulative: bool = True, ax=None):
+    def tracking(self, cumulative: bool = True, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.tracking` (on a frame from :func:`custvalue.tracking`)."""
         _require(self._frame, ["actual_cumulative", "predicted_cumulative"], "run custvalue.tracking first")
         return tracking(self._frame, cumulative, ax)
 
-    def clv_distribution(self, column: str = "clv", bins: int = 50, clip_quantile: float = 0.99, ax=None):
+    def clv_distribution(self, column: str = "clv", bins: int = 50, clip_quantile: float = 0.99, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.clv_distribution`."""
         return clv_distribution(self._frame, column, bins, clip_quantile, ax)
 
-    def lorenz(self, column: str = "clv", ax=None):
+    def lorenz(self, column: str = "clv", ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.lorenz`."""
         return lorenz(self._frame, column, ax)
 
-    def segments(self, ax=None):
+    def segments(self, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.segments`."""
         return segments(self._frame, ax)
 
-    def rfm_heatmap(self, value: str | None = None, ax=None):
+    def rfm_heatmap(self, value: str | None = None, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.rfm_heatmap`."""
         return rfm_heatmap(self._frame, value, ax)
 
-    def cohort_retention(self, ax=None):
+    def cohort_retention(self, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.cohort_retention` (on a frame from :func:`custvalue.cohort_retention`)."""
         if "segment" in self._frame.columns or "frequency" in self._frame.columns:
             raise InvalidParameterError("cohort_retention plots a matrix from custvalue.cohort_retention(tx)")
         return cohort_retention(self._frame, ax)
 
-    def uplift_by_segment(self, ax=None):
+    def uplift_by_segment(self, ax: Any = None) -> Any:
         """See :func:`custvalue.plotting.uplift_by_segment` (on a frame from :func:`custvalue.measure_uplift`)."""
         return uplift_by_segment(self._frame, ax)

@@ -234,8 +234,9 @@ def needed_columns(count_model: BaseModel, spend_model: BaseModel | None) -> lis
     return list(dict.fromkeys(needed))
 
 
-def interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin, level, n_draws,
-                     method) -> dict[str, np.ndarray]:
+def interval_columns(rows: pd.DataFrame, summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None,
+                     horizon: float, discount_rate: float, margin: float, level: float, n_draws: int,
+                     method: str) -> dict[str, np.ndarray]:
     """``*_lower`` / ``*_upper`` columns for the predictions of each distinct row."""
     if not isinstance(n_draws, int) or n_draws < 10:
         raise InvalidParameterError(f"interval_draws must be a whole number >= 10, got {n_draws!r}")

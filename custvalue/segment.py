@@ -116,7 +116,8 @@ def _categorical(labels: Sequence | np.ndarray, categories: Sequence[str], index
     return pd.Series(pd.Categorical(labels, categories=list(categories), ordered=True), index=index)
 
 
-def _value_tiers(frame, value=None, quantiles=None, bins=None, labels=None):
+def _value_tiers(frame: pd.DataFrame, value: str | None = None, quantiles: Sequence[float] | None = None,
+                 bins: Sequence[float] | None = None, labels: Sequence[str] | None = None) -> pd.DataFrame:
     column = value_column(frame, value)
     values = frame[column].astype(float)
     if values.isna().any():
@@ -152,7 +153,7 @@ def quintile_scores(values: pd.Series) -> pd.Series:
     return (1 + np.floor(5 * (ranks - 1) / len(values))).astype(int)
 
 
-def _rfm(frame, rules=None):
+def _rfm(frame: pd.DataFrame, rules: Mapping[str, Mapping[str, tuple[int, int]]] | None = None) -> pd.DataFrame:
     missing = [c for c in ("frequency", "recency", "T") if c not in frame.columns]
     if missing:
         raise SchemaError(f"rfm segments need frequency, recency and T; missing {missing} (run custvalue.summarize)")
@@ -243,11 +244,12 @@ def lifecycle_stage(frame: pd.DataFrame, thresholds: Mapping[str, float] | None 
     return _categorical(stage, LIFECYCLE_STAGES, frame.index)
 
 
-def _lifecycle(frame, thresholds=None):
+def _lifecycle(frame: pd.DataFrame, thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
     return frame.assign(segment=lifecycle_stage(frame, thresholds))
 
 
-def _kmeans(frame, k=None, features=None, value=None, seed=0, max_k=8):
+def _kmeans(frame: pd.DataFrame, k: int | None = None, features: Sequence[str] | None = None, value: str | None = None,
+            seed: int | None = 0, max_k: int = 8) -> pd.DataFrame:
     from scipy.cluster.vq import kmeans2
 
     if features is None:
@@ -302,7 +304,8 @@ def silhouette(points: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     return float(widths.mean())
 
 
-def _rules(frame, rules=None):
+def _rules(frame: pd.DataFrame,
+           rules: Mapping[str, str | Callable[[pd.DataFrame], Any]] | None = None) -> pd.DataFrame:
     if not rules:
         raise InvalidParameterError("method='rules' needs rules={'name': 'expression' or callable, ...}")
     labels = np.full(len(frame), OTHER, dtype=object)

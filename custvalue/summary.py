@@ -273,7 +273,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
         return Aggregates(n_tx, first, last, total, np.zeros(n_customers), n_tx)
     base = int(days.min())
     bits = max(int(days.max()) - base, 1).bit_length()
-    key_type = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
+    key_type: type[np.unsignedinteger] = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
     key = np.empty(len(codes), dtype=key_type)
     for part in slices(len(codes)):
         key[part] = (codes[part].astype(key_type) << key_type(bits)) | (days[part] - base).astype(key_type)

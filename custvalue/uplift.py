@@ -155,7 +155,7 @@ def uplift_summary(frame: pd.DataFrame) -> UpliftSummary:
     return found
 
 
-def _treated(frame: pd.DataFrame, segment, query) -> np.ndarray:
+def _treated(frame: pd.DataFrame, segment: str | Sequence[str] | None, query: str | None) -> np.ndarray:
     treated = np.ones(len(frame), dtype=bool)
     if segment is not None:
         treated &= segment_mask(frame, segment)
@@ -164,7 +164,8 @@ def _treated(frame: pd.DataFrame, segment, query) -> np.ndarray:
     return treated
 
 
-def _driver_scenario(frame, treated, drivers, retention):
+def _driver_scenario(frame: pd.DataFrame, treated: np.ndarray, drivers: dict[str, float],
+                     retention: float) -> tuple[np.ndarray, np.ndarray]:
     try:
         models = fitted_models(frame)
     except InvalidParameterError:
@@ -252,7 +253,8 @@ def measure_uplift(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
 
 
-def _lift_row(name, t, c, confidence, n_boot, rng, cost_per_customer, fixed_cost) -> dict:
+def _lift_row(name: str, t: np.ndarray, c: np.ndarray, confidence: float, n_boot: int, rng: np.random.Generator,
+              cost_per_customer: float, fixed_cost: float) -> dict:
     if len(t) < 2 or len(c) < 2:
         raise SchemaError(f"group {name!r} needs at least two treated and two control customers")
     if min(len(t), len(c)) < 30 or max(len(t), len(c)) > 10 * min(len(t), len(c)):

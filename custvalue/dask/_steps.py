@@ -23,7 +23,7 @@ about them (the unit, the fitted models, the cleaning report) rides on their
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import dask.dataframe as dd
 import numpy as np
@@ -33,9 +33,9 @@ from custvalue.clean import EXAMPLES_PER_REASON, REASONS, CleanReport, _counts_t
 from custvalue.columns import REQUIRED_COLUMNS, canonical_columns, day_number, is_summary, parse_dates
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.grouping import group_rows
-from custvalue.models import Ability
+from custvalue.models import Ability, BaseModel
 from custvalue.provenance import ATTRS_KEY, attach, provenance
-from custvalue.score import score_frame, score_models
+from custvalue.score import ModelSpec, score_frame, score_models
 from custvalue.summary import _end_day, _transactions, summary_frame
 from custvalue.timeunits import day_numbers
 from custvalue.validation import validate_summary
@@ -48,7 +48,7 @@ REASON, FLAG = "__custvalue_reason__", "__custvalue_flag__"
 ROW_BITS = 40
 
 
-def _with_input_order(ddf):
+def _with_input_order(ddf: dd.DataFrame) -> dd.DataFrame:
     """``ddf`` with a column giving each row's place in the input, to restore it after a shuffle."""
 
     def number(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
@@ -62,14 +62,15 @@ def _in_input_order(part: pd.DataFrame) -> pd.DataFrame:
     return part.sort_values(ORDER, kind="stable")
 
 
-def _renamed(ddf, columns: Mapping[str, str] | None):
+def _renamed(ddf: dd.DataFrame, columns: Mapping[str, str] | None) -> dd.DataFrame:
     """``ddf`` under canonical column names in canonical order, checked on its metadata (no data is
     read) by the pandas code, which raises the pandas errors for missing or unknown columns."""
     order = list(canonical_columns(ddf._meta, columns).columns)
     return (ddf.rename(columns=dict(columns)) if columns else ddf)[order]
 
 
-def _finish(result, compute: bool, sort: bool, source=None, **items: Any):
+def _finish(result: dd.DataFrame, compute: bool, sort: bool, source: dd.DataFrame | None = None,
+            **items: Any) -> dd.DataFrame | pd.DataFrame:
     """Attach what custvalue knows (``source``'s provenance updated with ``items``) to the result's
     metadata; compute the result (in index order if ``sort``) if asked."""
     meta = result._meta.copy()
@@ -86,8 +87,8 @@ def _finish(result, compute: bool, sort: bool, source=None, **items: Any):
 # --- summarize -------------------------------------------------------------------------------------------
 
 
-def summarize_dask(ddf, unit: str, observation_end, *, grain: str, columns: Mapping[str, str] | None,
-                   compute: bool = False):
+def summarize_dask(ddf: dd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, *, grain: str,
+                   columns: Mapping[str, str] | None, compute: bool = False) -> dd.DataFrame | pd.DataFrame:
     """:func:`custvalue.summarize` for a Dask DataFrame of transactions."""
     if is_summary(ddf._meta) and not columns:  # already a summary: checked partition by partition
         return _finish(ddf.map_partitions(validate_summary, meta=ddf._meta), compute, sort=False, source=ddf)
@@ -124,9 +125,10 @@ def _summary_meta(tx_meta: pd.DataFrame, unit: str, grain: str) -> pd.DataFrame:
 # --- score -----------------------------------------------------------------------------------------------
 
 
-def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate: float, margin: float, *,
-               observation_end, grain: str, columns, intervals: float | None, interval_draws: int,
-               interval_method: str, compute: bool = False):
+def score_dask(ddf: dd.DataFrame, model: ModelSpec, spend_model: ModelSpec | None, horizon: float, unit: str,
+               discount_rate: float, margin: float, *, observation_end: str | pd.Timestamp | None, grain: str,
+               columns: Mapping[str, str] | None, intervals: float | None, interval_draws: int,
+               interval_method: str, compute: bool = False) -> dd.DataFrame | pd.DataFrame:
     """:func:`custvalue.score` for a Dask DataFrame of transactions or of customer summaries."""
     if isinstance(model, str) and model == "auto":
         raise InvalidParameterError(
@@ -156,7 +158,7 @@ def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate
                    horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin, model_choice=None)
 
 
-def _fit_on_gathered_rows(summary, models: list) -> None:
+def _fit_on_gathered_rows(summary: dd.DataFrame, models: list[BaseModel]) -> None:
     """Fit ``models`` on the distinct rows of their columns, gathered from every partition."""
     refused = [type(m).__name__ for m in models if not m.can(Ability.WEIGHTED_ROWS)]
     if refused:
@@ -184,7 +186,9 @@ def _distinct_partition(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 # --- clean -----------------------------------------------------------------------------------------------
 
 
-def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str, str], compute: bool = False):
+def clean_dask(ddf: dd.DataFrame, *, columns: Mapping[str, str] | None, observation_end: str | pd.Timestamp | None,
+               date_format: str | None, policies: dict[str, str],
+               compute: bool = False) -> dd.DataFrame | pd.DataFrame:
     """:func:`custvalue.clean` for a Dask DataFrame."""
     renamed = _renamed(ddf, columns)
 
@@ -213,7 +217,7 @@ def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str
 class DaskCleanReport:
     """The cleaning report of :func:`clean` on a Dask DataFrame, computed (once) when first asked for."""
 
-    def __init__(self, source, flagged, lengths):
+    def __init__(self, source: dd.DataFrame, flagged: dd.DataFrame, lengths: dd.Series) -> None:
         self.source, self.flagged, self.lengths = source, flagged, lengths  # lengths: rows per input partition
         self._report: CleanReport | None = None
 
@@ -224,7 +228,7 @@ class DaskCleanReport:
         """The :class:`~custvalue.clean.CleanReport` (reads and shuffles the data once)."""
         if self._report is None:
             self.assemble(*dd.compute(self.flagged, self.lengths))
-        return self._report
+        return cast(CleanReport, self._report)  # set by assemble
 
     def assemble(self, flagged: pd.DataFrame, lengths: pd.Series) -> None:
         """Build the report from the dropped and flagged rows of every partition."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ SAMPLE_ROWS = 20_000
 MAX_ABS_LOG_PARAM = 20.0
 
 LogLik = Callable[[np.ndarray], float]
+#: What a log-likelihood of order 0, 1 or 2 returns: the value, with the gradient, with gradient and Hessian.
+LogLikValue = float | tuple[float, np.ndarray] | tuple[float, np.ndarray, np.ndarray]
 
 
 def compress(
@@ -45,7 +48,9 @@ def compress(
     return {name: rows[name].to_numpy() for name in rows.columns}, counts
 
 
-def subsample(data: dict[str, np.ndarray], weights: np.ndarray, size: int, seed: int):
+def subsample(
+    data: dict[str, np.ndarray], weights: np.ndarray, size: int, seed: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """About ``size`` rows drawn with probability proportional to their weight (for warm starts)."""
     rng = np.random.default_rng(seed)
     idx, counts = np.unique(rng.choice(len(weights), size=size, p=weights / weights.sum()), return_counts=True)
@@ -123,7 +128,7 @@ def objective(f: Callable, n: float, order: int, penalizer: float, n_positive: i
     ``want``, numerical beyond the ``order`` that f offers. The first ``n_positive`` entries of z are
     log-parameters (all by default), the rest covariate coefficients on their own scale."""
 
-    def evaluate(z: np.ndarray, want: int):
+    def evaluate(z: np.ndarray, want: int) -> LogLikValue:
         theta = natural(z, n_positive)
         # d(θ²)/dz is 2θ² for a log-parameter and 2θ for a coefficient; the second derivatives 4θ² and 2.
         positive = np.arange(len(z)) < (len(z) if n_positive is None else n_positive)
@@ -187,10 +192,10 @@ def maximize(
     message when no start reaches a finite interior maximum.
     """
 
-    def lbfgs(evaluate: Callable, start: np.ndarray):
+    def lbfgs(evaluate: Callable, start: np.ndarray) -> Any:
         from scipy import optimize  # loaded on the first fit, not at import
 
-        def negated(z):
+        def negated(z: np.ndarray) -> tuple[float, np.ndarray]:
             value, grad = evaluate(z, 1)
             if not np.isfinite(value) or not np.all(np.isfinite(grad)):
                 return np.inf, np.zeros_like(z)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def x_terms(shift: float, unique_x: np.ndarray, order: int = 1):
+    from custvalue.models._mle import LogLikValue
+
+#: Gradient entries and Hessian entries {(i, j): ...} of a likelihood term: arrays or plain numbers.
+Gradient = Sequence[np.ndarray | float]
+Hessian = Mapping[tuple[int, int], np.ndarray | float]
+
+
+def x_terms(shift: float, unique_x: np.ndarray, order: int = 1) -> tuple[np.ndarray, ...]:
     """lnΓ(shift + x), ψ(shift + x) and, for order 2, ψ'(shift + x), for each distinct x.
 
     They depend on x alone, so they are computed once per distinct purchase
@@ -37,7 +49,7 @@ def mean_purchase_rate(data: dict[str, np.ndarray]) -> float:
     return max(float(np.mean(data["frequency"])) / max(float(np.mean(data["T"])), 1e-9), 1e-3)
 
 
-def simulate_summary(rng: np.random.Generator, lam: np.ndarray, T: np.ndarray, cap: np.ndarray):
+def simulate_summary(rng: np.random.Generator, lam: np.ndarray, T: np.ndarray, cap: np.ndarray) -> pd.DataFrame:
     """Summary rows of Poisson(λ) buyers observed on (0, T] who stop after ``cap`` repeat purchases.
 
     With N purchases of the unstopped process in (0, T], the customer makes
@@ -64,7 +76,9 @@ def softplus(d: np.ndarray) -> np.ndarray:
     return np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))
 
 
-def two_term_loglik(theta, x_weights, C, grad_C, hess_C, weights, D3, grad_3, hess_3, D4, grad_4, hess_4, order):
+def two_term_loglik(theta: np.ndarray, x_weights: np.ndarray, C: np.ndarray, grad_C: Gradient, hess_C: Hessian,
+                    weights: np.ndarray, D3: np.ndarray, grad_3: Gradient, hess_3: Hessian,
+                    D4: np.ndarray, grad_4: Gradient, hess_4: Hessian, order: int) -> LogLikValue:
     """Weighted log-likelihood of rows ``ll_i = C(x_i) + log(e^D3_i + e^D4_i)`` and its log-space derivatives.
 
     BG/NBD and MBG/NBD share this shape. ``C`` and its derivatives depend on
@@ -88,7 +102,7 @@ def two_term_loglik(theta, x_weights, C, grad_C, hess_C, weights, D3, grad_3, he
     n = len(d)
     w_4 = weights * w4
 
-    def rows(entries, length: int = n) -> np.ndarray:
+    def rows(entries: Gradient, length: int = n) -> np.ndarray:
         """Entries (arrays or numbers) as a (len(entries), length) matrix."""
         return np.vstack([np.broadcast_to(np.asarray(e, dtype=float), (length,)) for e in entries])
 

@@ -24,7 +24,7 @@ conditional expectation, (14) DERT; Hardie's note 010 has the spreadsheet.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from custvalue.models._beta_geometric import log_discounted_survival_sum, log_su
 from custvalue.models._weighted import wdot
 from custvalue.models.gammagamma import GammaGamma
 from custvalue.timeunits import days_per_unit
+
+if TYPE_CHECKING:
+    from custvalue.models._mle import LogLikValue
 
 # Random draws per block when simulating: keeps the (customers × opportunities) matrix small.
 _DRAW_CELLS = 1 << 22
@@ -154,7 +157,7 @@ def _log_lik_terms(alpha: float, beta: float, gamma: float, delta: float, x: np.
 
 
 def bgbb_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
-                weights: np.ndarray, order: int = 0) -> Any:
+                weights: np.ndarray, order: int = 0) -> LogLikValue:
     """Weighted BG/BB log-likelihood (FHS 2010, eq. 5) of the log-parameters; with its gradient (order 1)
     and Hessian (order 2) with respect to them.
 
@@ -248,7 +251,7 @@ class BetaGeoBetaBinom(MLEModel):
     derivative_order = 2
 
     def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray,
-               order: int = 0) -> Any:
+               order: int = 0) -> LogLikValue:
         return bgbb_loglik(log_params, data["frequency"], data["recency"], data["periods"], weights, order)
 
     def _arrays(self, summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -321,7 +324,7 @@ class BetaGeoBetaBinom(MLEModel):
 
         Evaluated as P(alive at n) · (α+x)/(α+β+n) · Σ_{k=1}^{t} E[(1−θ)^k] with
         θ ~ Beta(γ, δ+n); the sum in a closed form that stays finite at γ = 1
-        (see :func:`custvalue.models._beta_geometric.log_survival_sum`).
+        (``custvalue.models._beta_geometric.log_survival_sum``).
 
         Examples
         --------
@@ -383,7 +386,7 @@ class BetaGeoBetaBinom(MLEModel):
 
         A customer dead by the last opportunity makes none; an alive one
         survives j of the t opportunities and transacts Binomial(j, p) times
-        (see :func:`count_probabilities`), under the posteriors given alive.
+        (``count_probabilities`` in this module), under the posteriors given alive.
 
         Examples
         --------

@@ -10,12 +10,14 @@ Science 24(2), 275-284 — equations (3), (10), (11) and (12).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, overload
+
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
-from custvalue.models._covariates import CovariateMixin
+from custvalue.models._covariates import CovariateMixin, PerCustomer
 from custvalue.models._math import check_horizon, logistic_neg
 from custvalue.models._nbd import (
     mean_purchase_rate,
@@ -27,9 +29,12 @@ from custvalue.models._nbd import (
 )
 from custvalue.models._scenario import ScaledPurchases
 
+if TYPE_CHECKING:
+    from custvalue.models._mle import LogLikValue
+
 
 def bgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                 weights: np.ndarray, order: int = 1, x_index: tuple | None = None):
+                 weights: np.ndarray, order: int = 1, x_index: tuple | None = None) -> LogLikValue:
     """Weighted BG/NBD log-likelihood (FHL 2005, eq. 6) with its gradient (and Hessian) in log space.
 
     ``ln L = A1 + A2 + ln(e^A3 + δ(x>0) e^A4)`` with
@@ -122,13 +127,19 @@ class BetaGeo(CovariateMixin, MLEModel):
 
     derivative_order = 2
 
-    def loglik(self, log_params, data, weights, order=0):
+    def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray,
+               order: int = 0) -> LogLikValue:
         if self.has_covariates():
             return bgnbd_covariate_loglik(log_params, data, weights)
         return bgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights, order,
                             data.get("_x_index"))
 
-    def _p(self, summary: pd.DataFrame | None = None):
+    @overload
+    def _p(self) -> tuple[float, float, float, float]: ...
+    @overload
+    def _p(self, summary: pd.DataFrame | None) -> tuple[float, PerCustomer, PerCustomer, PerCustomer]: ...
+
+    def _p(self, summary: pd.DataFrame | None = None) -> tuple[float, PerCustomer, PerCustomer, PerCustomer]:
         """(r, α, a, b), per customer of ``summary`` when the model has covariates."""
         r, alpha, a, b = super()._p()
         if summary is None or not self.has_covariates():
@@ -136,10 +147,11 @@ class BetaGeo(CovariateMixin, MLEModel):
         purchase, dropout = self.covariate_effects(summary)
         return r, alpha / purchase, a * dropout, b * dropout
 
-    def start_values(self, data):
+    def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.log([1.0, 1.0 / mean_purchase_rate(data), 1.0, 1.0]), np.zeros(4), np.log([0.5, 5.0, 0.5, 3.0])]
 
-    def _death_odds(self, x, t_x, T, summary=None):
+    def _death_odds(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                    summary: pd.DataFrame | None = None) -> np.ndarray:
         r, alpha, a, b = self._p(summary)
         with np.errstate(divide="ignore", over="ignore"):
             log_odds = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
@@ -210,7 +222,7 @@ class BetaGeo(CovariateMixin, MLEModel):
     def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
         """A summary of ``n_customers`` customers acquired over 78 weeks (a day grid), drawn from the model."""
         rng = np.random.default_rng(seed)
-        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=rng.integers(2**31))
+        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=int(rng.integers(2**31)))
         return out.assign(recency=np.round(out["recency"] * 7) / 7)
 
     def scenario(self, **knobs: float) -> BaseModel:

@@ -15,7 +15,7 @@ Monetary Value", http://www.brucehardie.com/notes/025/ — equations (1) and (5)
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ from custvalue.checks import invalid
 from custvalue.errors import SchemaError, invalid_values_error
 from custvalue.models._base import Ability, MLEModel, Role, summary_weights
 from custvalue.models._weighted import wdot
+
+if TYPE_CHECKING:
+    from custvalue.models._mle import LogLikValue
 
 #: exp() of this is just below the largest double: expected spends are capped there.
 _LOG_MAX = 709.0
@@ -36,7 +39,7 @@ class SpendWarning(UserWarning):
 
 
 def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weights: np.ndarray,
-                      order: int = 1, x_index: tuple | None = None) -> Any:
+                      order: int = 1, x_index: tuple | None = None) -> LogLikValue:
     """Weighted log-likelihood of mean spends ``m`` over ``x`` transactions, with log-space derivatives.
 
     ``ln f(m | x) = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m + px ln x − (px+q) ln(v + x m)``
@@ -131,7 +134,7 @@ class GammaGamma(MLEModel):
     derivative_order = 2
 
     def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray,
-               order: int = 0) -> Any:
+               order: int = 0) -> LogLikValue:
         return gammagamma_loglik(log_params, data["frequency"], data["monetary_value"], weights, order,
                                  data.get("_x_index"))
 
@@ -229,7 +232,7 @@ class GammaGamma(MLEModel):
         repeat purchases get the population mean p v/(q − 1). Where p·x + q ≤ 1
         the mean is infinite (always so for x = 0 when q ≤ 1): those customers
         get the median of their posterior spend instead (see
-        :func:`posterior_spend`), so every value is finite and positive.
+        ``posterior_spend`` in this module), so every value is finite and positive.
 
         Examples
         --------

@@ -20,7 +20,7 @@ the expected spend is Gamma-Gamma's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,9 +31,13 @@ from custvalue.models._weighted import wdot
 from custvalue.models.gammagamma import GammaGamma
 from custvalue.models.registry import register
 
+if TYPE_CHECKING:
+    from custvalue.models._mle import LogLikValue
+
 
 def gammagamma_individual_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, mean_log: np.ndarray,
-                                 weights: np.ndarray, order: int = 1, x_index: tuple | None = None) -> Any:
+                                 weights: np.ndarray, order: int = 1,
+                                 x_index: tuple | None = None) -> LogLikValue:
     """Weighted log-likelihood of customers' repeat-purchase amounts, with log-space derivatives.
 
     ``ln f = (p−1) x ℓ − x lnΓ(p) + q ln v − lnΓ(q) + lnΓ(px+q) − (px+q) ln(v + x m)``
@@ -109,7 +113,7 @@ class GammaGammaIndividual(GammaGamma):
     lifetimes_fitter = ""
 
     def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray,
-               order: int = 0) -> Any:
+               order: int = 0) -> LogLikValue:
         return gammagamma_individual_loglik(log_params, data["frequency"], data["monetary_value"],
                                             data["mean_log_value"], weights, order, data.get("_x_index"))
 

@@ -10,6 +10,8 @@ International Journal of Research in Marketing 24(3), 201-209.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
@@ -26,9 +28,12 @@ from custvalue.models._nbd import (
 )
 from custvalue.models._scenario import ScaledPurchases
 
+if TYPE_CHECKING:
+    from custvalue.models._mle import LogLikValue
+
 
 def mbgnbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                  weights: np.ndarray, order: int = 1, x_index: tuple | None = None):
+                  weights: np.ndarray, order: int = 1, x_index: tuple | None = None) -> LogLikValue:
     """Weighted MBG/NBD log-likelihood with its gradient (and Hessian) in log space.
 
     ``L = Γ(r+x)α^r/Γ(r) [B(a, b+x+1)/B(a,b) (α+T)^−(r+x) + B(a+1, b+x)/B(a,b) (α+t_x)^−(r+x)]``,
@@ -87,14 +92,15 @@ class ModifiedBetaGeo(MLEModel):
 
     derivative_order = 2
 
-    def loglik(self, log_params, data, weights, order=0):
+    def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray,
+               order: int = 0) -> LogLikValue:
         return mbgnbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights, order,
                              data.get("_x_index"))
 
-    def start_values(self, data):
+    def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.log([1.0, 1.0 / mean_purchase_rate(data), 1.0, 1.0]), np.zeros(4), np.log([0.5, 5.0, 0.5, 3.0])]
 
-    def _log_death_odds(self, x, t_x, T):
+    def _log_death_odds(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         r, alpha, a, b = self._p()
         return np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
 
@@ -147,7 +153,7 @@ class ModifiedBetaGeo(MLEModel):
     def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
         """A summary of ``n_customers`` customers acquired over 78 weeks (a day grid), drawn from the model."""
         rng = np.random.default_rng(seed)
-        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=rng.integers(2**31))
+        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=int(rng.integers(2**31)))
         return out.assign(recency=np.round(out["recency"] * 7) / 7)
 
     def scenario(self, **knobs: float) -> BaseModel:

@@ -13,18 +13,20 @@ customers with hundreds of purchases and very long T finite.
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1, roots_legendre
 
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
-from custvalue.models._covariates import CovariateMixin
+from custvalue.models._covariates import CovariateMixin, PerCustomer
 from custvalue.models._math import check_horizon, expm1_ratio, log1mexp
 from custvalue.models._nbd import mean_purchase_rate, nbd_pmf_terms, observation_times, simulate_summary
 from custvalue.models._scenario import ScaledPurchases
 
 
-def _log_F(u, r, alpha, s, beta, x):
+def _log_F(u: np.ndarray, r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: np.ndarray) -> np.ndarray:
     """log of the FHL (2005a) term ``2F1(·)/(max(α,β)+u)^(r+s+x)`` at time u, by Euler's transformation.
 
     α and β may be arrays (customers with covariates): each row takes the branch its own α ≥ β selects.
@@ -45,7 +47,8 @@ def _log_F(u, r, alpha, s, beta, x):
             * np.log(beta + u) + np.log(hyper))
 
 
-def _log_terms(r, alpha, s, beta, x, t_x, T):
+def _log_terms(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: np.ndarray, t_x: np.ndarray,
+               T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(log of the alive term, log of the died-in-(t_x, T] term) of the Pareto/NBD likelihood, without A."""
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     log_f_tx = _log_F(t_x, r, alpha, s, beta, x)
@@ -56,7 +59,8 @@ def _log_terms(r, alpha, s, beta, x, t_x, T):
 
 
 def paretonbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                     weights: np.ndarray, x_index: tuple | None = None, alpha=None, beta=None) -> float:
+                     weights: np.ndarray, x_index: tuple | None = None, alpha: PerCustomer | None = None,
+                     beta: PerCustomer | None = None) -> float:
     """Weighted Pareto/NBD log-likelihood (FHL 2005a, eq. 22), in log space.
 
     ``alpha`` and ``beta``, when given, replace the scales of ``log_params`` (per customer, for covariates).
@@ -98,13 +102,18 @@ class ParetoNBD(CovariateMixin, MLEModel):
     lifetimes_fitter = "ParetoNBDFitter"
     derivative_order = 0
 
-    def loglik(self, log_params, data, weights, order=0):
+    def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray, order: int = 0) -> float:
         if self.has_covariates():
             return paretonbd_covariate_loglik(log_params, data, weights)
         return paretonbd_loglik(log_params, data["frequency"], data["recency"], data["T"], weights,
                                 data.get("_x_index"))
 
-    def _p(self, summary: pd.DataFrame | None = None):
+    @overload
+    def _p(self) -> tuple[float, float, float, float]: ...
+    @overload
+    def _p(self, summary: pd.DataFrame | None) -> tuple[float, PerCustomer, float, PerCustomer]: ...
+
+    def _p(self, summary: pd.DataFrame | None = None) -> tuple[float, PerCustomer, float, PerCustomer]:
         """(r, α, s, β), per customer of ``summary`` when the model has covariates."""
         r, alpha, s, beta = super()._p()
         if summary is None or not self.has_covariates():
@@ -112,11 +121,12 @@ class ParetoNBD(CovariateMixin, MLEModel):
         purchase, dropout = self.covariate_effects(summary)
         return r, alpha / purchase, s, beta / dropout
 
-    def start_values(self, data):
+    def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         starts = [1.0, 1.0 / mean_purchase_rate(data), 1.0, float(np.mean(data["T"]))]
         return [np.log(starts), np.zeros(4), np.log([0.5, 10.0, 0.5, 10.0])]
 
-    def _log_p_alive(self, x, t_x, T, summary=None):
+    def _log_p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                     summary: pd.DataFrame | None = None) -> np.ndarray:
         r, alpha, s, beta = self._p(summary)
         alive, died = _log_terms(r, alpha, s, beta, x, t_x, T)
         return alive - np.logaddexp(alive, died)
@@ -185,7 +195,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
     def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
         """A summary of ``n_customers`` customers acquired over 78 weeks (a day grid), drawn from the model."""
         rng = np.random.default_rng(seed)
-        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=rng.integers(2**31))
+        out = self.simulate(n_customers, observation_times(rng, n_customers), seed=int(rng.integers(2**31)))
         return out.assign(recency=np.round(out["recency"] * 7) / 7)
 
     def scenario(self, **knobs: float) -> BaseModel:
@@ -196,7 +206,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         return ScaledPurchases(self, time_scale=k["dropout"], value_scale=k["purchase_rate"] / k["dropout"])
 
 
-def _log_nbd(r, alpha, k, tau):
+def _log_nbd(r: float, alpha: float, k: float, tau: np.ndarray) -> np.ndarray:
     return gammaln(r + k) - gammaln(r) - gammaln(k + 1) + r * (np.log(alpha) - np.log(alpha + tau)) + (
         k * (np.log(tau) - np.log(alpha + tau)) if k > 0 else 0.0
     )

@@ -71,8 +71,9 @@ class ShiftedBetaGeometric(MLEModel):
     def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.zeros(2), np.log([0.5, 2.0]), np.log([2.0, 5.0])]
 
-    def _fit_data(self, summary: pd.DataFrame,
-                  weights: np.ndarray | None) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    def _fit_data(
+        self, summary: pd.DataFrame, weights: np.ndarray | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         survivors = survivor_counts(summary)
         periods = np.arange(1, len(survivors))
         churned = survivors[:-1] - survivors[1:]
@@ -80,7 +81,7 @@ class ShiftedBetaGeometric(MLEModel):
                 "censored": np.append(np.zeros(len(periods)), 1.0)}
         return data, np.append(churned, survivors[-1]).astype(float)
 
-    def fit(self, summary: Any, weights: Any = None) -> ShiftedBetaGeometric:
+    def fit(self, summary: Any, weights: np.ndarray | pd.Series | str | None = None) -> ShiftedBetaGeometric:
         """Fit on one cohort's survivor counts (a list, array, Series, or a frame with ``survivors``)."""
         if weights is not None:
             raise InvalidParameterError("sBG takes survivor counts; weights do not apply")
