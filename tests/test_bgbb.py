@@ -332,3 +332,15 @@ def test_analytic_derivatives_match_finite_differences():
         assert value == pytest.approx(loglik(z, 0), rel=1e-13)
         np.testing.assert_allclose(gradient, numeric_gradient(lambda u: loglik(u, 0), z), rtol=1e-6, atol=1e-4)
         np.testing.assert_allclose(hessian, numeric_hessian(lambda u: loglik(u, 1)[1], z), rtol=1e-6, atol=1e-4)
+
+
+def test_bootstrap_draws_as_many_customers_as_the_weights_stand_for(fitted):
+    like = fitted.simulate_like(DONATIONS, seed=3)
+    assert len(like) == DONATIONS["weights"].sum() and (like["periods"] == 6).all()
+    scored = cv.score(DONATIONS, model="bgbb", spend_model=None, horizon=5, intervals=0.9, interval_draws=10,
+                      interval_method="bootstrap")
+    inside = (scored["expected_purchases_lower"] <= scored["expected_purchases"]) & (
+        scored["expected_purchases"] <= scored["expected_purchases_upper"])
+    assert inside.mean() > 0.8
+    with pytest.raises(InvalidParameterError, match="whole-number weights"):
+        fitted.simulate_like(DONATIONS.assign(weights=DONATIONS["weights"] / 3))

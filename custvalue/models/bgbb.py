@@ -36,7 +36,7 @@ from custvalue.errors import AbilityError, InvalidParameterError, SchemaError, f
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._beta_geometric import log_discounted_survival_sum, log_survival, log_survival_sum
 from custvalue.models._weighted import wdot
-from custvalue.models.gammagamma import GammaGamma
+from custvalue.models.gammagamma import GammaGamma, customer_counts
 from custvalue.timeunits import days_per_unit
 
 if TYPE_CHECKING:
@@ -207,6 +207,13 @@ def count_probabilities(A: np.ndarray, B: np.ndarray, G: float, D: np.ndarray, c
     for j = t) transacts Binomial(j, p) times, so
     ``P(k) = Σ_{j=k}^{t−1} C(j,k) B(A+k, B+j−k)/B(A,B) · B(G+1, D+j)/B(G,D) + C(t,k) B(A+k, B+t−k)/B(A,B) ·
     B(G, D+t)/B(G,D)`` (FHS 2010, eq. 6, for a customer with history).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = count_probabilities(np.array([1.0]), np.array([1.0]), 1.0, np.array([1.0]), [0, 1], t=1)
+    >>> one.round(4).tolist()   # survives with probability 1/2, then buys with probability 1/2
+    [[0.75, 0.25]]
     """
     A, B, D = (np.asarray(v, dtype=float)[:, None] for v in np.broadcast_arrays(A, B, D))
     out = np.zeros((A.shape[0], len(counts)))
@@ -498,7 +505,8 @@ class BetaGeoBetaBinom(MLEModel):
         """
         n_customers = check_int(n_customers, "n_customers", low=0)
         n_periods = self._opportunities(periods, n_customers, "periods")
-        buys, alive = self._draw(np.random.default_rng(seed), n_periods)
+        buys, alive = self._draw(np.random.default_rng(None if seed is None else check_int(seed, "seed", low=0)),
+                                 n_periods)
         x = buys.sum(axis=1)
         last = np.where(x > 0, buys.shape[1] - np.argmax(buys[:, ::-1], axis=1), 0) if buys.shape[1] else x
         return pd.DataFrame({"frequency": x.astype(float), "recency": last.astype(float),
@@ -506,11 +514,31 @@ class BetaGeoBetaBinom(MLEModel):
                             index=pd.RangeIndex(n_customers, name="customer_id"))
 
     def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
-        """Customers with the same number of opportunities as those of ``data``, drawn from the model."""
-        return self.simulate(len(data), data["periods"].to_numpy(dtype=float), seed=seed)
+        """Customers with the same number of opportunities as those of ``data``, drawn from the model; a row
+        with a ``weights`` column stands for that many customers (as in the donations data).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> m = cv.models.BetaGeoBetaBinom.from_params(**cv.models.BetaGeoBetaBinom.example_params)
+        >>> like = m.simulate_like(cv.datasets.load_donations(), seed=0)
+        >>> len(like), like["periods"].unique().tolist()
+        (11104, [6.0])
+        """
+        (periods,) = self._summary_arrays(data, ("periods",))
+        periods = np.repeat(periods, customer_counts(data))
+        return self.simulate(len(periods), periods, seed=seed)
 
     def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
-        """Customers with six opportunities each (as in the donations data), drawn from the model."""
+        """Customers with six opportunities each (as in the donations data), drawn from the model.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> m = cv.models.BetaGeoBetaBinom.from_params(**cv.models.BetaGeoBetaBinom.example_params)
+        >>> len(m.sample(1000, seed=0))
+        1000
+        """
         return self.simulate(n_customers, 6, seed=seed)
 
     def simulate_transactions(self, n_customers: int, T: float | np.ndarray, *, unit: str = "W",
@@ -554,7 +582,7 @@ class BetaGeoBetaBinom(MLEModel):
                as_timestamp(observation_end, "observation_end")).normalize()
         if spend_model is not None:
             _check_spend_model(spend_model)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(None if seed is None else check_int(seed, "seed", low=0))
         buys, _ = self._draw(rng, periods)
         repeat_customer, repeat_at = np.nonzero(buys)
         customer = np.concatenate([np.arange(n_customers), repeat_customer])

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaincinv, gammaln, polygamma
 
-from custvalue.checks import invalid
+from custvalue.checks import check_int, invalid
 from custvalue.errors import SchemaError, invalid_values_error
 from custvalue.models._base import Ability, MLEModel, Role, summary_weights
 from custvalue.models._weighted import wdot
@@ -81,6 +81,28 @@ def gammagamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weig
     return ll, grad_z, np.outer(theta, theta) * H + np.diag(grad_z)
 
 
+def _repeat_counts(counts: Any, name: str = "frequency") -> np.ndarray:
+    """One whole number >= 0 per customer, as floats, or a clear error."""
+    try:
+        values = np.asarray(counts, dtype=float)
+    except (TypeError, ValueError):
+        raise invalid(name, counts, "give one whole number >= 0 per customer") from None
+    if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values < 0) or np.any(values != np.floor(values)):
+        raise invalid(name, counts, "give one whole number >= 0 per customer")
+    return values
+
+
+def customer_counts(data: pd.DataFrame) -> np.ndarray:
+    """How many customers each row of ``data`` stands for: its whole-number ``weights``, else one."""
+    if "weights" not in data.columns:
+        return np.ones(len(data), dtype=np.int64)
+    weights = summary_weights(data, "weights")
+    if weights is None or np.any(weights != np.floor(weights)):
+        raise invalid("weights", "the weights column", "simulating customers like these needs whole-number "
+                      "weights (counts of identical customers)")
+    return weights.astype(np.int64)
+
+
 def posterior_spend(p: float, q: float, v: float, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Expected spend per transaction of customers with x repeat purchases of mean m.
 
@@ -90,6 +112,14 @@ def posterior_spend(p: float, q: float, v: float, x: np.ndarray, m: np.ndarray) 
     when s ≤ 1; those customers get the posterior median of p/ν instead,
     pR / Q(s, ½) with Q the gamma quantile (evaluated in log space, since
     Q(s, ½) underflows for small s). Values are capped at the largest double.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> posterior_spend(6.25, 3.74, 15.44, np.array([0, 2]), np.array([0.0, 20.0])).round(2).tolist()
+    [35.22, 22.74]
+    >>> posterior_spend(2.0, 0.8, 10.0, np.array([0]), np.array([0.0])).round(2).tolist()   # median: no mean
+    [39.89]
     """
     x = np.asarray(x, dtype=float)
     m = np.where(x > 0, m, 0.0)
@@ -265,12 +295,10 @@ class GammaGamma(MLEModel):
         >>> len(amounts), bool((amounts > 0).all())
         (5, True)
         """
-        counts = np.asarray(n_transactions, dtype=float)
-        if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts < 0) \
-                or np.any(counts != np.floor(counts)):
-            raise invalid("n_transactions", n_transactions, "give one whole number >= 0 per customer")
+        counts = _repeat_counts(n_transactions, "n_transactions")
         p, q, v = self._p()
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(
+            None if seed is None else check_int(seed, "seed", low=0))
         nu = np.maximum(rng.gamma(q, 1 / v, len(counts)), np.finfo(float).tiny)
         with np.errstate(over="ignore"):
             amounts = rng.gamma(p, 1 / np.repeat(nu, counts.astype(np.int64)))
@@ -286,8 +314,8 @@ class GammaGamma(MLEModel):
         ['frequency', 'monetary_value']
         """
         p, q, v = self._p()
-        rng = np.random.default_rng(seed)
-        x = np.asarray(frequency, dtype=float)
+        rng = np.random.default_rng(None if seed is None else check_int(seed, "seed", low=0))
+        x = _repeat_counts(frequency)
         nu = np.maximum(rng.gamma(q, 1 / v, len(x)), np.finfo(float).tiny)
         # The mean of x Gamma(p, ν) amounts is Gamma(px, xν).
         with np.errstate(over="ignore"):
@@ -296,10 +324,29 @@ class GammaGamma(MLEModel):
                             index=pd.RangeIndex(len(x), name="customer_id"))
 
     def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
-        """Spends of customers with the purchase counts of ``data``, drawn from the model."""
-        return self.simulate(data["frequency"].to_numpy(dtype=float), seed=seed)
+        """Spends of customers with the purchase counts of ``data``, drawn from the model; a row with a
+        ``weights`` column stands for that many customers.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> gg = cv.models.GammaGamma.from_params(**cv.models.GammaGamma.example_params)
+        >>> len(gg.simulate_like(cv.datasets.load_cdnow_summary(), seed=0))
+        2357
+        """
+        (frequency,) = self._summary_arrays(data, ("frequency",))
+        return self.simulate(np.repeat(frequency, customer_counts(data)), seed=seed)
 
     def sample(self, n_customers: int, seed: int | None = None) -> pd.DataFrame:
-        """Spends of ``n_customers`` customers with 0 to 9 repeat purchases, drawn from the model."""
-        rng = np.random.default_rng(seed)
+        """Spends of ``n_customers`` customers with 0 to 9 repeat purchases, drawn from the model.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> gg = cv.models.GammaGamma.from_params(**cv.models.GammaGamma.example_params)
+        >>> int(gg.sample(1000, seed=0)["frequency"].max())
+        9
+        """
+        n_customers = check_int(n_customers, "n_customers", low=0)
+        rng = np.random.default_rng(None if seed is None else check_int(seed, "seed", low=0))
         return self.simulate(rng.integers(0, 10, n_customers), seed=int(rng.integers(2**31)))

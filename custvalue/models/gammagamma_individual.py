@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, polygamma
 
-from custvalue.errors import SchemaError, invalid_values_error
+from custvalue.errors import invalid_values_error
 from custvalue.models._weighted import wdot
-from custvalue.models.gammagamma import GammaGamma
+from custvalue.models.gammagamma import GammaGamma, _repeat_counts
 from custvalue.models.registry import register
 
 if TYPE_CHECKING:
@@ -164,9 +164,7 @@ class GammaGammaIndividual(GammaGamma):
         ...                                                         np.log(one_purchase.monetary_value)))
         (0.0, True)
         """
-        x = np.asarray(frequency, dtype=float)
-        if x.ndim != 1 or not np.all(np.isfinite(x)) or np.any(x < 0) or np.any(x != np.floor(x)):
-            raise SchemaError("simulate needs whole repeat-purchase counts >= 0, one per customer")
+        x = _repeat_counts(frequency)
         counts = x.astype(np.int64)
         amounts = self.transaction_amounts(counts, seed)
         owner = np.repeat(np.arange(len(counts)), counts)
