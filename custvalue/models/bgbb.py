@@ -1,4 +1,4 @@
-"""BG/BB: beta-geometric / beta-Bernoulli model for discrete-time data (Fader, Hardie & Berger 2010).
+"""BG/BB: beta-geometric / beta-Bernoulli model for discrete-time data (Fader, Hardie & Shang 2010).
 
 After a first transaction (opportunity 0) a customer has transaction
 opportunities 1, 2, ... (one per unit of time: a yearly fundraiser, a weekly
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, digamma, gammaln, polygamma
 
 from custvalue.checks import check_int, check_number, invalid
 from custvalue.columns import as_timestamp
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 # Random draws per block when simulating: keeps the (customers × opportunities) matrix small.
 _DRAW_CELLS = 1 << 22
-
-
 # Cells (rows × death times) per block of likelihood work: keeps the temporaries in cache.
 _LIK_CELLS = 1 << 18
 
@@ -53,8 +51,6 @@ _LIK_CELLS = 1 << 18
 def _term_tables(theta: np.ndarray, top: int, order: int) -> list[dict[str, np.ndarray]]:
     """lnΓ (and ψ, ψ' up to ``order``) of α+j, β+j, α+β+j, δ+j, γ+δ+j for j = 0..top: every beta function in
     the likelihood is a combination of these, so each is computed once per evaluation, not once per cell."""
-    from scipy.special import digamma, gammaln, polygamma
-
     alpha, beta, gamma, delta = theta
     j = np.arange(top + 2, dtype=float)
     functions = [gammaln, digamma, lambda v: polygamma(1, v)][: order + 1]
@@ -87,8 +83,6 @@ def _block(theta: np.ndarray, tables: list[dict[str, np.ndarray]], x: np.ndarray
                 table["g"][g_index] + table["d"][m] - table["gd"][m_gd])
 
     alpha, beta, gamma, delta = theta
-    from scipy.special import betaln, digamma, polygamma
-
     a_x, b_m, ab_m, death = parts(tables[0])
     log_terms = np.where(valid, a_x + b_m - ab_m + death, -np.inf) - betaln(alpha, beta) - betaln(gamma, delta)
     with np.errstate(under="ignore"):
@@ -128,13 +122,13 @@ def _block(theta: np.ndarray, tables: list[dict[str, np.ndarray]], x: np.ndarray
             cell = grads[a] * grads[b]
             if (a, b) in second:
                 cell = cell + np.where(valid, second[(a, b)], 0.0)
-            hessian[a, b] = hessian[b, a] = float(np.sum(wshares * cell)) - float(
-                wdot(weights, row_grads[a] * row_grads[b]))
+            hessian[a, b] = hessian[b, a] = float(np.sum(wshares * cell)) - wdot(weights,
+                                                                                 row_grads[a] * row_grads[b])
     return wdot(weights, ll), gradient, hessian
 
 
 def _blocks(x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> list[slice]:
-    """Row slices with about :data:`_LIK_CELLS` cells each (a row has n − t_x + 1 cells)."""
+    """Row slices with about ``_LIK_CELLS`` cells each (a row has n − t_x + 1 cells)."""
     width = int(np.max(n - t_x)) + 1 if len(n) else 1
     step = max(1, _LIK_CELLS // width)
     return [slice(start, start + step) for start in range(0, len(n), step)]
