@@ -734,9 +734,20 @@ def test_penalizer_reaches_the_fits_score_makes():
     assert unfitted.penalizer == 0.0 and not unfitted.is_fitted  # the caller's model is left alone
 
 
-def test_a_penalizer_that_breaks_the_spend_model_is_refused_with_the_reason():
-    # L2 shrinkage of Gamma-Gamma's log-parameters at 0.01 pushes q below 1 here: infinite spend for one-time
-    # buyers, which score refuses rather than return.
-    with warnings.catch_warnings(), pytest.raises(cv.SchemaError, match=r"expected_spend.*penalizer=0.01.*q <= 1"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        cv.score(SUMMARY, horizon=39, penalizer=0.01)
+class InfiniteForOneTimers(cv.models.GammaGamma):
+    """A spend model whose predictions are infinite for customers without repeat purchases."""
+
+    def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
+        spend = super().expected_spend(summary)
+        return spend.where(summary["frequency"].to_numpy() > 0, np.inf)
+
+
+def test_scores_that_are_not_finite_are_refused_with_the_customers_and_models():
+    spend = InfiniteForOneTimers.from_params(p=6.25, q=3.74, v=15.44)
+    with pytest.raises(cv.SchemaError) as caught:
+        cv.score(SUMMARY, horizon=39, spend_model=spend)
+    message = str(caught.value)
+    one_timers = int((SUMMARY["frequency"] == 0).sum())
+    assert message.startswith(f"column 'expected_spend' breaks the rule 'finite prediction' in {one_timers} row(s)")
+    assert f"{one_timers} of {len(SUMMARY)} customers get no finite expected_spend" in message
+    assert "InfiniteForOneTimers()  fitted: p=6.25" in message
