@@ -9,8 +9,7 @@ over draws give the interval.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 from custvalue.checks import check_choice, check_frame, check_int, check_level, invalid
 from custvalue.errors import InvalidParameterError
 from custvalue.models import Ability, BaseModel
+from custvalue.progress import progress
 
 __all__ = ["parameter_draws", "prediction_intervals"]
 
@@ -69,7 +69,7 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
             raise InvalidParameterError("the parametric bootstrap needs the summary the model was fitted on")
         model.require(Ability.SIMULATION, "the parametric bootstrap")
         refits = []
-        for i in _progress(range(n_draws), "bootstrap refits"):
+        for i in progress(range(n_draws), "bootstrap refits"):
             sample = model.simulate_like(data, seed=int(rng.integers(2**31)) + i)
             refits.append(model.clone().fit(sample))
         return refits
@@ -102,7 +102,7 @@ def prediction_intervals(rows: pd.DataFrame,
                                     f"{len(count_draws)} and {len(spend_draws)}")
     tail = (1 - level) / 2
     out: dict[str, list[np.ndarray]] = {}
-    for start in _progress(range(0, len(rows), ROWS_PER_CHUNK), "intervals", len(count_draws) * len(rows)):
+    for start in progress(range(0, len(rows), ROWS_PER_CHUNK), "intervals"):
         chunk = rows.iloc[start:start + ROWS_PER_CHUNK]
         samples: dict[str, list[np.ndarray]] = {}
         for count_model, spend_model in zip(count_draws, spend_draws):
@@ -113,14 +113,3 @@ def prediction_intervals(rows: pd.DataFrame,
             out.setdefault(f"{column}_lower", []).append(low)
             out.setdefault(f"{column}_upper", []).append(high)
     return {name: np.concatenate(parts) for name, parts in out.items()}
-
-
-def _progress(iterable: Iterable[_Item], label: str, work: int = LONG_RUN) -> Iterable[_Item]:
-    """A tqdm progress bar for long runs in a terminal, when tqdm is installed (``custvalue[progress]``)."""
-    if work < LONG_RUN or not sys.stderr.isatty():
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc=label)

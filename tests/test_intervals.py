@@ -57,16 +57,3 @@ def test_interval_errors():
         cv.score(SUMMARY, model=fixed, spend_model=None, intervals=0.9)
     with pytest.raises(InvalidParameterError, match="interval_method=.jackknife. is not valid"):
         cv.score(SUMMARY, spend_model=None, intervals=0.9, interval_method="jackknife")
-
-
-def test_progress_bar_only_in_a_terminal(monkeypatch):
-    from custvalue import intervals
-
-    items = range(3)
-    assert intervals._progress(items, "draws") is items  # pytest's captured stderr is not a terminal
-    monkeypatch.setattr(intervals.sys, "stderr", type("Terminal", (), {"isatty": lambda self: True,
-                                                                        "write": lambda self, s: None,
-                                                                        "flush": lambda self: None})())
-    assert intervals._progress(items, "draws", work=10) is items  # short runs never show one
-    bar = intervals._progress(items, "draws")
-    assert bar is not items and list(bar) == [0, 1, 2]
