@@ -15,7 +15,7 @@ FLOORS = {
     "custvalue.engines": 1, "custvalue.provenance": 1, "custvalue.timeunits": 1, "custvalue.grouping": 1,
     "custvalue.schemas": 1, "custvalue.validation": 1, "custvalue.checks": 1, "custvalue.expressions": 1, "custvalue.progress": 1,
     "custvalue.columns": 2,
-    "custvalue.clean": 3, "custvalue.summary": 3,
+    "custvalue.clean": 3, "custvalue.summary": 3, "custvalue.returns": 3,
     "custvalue.models": 4,
     "custvalue.intervals": 5, "custvalue.evaluation": 5, "custvalue.datasets": 5,
     "custvalue.score": 6,

@@ -27,7 +27,7 @@ MAPPING = {"cust": "customer_id", "when": "date", "value": "amount"}
 
 def test_every_row_is_accounted_for_with_its_first_reason():
     raw = raw_frame()
-    out = cv.clean(raw, columns=MAPPING, observation_end="2024-02-01")
+    out = cv.clean(raw, columns=MAPPING, observation_end="2024-02-01", duplicates="drop", zero_amounts="drop")
     report = cv.cleaning_report(out)
     assert report.rows_in == 9
     assert report.rows_kept == 2 == len(out)
@@ -87,8 +87,11 @@ def test_raise_policy_names_column_rule_and_rows(policy, reason):
 
 def test_cdnow_master_report_shows_duplicates_and_zero_amounts():
     tx = cv.datasets.load_cdnow()
-    report = cv.cleaning_report(cv.clean(tx))
     # REFERENCE: CDNOW_master has 255 exact duplicate rows and 80 rows with dollar_value 0.
+    kept = cv.cleaning_report(cv.clean(tx))  # kept by default, and counted
+    assert kept.kept_flagged == {"duplicate": 255, "zero_amount": 80} and kept.rows_kept == 69_659
+    assert "duplicate                    255 kept" in str(kept)
+    report = cv.cleaning_report(cv.clean(tx, duplicates="drop", zero_amounts="drop"))
     assert report.dropped["duplicate"] == 255
     assert report.dropped["zero_amount"] == 80
     assert report.rows_kept == 69_659 - 255 - 80
@@ -186,7 +189,7 @@ def test_unusable_ids_are_dropped_and_reported():
     assert out["customer_id"].tolist() == [1, 2] and out["customer_id"].dtype == np.int64
     lists = pd.DataFrame({"customer_id": [[1], "a", "a", {"b": 1}], "date": ["2024-01-02"] * 4,
                           "amount": [1.0, 2.0, 2.0, 3.0]})
-    report = cv.cleaning_report(cv.clean(lists))
+    report = cv.cleaning_report(cv.clean(lists, duplicates="drop"))
     assert report.dropped["invalid_customer_id"] == 2 and report.dropped["duplicate"] == 1
 
 
@@ -199,7 +202,7 @@ def test_list_values_in_any_column_are_read_or_reported_not_raised():
     tx = pd.DataFrame({"customer_id": [1, 1, 2, 3, 4], "date": ["2024-01-02", "2024-01-02", ["x"], "2024-01-03",
                                                                  "2024-01-04"],
                        "amount": [5.0, 5.0, 1.0, [2.0], 3.0], "items": [["a", "b"], ["a", "b"], [], ["c"], ["d"]]})
-    out = cv.clean(tx)
+    out = cv.clean(tx, duplicates="drop")
     report = cv.cleaning_report(out)
     assert report.dropped["duplicate"] == 1  # rows 0 and 1 are equal, lists included
     assert report.dropped["unparseable_date"] == 1 and report.dropped["non_numeric_amount"] == 1

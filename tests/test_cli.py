@@ -72,8 +72,12 @@ def follow_hints(capsys, args, steps=4):
     raise AssertionError(errors)
 
 
+# The command line drops what --keep does not keep; the library keeps duplicates and zero amounts by default.
+CLI_POLICIES = {"duplicates": "drop", "zero_amounts": "drop"}
+
+
 def library_summary(raw, **options):
-    return cv.summarize(cv.clean(raw), **options)
+    return cv.summarize(cv.clean(raw, **CLI_POLICIES), **options)
 
 
 def sample_raw():
@@ -135,7 +139,7 @@ def test_following_the_hints_reads_the_cdnow_master_into_parquet(tmp_path, capsy
     assert "duplicate                    255 dropped" in err and "zero_amount                   80 dropped" in err
     ours = pd.read_parquet(out)
     raw = pd.read_csv(MASTER, sep=r"\s+", dtype={"customer_id": str})
-    expected = cv.summarize(cv.clean(raw, columns={"dollar_value": "amount"}))
+    expected = cv.summarize(cv.clean(raw, columns={"dollar_value": "amount"}, **CLI_POLICIES))
     pd.testing.assert_frame_equal(ours, expected, check_dtype=False, check_index_type=False)
 
 
@@ -143,7 +147,7 @@ def test_segment_writes_csv_to_standard_output_like_the_library(capsys):
     code, out, err = run(capsys, "segment", SAMPLE, *SAMPLE_LAYOUT, "--method", "rfm", "--horizon", 52)
     assert code == 0 and err.startswith("Cleaning report")
     ours = pd.read_csv(io.StringIO(out), dtype={"customer_id": str}).set_index("customer_id")
-    expected = cv.segment(cv.score(cv.clean(sample_raw()), horizon=52), method="rfm")
+    expected = cv.segment(cv.score(cv.clean(sample_raw(), **CLI_POLICIES), horizon=52), method="rfm")
     assert (ours["segment"] == expected["segment"].astype(str)).all()
     np.testing.assert_allclose(ours["clv"], expected["clv"], rtol=1e-12)
 
@@ -170,7 +174,7 @@ def test_parquet_in_and_out_with_the_ids_in_the_index(tmp_path, capsys):
     out = tmp_path / "scored.parquet"
     assert run(capsys, "score", source, "--spend-model", "none", "-o", out)[0] == 0
     ours = pd.read_parquet(out)
-    expected = cv.score(cv.clean(cv.datasets.load_cdnow(sample=True)), spend_model=None)
+    expected = cv.score(cv.clean(cv.datasets.load_cdnow(sample=True), **CLI_POLICIES), spend_model=None)
     pd.testing.assert_frame_equal(ours, expected, check_dtype=False)
 
 
@@ -204,9 +208,9 @@ def test_demo_prints_report_and_summary(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "rows in           69,659" in out
-    assert "duplicate                    255 dropped" in out
-    assert "zero_amount                   80 dropped" in out
-    assert "Customer summary" in out and "7592" in out
+    assert "duplicate                    255 kept" in out
+    assert "zero_amount                   80 kept" in out
+    assert "Customer summary" in out and "23,570 customers" in out
     assert "BG/NBD purchase model" in out and "Top 10 customers" in out
     assert "RFM segments" in out and "Champions" in out and "Uplift scenario" in out
 
@@ -225,7 +229,7 @@ def orders(tmp_path):
     tx = cv.datasets.load_cdnow(sample=True)
     path = tmp_path / "orders.csv"
     tx.to_csv(path, index=False)
-    return path, cv.clean(tx)
+    return path, cv.clean(tx, **CLI_POLICIES)
 
 
 def test_formula_model_takes_its_options(orders, capsys):
@@ -469,17 +473,16 @@ def test_permission_denied(small, tmp_path, capsys, monkeypatch):
 
 def test_multi_line_error_shows_its_first_and_fix_lines_unless_verbose(orders, capsys):
     path, _ = orders
-    with open(path, "a") as extra:  # a repeat buyer whose one repeat purchase is worth nothing
-        extra.write("9999,1997-01-05,1,5.0\n9999,1997-02-05,1,0.0\n")
-    args = ["score", path, "--keep", "zero_amount"]
+    with open(path, "a") as extra:  # a customer whose amounts add up to more than a float holds
+        extra.write("9999,1997-01-05,1,1e308\n9999,1997-02-05,1,1e308\n")
+    args = ["score", path]
     line = fails(capsys, *args)
-    assert re.match(r"custvalue: error: column 'monetary_value' breaks the rule '> 0 for repeat buyers' in \d+ "
+    assert re.match(r"custvalue: error: column 'amount' breaks the rule 'finite sum per customer' in 1 "
                     r"row\(s\) \(--verbose shows them\)\. How to fix: ", line)
-    assert "custvalue.clean" not in line and "--keep" in line
+    assert "custvalue.clean" not in line and "rescale" in line
     code, _, err = run(capsys, *args, "--verbose")
     assert code == 2 and "Traceback" not in err and "for example:\n" in err
-    assert re.search(r"^\s+\d+\s+1\s+0\.0$", err, re.M)  # an offending row: one repeat purchase, mean 0
-    assert run(capsys, "score", path)[0] == 0  # without --keep zero_amount, as the fix says
+    assert re.search(r"^\s*9999\s+inf$", err, re.M)  # the offending customer and their total
 
 
 def test_parquet_refuses_text_options(tmp_path, capsys):

@@ -71,7 +71,8 @@ def test_months_are_calendar_exact_and_grain_is_independent_of_unit():
 
 def test_extra_columns_and_types():
     out = cv.summarize(random_transactions(500, 50, seed=2), unit="W")
-    assert list(out.columns) == BTYD + ["first_purchase", "last_purchase", "n_transactions", "total_value"]
+    assert list(out.columns) == BTYD + ["mean_log_value", "first_purchase", "last_purchase", "n_transactions",
+                                        "total_value"]
     assert out["frequency"].dtype == np.int64
     assert (out["last_purchase"] >= out["first_purchase"]).all()
     assert out["n_transactions"].sum() == 500
