@@ -30,8 +30,9 @@ customers with thousands of purchases and T ≫ t_x finite.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple, overload
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, ParamSpec, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -52,11 +53,24 @@ Array = np.ndarray
 
 #: Quadrature nodes per distinct (x, time) in the likelihood (tests/test_paretonbd.py checks the accuracy).
 FIT_NODES = 32
-#: Nodes for the purchase probabilities: with no purchase (n = 0) the integrand over ln τ rises like e^v
-#: across the whole window, which 64 nodes integrate to rounding error.
-PMF_NODES = 64
 #: Rows evaluated together: their node arrays stay in cache.
 CHUNK_ROWS = 4096
+
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def _quiet(method: Callable[Params, Result]) -> Callable[Params, Result]:
+    """Run with numpy's floating-point errors off, whatever np.seterr says: in log space underflow to 0 is
+    the right answer, and inf or nan never reach a user (tests/test_paretonbd.py checks every prediction)."""
+
+    @functools.wraps(method)
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        with np.errstate(all="ignore"):
+            return method(*args, **kwargs)
+
+    return run
 
 
 # --- the dropout-time integral I -----------------------------------------------------------------
@@ -66,19 +80,14 @@ def _plus(c: PerCustomer, u: Array, v: Array) -> tuple[Array, Array]:
     """c + u and its logarithm at the nodes u = e^v (c one number or one per row)."""
     if np.ndim(c) == 0 and c == 0:
         return u, v
-    total = _column(c) + u
+    total = c + u
     return total, np.log(total)
 
 
-def _column(value: PerCustomer) -> PerCustomer:
-    """A per-row value as a column against the nodes; a number as it is."""
-    return np.asarray(value)[:, None] if np.ndim(value) else value
-
-
 def _integral_nodes(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, t_x: Array, T: Array,
-                    nodes: int) -> tuple[Array, Array, Array, Array, Array, Array]:
-    """The quadrature of I, one row per customer: (log-weights plus log-integrand, a bound of it per row,
-    α+τ, β+τ and their logarithms at the nodes).
+                    nodes: int) -> tuple[Array, Array, Array, Array, Array]:
+    """The quadrature of I: log-weights plus log-integrand, α+τ, β+τ and their logarithms at the nodes,
+    each of shape (nodes, customers).
 
     With u = τ + min(α, β) the integrand is (c₁+u)^−(r+x) (c₂+u)^−(s+1) with
     c₁, c₂ ≥ 0 (one of them 0): log-concave in ln u.
@@ -88,32 +97,32 @@ def _integral_nodes(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x
     with np.errstate(divide="ignore"):
         lo, hi = np.log(low + t_x), np.log(low + T)
     width = np.log1p((T - t_x) / (low + t_x))
-    v, log_w, top = rule(power_terms(1.0, r + x, c1, s + 1.0, c2), lo, hi, width, nodes)
+    v, log_w = rule(power_terms(1.0, r + x, c1, s + 1.0, c2), lo, hi, width, nodes)
     u = np.exp(v)
     (A, log_A), (B, log_B) = _plus(c1, u, v), _plus(c2, u, v)
     f = log_w + v
-    f -= (r + x)[:, None] * log_A
+    f -= (r + x) * log_A
     f -= (s + 1.0) * log_B
-    return f, top, A, B, log_A, log_B
+    return f, A, B, log_A, log_B
 
 
-def _log_sum_exp_rows(f: Array, top: Array) -> tuple[Array, Array, Array]:
-    """(log Σ_k e^f, e^(f − top), Σ_k e^(f − top)) along each row, given ``top`` ≥ max f (rows of −inf: −inf)."""
+def _log_sum_exp(f: Array) -> tuple[Array, Array, Array]:
+    """(ln Σ_k e^f_k, e^(f − max), Σ_k e^(f − max)) over the nodes (axis 0); −inf for a column of −inf."""
+    top = f.max(axis=0)
     top = np.where(np.isfinite(top), top, 0.0)
-    e = np.exp(f - top[:, None])
-    total = e @ np.ones(f.shape[1])
+    e = np.exp(f - top)
+    total = e.sum(axis=0)
     with np.errstate(divide="ignore"):
         return top + np.log(total), e, total
 
 
 def _log_integral_quadrature(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, t_x: Array,
                              T: Array, nodes: int = NODES) -> Array:
-    """ln I by quadrature, in chunks of rows."""
+    """ln I by quadrature, in chunks of customers."""
     out = np.empty(len(x))
     for part in _chunks(len(x)):
-        f, top = _integral_nodes(r, _take(alpha, part), s, _take(beta, part), x[part], t_x[part], T[part],
-                                 nodes)[:2]
-        out[part] = _log_sum_exp_rows(f, top)[0]
+        f = _integral_nodes(r, _take(alpha, part), s, _take(beta, part), x[part], t_x[part], T[part], nodes)[0]
+        out[part] = _log_sum_exp(f)[0]
     return out
 
 
@@ -141,6 +150,7 @@ def _log_integral(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: 
     log_f_T = _log_F(T, r, alpha, s, beta, x)
     with np.errstate(all="ignore"):
         out = log_f_tx + log1mexp(log_f_T - log_f_tx) - np.log(r + s + x)
+    out = np.where(t_x == T, -np.inf, out)  # no time to die in
     failed = ~(np.isfinite(out) | (t_x == T))
     if failed.any():
         out[failed] = _log_integral_quadrature(r, _take(alpha, failed), s, _take(beta, failed), x[failed],
@@ -240,22 +250,21 @@ def _tails(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, 
     for part in _chunks(len(x)):
         a = r + x[part]
         alpha_p, beta_p = _take(alpha, part), _take(beta, part)
-        f, top, A, B, log_A, log_B = _integral_nodes(r, alpha_p, s, beta_p, x[part], u[part],
-                                                     np.full(len(a), end), FIT_NODES)
-        lt[part], e, total = _log_sum_exp_rows(f, top)
+        f, A, B, log_A, log_B = _integral_nodes(r, alpha_p, s, beta_p, x[part], u[part], np.full(len(a), end),
+                                                FIT_NODES)
+        lt[part], e, total = _log_sum_exp(f)
         if order == 0:
             continue
         with np.errstate(divide="ignore"):
-            p = e * np.where(total > 0, 1.0 / total, 0.0)[:, None]  # the nodes' shares; none for an empty tail
-        F = [log_A, a[:, None] * (_column(alpha_p) / A), log_B, _column(beta_p) / B]
+            p = e * np.where(total > 0, 1.0 / total, 0.0)  # the nodes' shares; none for an empty tail
+        F = [log_A, a * (alpha_p / A), log_B, beta_p / B]
         weighted = [p * feature for feature in F]
-        ones = np.ones(p.shape[1])
-        mu = [q @ ones for q in weighted]
+        mu = [q.sum(axis=0) for q in weighted]
         for j in range(4):
             grad[j][part] = -scale[j] * mu[j]
         if order == 1:
             continue
-        second = {(j, k): np.einsum("ij,ij->i", weighted[j], F[k]) for j in range(4) for k in range(j, 4)}
+        second = {(j, k): np.einsum("ij,ij->j", weighted[j], F[k]) for j in range(4) for k in range(j, 4)}
         mean_hessian = {(0, 0): -r * mu[0], (0, 1): -r * mu[1] / a, (1, 1): second[(1, 1)] / a - mu[1],
                         (2, 2): -s * mu[2], (2, 3): -s * mu[3], (3, 3): (s + 1.0) * (second[(3, 3)] - mu[3])}
         for (j, k), moment in second.items():
@@ -287,7 +296,7 @@ def _loglik(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array,
     same = pairs.at_recency == pairs.at_age  # t_x = T: I = 0 (and both tails may be empty)
     shrink = np.expm1(np.where(same, 0.0, lt[pairs.at_age] - lt_recency))  # e^gap − 1 in [−1, 0]
     D4 = np.log(s) + lt_recency + np.log(-shrink)
-    d = np.clip(D4 - D3, -700.0, 700.0)  # beyond ±700 the two terms' shares are 0 and 1 to the last bit
+    d = D4 - D3
     e = np.exp(-np.abs(d))
     log_alpha, log_beta = np.log(alpha), np.log(beta)
     ll = float(np.dot(wx, gammaln(r + ux) - gammaln(r)))  # the terms of x alone, once per distinct x
@@ -401,13 +410,10 @@ def _alive_pmf(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Per
     a_f, A_f, B_f, n_f = (np.broadcast_to(q, shape).ravel() for q in (a, A, B, n))
     log_J = np.empty(a_f.size)
     for part in _chunks(a_f.size):
-        k, p1 = n_f[part] + 1.0, a_f[part] + n_f[part]
-        v, log_w, top = rule(power_terms(k, p1, A_f[part], s + 1.0, B_f[part]), np.full(len(k), -np.inf),
-                             np.full(len(k), np.log(t)), n=PMF_NODES)
+        k, p1, Ap, Bp = n_f[part] + 1.0, a_f[part] + n_f[part], A_f[part], B_f[part]
+        v, log_w = rule(power_terms(k, p1, Ap, s + 1.0, Bp), np.full(len(k), -np.inf), np.full(len(k), np.log(t)))
         u = np.exp(v)
-        f = log_w + k[:, None] * v - p1[:, None] * np.log(A_f[part][:, None] + u) \
-            - (s + 1.0) * np.log(B_f[part][:, None] + u)
-        log_J[part] = _log_sum_exp_rows(f, top)[0]
+        log_J[part] = _log_sum_exp(log_w + k * v - p1 * np.log(Ap + u) - (s + 1.0) * np.log(Bp + u))[0]
     died = np.log(s) + s * np.log(B) + log_J.reshape(shape)
     return np.exp(log_nbd_coefficient + np.logaddexp(through, died))
 
@@ -428,10 +434,9 @@ def _log_discounted_lifetime(s: float, c: Array, delta: float, horizon: float) -
             hi, width = np.full(len(cp), np.inf), None
         else:
             hi, width = np.log(cp + horizon), np.log1p(horizon / cp)
-        v, log_w, top = rule(discount_terms(1.0 - s, delta), lo, hi, width)
-        grown = cp[:, None] * np.expm1(v - lo[:, None])  # w − c, without cancellation
-        f = log_w + (1.0 - s) * v - delta * grown
-        out[part] = s * lo + _log_sum_exp_rows(f, top + delta * cp)[0]
+        v, log_w = rule(discount_terms(1.0 - s, delta), lo, hi, width)
+        grown = cp * np.expm1(v - lo)  # w − c, without cancellation
+        out[part] = s * lo + _log_sum_exp(log_w + (1.0 - s) * v - delta * grown)[0]
     return out
 
 
@@ -532,6 +537,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         with np.errstate(invalid="ignore"):
             return x, T, np.where(np.isneginf(died), np.inf, alive - died), params
 
+    @_quiet
     def p_alive(self, summary: pd.DataFrame, future_t: float = 0.0) -> pd.Series:
         """P(alive at T + ``future_t`` | x, t_x, T).
 
@@ -552,6 +558,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         log_p = -np.logaddexp(0.0, -odds) - s * np.log1p(future_t / (beta + T))
         return pd.Series(np.exp(log_p), index=summary.index, name="p_alive")
 
+    @_quiet
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """E[purchases in (T, T+t] | x, t_x, T] = P(alive)·(r+x)/(α+T)·(β+T)/(s−1)·[1 − ((β+T)/(β+T+t))^(s−1)].
 
@@ -569,6 +576,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         value = expit(odds) * (r + x) / (alpha + T) * lifetime
         return pd.Series(value, index=summary.index, name="expected_purchases")
 
+    @_quiet
     def purchase_probability(self, summary: pd.DataFrame, n: int | Sequence[int],
                              t: float) -> pd.Series | pd.DataFrame:
         """P(exactly n purchases in (T, T+t] | x, t_x, T): a Series for one n, a frame with a column per n.
@@ -603,6 +611,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
             return pd.Series(values[:, 0], index=summary.index, name="purchase_probability")
         return pd.DataFrame(values, index=summary.index, columns=counts.tolist())
 
+    @_quiet
     def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
         """∫₀^H e^(−δs) dE[X(T+s) | x, t_x, T] = P(alive)·(r+x)/(α+T)·∫₀^H e^(−δs) ((β+T)/(β+T+s))^s ds.
 
@@ -639,6 +648,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         value = expit(odds) * (r + x) / (alpha + T) * lifetime
         return pd.Series(value, index=summary.index, name="discounted_purchases")
 
+    @_quiet
     def expected_purchases_new(self, t: float | Array) -> Array | float:
         """E[X(t)] = rβ/(α(s−1)) [1 − (β/(β+t))^(s−1)] for a new customer (FHL 2005a, eq. 17).
 
@@ -653,6 +663,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         value = r / alpha * beta * expm1_ratio(s - 1, np.log1p(t / beta))
         return value if value.ndim else float(value)
 
+    @_quiet
     def probability_of_purchases(self, n: int | Array, t: float) -> Array | float:
         """P(X(t) = n) for a new customer: the conditional probability at x = 0, T = 0.
 
@@ -669,6 +680,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
             value = _alive_pmf(r, np.array([alpha]), s, np.array([beta]), np.zeros(1), np.zeros(1), counts, t)[0]
         return float(value[0]) if single else value
 
+    @_quiet
     def simulate(self, n_customers: int, T: float | Array, seed: int | None = None,
                  covariates: pd.DataFrame | None = None) -> pd.DataFrame:
         """Draw a customer summary from the model, each customer observed for ``T`` units.
@@ -694,6 +706,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         out = out.assign(T=T, alive=lifetime > T)
         return self._with_covariates(out, covariates)
 
+    @_quiet
     def simulate_transactions(self, n_customers: int, T: float | Array, *, unit: str = "W",
                               observation_end: Any = None, spend_model: BaseModel | None = None,
                               seed: int | None = None) -> pd.DataFrame:
@@ -702,8 +715,8 @@ class ParetoNBD(CovariateMixin, MLEModel):
         Customer i buys first at ``observation_end − T_i`` (``T`` in ``unit``;
         ``observation_end`` defaults to today at midnight), then as a Poisson
         process with rate λ_i ~ Gamma(r, α) until an exponential lifetime with
-        rate μ_i ~ Gamma(s, β) ends or observation does. Dates are exact times;
-        :func:`custvalue.summarize` counts purchases on the same day once.
+        rate μ_i ~ Gamma(s, β) ends or observation does. Dates are exact times (to
+        the microsecond); :func:`custvalue.summarize` counts purchases on the same day once.
 
         With a fitted spend model the mean amount of a customer's repeat
         purchases is the spend model's draw for their number of repeat
@@ -747,7 +760,8 @@ class ParetoNBD(CovariateMixin, MLEModel):
         customer = np.concatenate([np.arange(n_customers), owner])
         order = np.lexsort((times, customer))
         customer, times = customer[order], times[order]
-        dates = end - pd.to_timedelta((T[customer] - times) * days, unit="D")
+        # Whole microseconds (pandas' resolution): a first purchase T·days before the end falls on its day.
+        dates = end - pd.to_timedelta(np.round((T[customer] - times) * days * 86_400e6), unit="us")
         log = pd.DataFrame({"customer_id": customer, "date": dates})
         if spend_model is not None:
             log["amount"] = _amounts(spend_model, repeats, customer, order >= n_customers, rng)
