@@ -84,6 +84,16 @@ def bench_bgnbd(scale: int, repeats: int) -> None:
     compare(f"BG/NBD fit, {len(data):,} customers, continuous T",
             lambda: BetaGeo().fit(data),
             lambda: BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"]), repeats)
+    # Covariates (lifetimes has none): a purchase and a dropout covariate, Newton's method on the analytic Hessian.
+    n = 200_000 // scale
+    rng = np.random.default_rng(4)
+    covariates = pd.DataFrame({"email": rng.integers(0, 2, n).astype(float), "age": rng.normal(0, 1, n)})
+    hyper = {"purchase_covariates": ["email"], "dropout_covariates": ["age"]}
+    truth = BetaGeo.from_params(hyper, r=0.6, alpha=5.0, a=0.8, b=2.5, **{"purchase[email]": 0.5,
+                                                                         "dropout[age]": 0.4})
+    sim = truth.simulate(n, rng.uniform(20, 60, n), seed=5, covariates=covariates).drop(columns="alive")
+    compare(f"BG/NBD fit with two covariates, {n:,} customers, continuous T",
+            lambda: BetaGeo(**hyper).fit(sim), None, repeats)
 
 
 def bench_paretonbd(scale: int, repeats: int) -> None:
