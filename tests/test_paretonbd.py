@@ -373,9 +373,11 @@ def test_simulated_transactions_without_spend_and_bad_arguments():
         m.simulate_transactions(5, [1.0, 2.0])
     with pytest.raises(InvalidParameterError, match="n_customers"):
         m.simulate_transactions(0, 10.0)
+    # Customers of a covariate model have covariates 0: the model's own α and β.
     covariate_model = ParetoNBD.from_params({"purchase_covariates": ["email"]}, **CDNOW, **{"purchase[email]": 0.3})
-    with pytest.raises(InvalidParameterError, match="covariates"):
-        covariate_model.simulate_transactions(5, 10.0)
+    pd.testing.assert_frame_equal(covariate_model.simulate_transactions(50, 10.0, seed=2),
+                                  m.simulate_transactions(50, 10.0, seed=2))
+    assert m.simulate_transactions(5, 1.0, seed=0)["date"].max() <= pd.Timestamp("2025-01-01")  # the default end
 
 
 def test_simulate_records_the_true_state():

@@ -42,6 +42,7 @@ from custvalue.checks import check_int, check_number, invalid
 from custvalue.errors import InvalidParameterError
 from custvalue.grouping import group_rows
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
+from custvalue.models._betageo import DEFAULT_OBSERVATION_END
 from custvalue.models._covariates import CovariateMixin, PerCustomer
 from custvalue.models._math import expm1_ratio, log1mexp
 from custvalue.models._nbd import mean_purchase_rate, observation_times, simulate_summary
@@ -713,10 +714,12 @@ class ParetoNBD(CovariateMixin, MLEModel):
         """A transaction log drawn from the model: ``customer_id``, ``date`` and, with a spend model, ``amount``.
 
         Customer i buys first at ``observation_end − T_i`` (``T`` in ``unit``;
-        ``observation_end`` defaults to today at midnight), then as a Poisson
-        process with rate λ_i ~ Gamma(r, α) until an exponential lifetime with
-        rate μ_i ~ Gamma(s, β) ends or observation does. Dates are exact times (to
-        the microsecond); :func:`custvalue.summarize` counts purchases on the same day once.
+        ``observation_end`` defaults to 2025-01-01, as for the BG/NBD family), then
+        as a Poisson process with rate λ_i ~ Gamma(r, α) until an exponential
+        lifetime with rate μ_i ~ Gamma(s, β) ends or observation does. Dates are
+        exact times (to the microsecond); :func:`custvalue.summarize` counts
+        purchases on the same day once. A model with covariates draws customers
+        whose covariates are all 0.
 
         With a fitted spend model the mean amount of a customer's repeat
         purchases is the spend model's draw for their number of repeat
@@ -736,10 +739,6 @@ class ParetoNBD(CovariateMixin, MLEModel):
         >>> round(float(summary["frequency"].mean()), 2), round(float(m.expected_purchases_new(52.0)), 2)
         (1.45, 1.47)
         """
-        if self.has_covariates():
-            raise InvalidParameterError(
-                "simulate_transactions draws customers without covariates; for a model with covariates use "
-                "simulate(n_customers, T, covariates=...) for summaries")
         n_customers = check_int(n_customers, "n_customers", low=1)
         T = _times(T, "T")
         if T.ndim and T.shape != (n_customers,):
@@ -798,9 +797,9 @@ def _times(t: object, name: str = "t") -> Array:
 
 
 def _timestamp(value: object) -> pd.Timestamp:
-    """``observation_end`` as a Timestamp (today at midnight when None)."""
+    """``observation_end`` as a Timestamp (:data:`DEFAULT_OBSERVATION_END` when None)."""
     if value is None:
-        return pd.Timestamp.today().normalize()
+        return DEFAULT_OBSERVATION_END
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError):
