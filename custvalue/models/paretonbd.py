@@ -74,6 +74,14 @@ def _quiet(method: Callable[Params, Result]) -> Callable[Params, Result]:
     return run
 
 
+def _chunks(n: int, size: int = CHUNK_ROWS) -> list[slice]:
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _take(value: PerCustomer, rows: slice | Array) -> PerCustomer:
+    return np.asarray(value)[rows] if np.ndim(value) else value
+
+
 # --- the dropout-time integral I -----------------------------------------------------------------
 
 
@@ -169,14 +177,6 @@ def _log_terms(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Arr
 # --- likelihood ------------------------------------------------------------------------------------
 
 
-def _chunks(n: int, size: int = CHUNK_ROWS) -> list[slice]:
-    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
-
-
-def _take(value: PerCustomer, rows: slice | Array) -> PerCustomer:
-    return np.asarray(value)[rows] if np.ndim(value) else value
-
-
 def _to_z(columns: Sequence[Array | float], Zp: Array, Zd: Array) -> Array:
     """Per row derivatives in y = (ln r, ln α_i, ln s, ln β_i) as derivatives in the fitted z.
 
@@ -233,6 +233,16 @@ def _pairs(x: Array, t_x: Array, T: Array, Zp: Array, Zd: Array) -> _Pairs:
     Zr = rows[[f"z{i}" for i in range(Z.shape[1])]].to_numpy(dtype=float).reshape(len(rows), Z.shape[1])
     return _Pairs(rows["x"].to_numpy(), rows["u"].to_numpy(), float(np.max(T)), Zr[:, :Zp.shape[1]],
                   Zr[:, Zp.shape[1]:], inverse[:n], inverse[n:])
+
+
+def _design(data: dict[str, Any]) -> tuple[Array, Array]:
+    """The covariate matrices (rows × k) of the likelihood's data (k may be 0)."""
+    n = len(data["frequency"])
+    out = []
+    for prefix in ("zp", "zd"):
+        k = sum(1 for key in data if key.startswith(prefix))
+        out.append(np.column_stack([data[f"{prefix}{i}"] for i in range(k)]) if k else np.zeros((n, 0)))
+    return out[0], out[1]
 
 
 def _tails(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, u: Array, end: float,
@@ -369,22 +379,14 @@ def paretonbd_covariate_loglik(log_params: Array, data: dict[str, Any], weights:
     """
     (r, alpha, s, beta), purchase, dropout = ParetoNBD._split(log_params, 4, data)
     Zp, Zd = _design(data)
-    pairs = data.get("_pairs") or _pairs(data["frequency"], data["recency"], data["T"], Zp, Zd)
+    pairs = data.get("_pairs")
+    if pairs is None:
+        pairs = _pairs(data["frequency"], data["recency"], data["T"], Zp, Zd)
     gamma_p, gamma_d = log_params[4:4 + Zp.shape[1]], log_params[4 + Zp.shape[1]:]
     with np.errstate(all="ignore"):
         return _loglik(r, alpha / purchase, s, beta / dropout, data["frequency"], data["recency"], data["T"],
                        weights, order, data.get("_x_index"), Zp, Zd, pairs,
                        alpha * np.exp(-pairs.Zp @ gamma_p), beta * np.exp(-pairs.Zd @ gamma_d))
-
-
-def _design(data: dict[str, Any]) -> tuple[Array, Array]:
-    """The covariate matrices (rows × k) of the likelihood's data (k may be 0)."""
-    n = len(data["frequency"])
-    out = []
-    for prefix in ("zp", "zd"):
-        k = sum(1 for key in data if key.startswith(prefix))
-        out.append(np.column_stack([data[f"{prefix}{i}"] for i in range(k)]) if k else np.zeros((n, 0)))
-    return out[0], out[1]
 
 
 # --- predictions -------------------------------------------------------------------------------------
