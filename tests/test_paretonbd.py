@@ -331,6 +331,23 @@ def test_discounted_scenario_uses_the_model():
                                1.5 * m.discounted_purchases(data, 52.0, 0.01), rtol=1e-12)
 
 
+def test_predictions_use_each_customers_covariates():
+    hyper = {"purchase_covariates": ["email"], "dropout_covariates": ["age"]}
+    m = ParetoNBD.from_params(hyper, **CDNOW, **{"purchase[email]": 0.7, "dropout[age]": -0.4})
+    two = customers([(3, 20.0, 30.0), (3, 20.0, 30.0)]).assign(email=[0.0, 1.0], age=[0.0, 2.0])
+    # The second customer is a plain Pareto/NBD customer with α·e^−0.7 and β·e^0.8.
+    plain = ParetoNBD.from_params(r=CDNOW["r"], alpha=CDNOW["alpha"] * np.exp(-0.7), s=CDNOW["s"],
+                                  beta=CDNOW["beta"] * np.exp(0.8))
+    one = two.iloc[[1]]
+    pairs = [(m.p_alive(two, future_t=5.0), plain.p_alive(one, future_t=5.0)),
+             (m.expected_purchases(two, 10.0), plain.expected_purchases(one, 10.0)),
+             (m.purchase_probability(two, 2, 10.0), plain.purchase_probability(one, 2, 10.0)),
+             (m.dert(two, 0.01), plain.dert(one, 0.01))]
+    for with_covariates, without in pairs:
+        assert with_covariates.iloc[1] == pytest.approx(without.iloc[0], rel=1e-12)
+        assert with_covariates.iloc[0] != pytest.approx(with_covariates.iloc[1], rel=1e-3)
+
+
 # --- simulation ----------------------------------------------------------------------------------------
 
 
