@@ -44,6 +44,7 @@ from custvalue.grouping import group_rows
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._betageo import DEFAULT_OBSERVATION_END
 from custvalue.models._covariates import CovariateMixin, PerCustomer
+from custvalue.models._loglik import weighted_sum
 from custvalue.models._math import expm1_ratio, log1mexp
 from custvalue.models._nbd import mean_purchase_rate, observation_times, simulate_summary
 from custvalue.models._quadrature import NODES, discount_terms, power_terms, rule
@@ -178,14 +179,20 @@ def _log_terms(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Arr
 
 
 def _to_z(columns: Sequence[Array | float], Zp: Array, Zd: Array) -> Array:
-    """Per row derivatives in y = (ln r, ln α_i, ln s, ln β_i) as derivatives in the fitted z.
+    """Per row derivatives in y = (ln r, ln α_i, ln s, ln β_i) as derivatives in the fitted z, one row of the
+    result per entry of z.
 
     ln α_i = ln α − z_p′γ_p and ln β_i = ln β − z_d′γ_d: a linear map, so a
     gradient g becomes (g_r, g_α, g_s, g_β, −z_p g_α, −z_d g_β).
     """
     n = Zp.shape[0]
     base = [np.broadcast_to(np.asarray(c, dtype=float), (n,)) for c in columns]
-    return np.column_stack([*base, -Zp * base[1][:, None], -Zd * base[3][:, None]])
+    return np.vstack([*base, -Zp.T * base[1], -Zd.T * base[3]])
+
+
+def _gram(Z: Array, weights: Array) -> Array:
+    """Σ_i weights_i Z_i Z_iᵀ over the columns Z_i (not BLAS: its threads stall on a busy machine)."""
+    return np.einsum("ji,ki,i->jk", Z, Z, weights)
 
 
 def _sum_in_z(terms: dict[tuple[int, int], list[tuple[Array, Array | float]]], Zp: Array, Zd: Array) -> Array:
@@ -195,13 +202,13 @@ def _sum_in_z(terms: dict[tuple[int, int], list[tuple[Array, Array | float]]], Z
     units = [_to_z([float(i == j) for i in range(4)], Zp, Zd) for j in range(4)] if P > 4 else []
     for (j, k), parts in terms.items():
         if P == 4:
-            total = sum(float(np.dot(w, value)) if np.ndim(value) else float(np.sum(w)) * value for w, value in parts)
+            total = sum(weighted_sum(w, value) for w, value in parts)
             out[j, k] += total
             if j != k:
                 out[k, j] += total
             continue
-        entry = np.sum([w * value for w, value in parts], axis=0)
-        block = units[j].T @ (np.broadcast_to(entry, (len(Zp),))[:, None] * units[k])
+        entry = np.broadcast_to(np.sum([w * value for w, value in parts], axis=0), (len(Zp),))
+        block = np.einsum("pi,qi,i->pq", units[j], units[k], entry)
         out += block if j == k else block + block.T
     return out
 
@@ -310,9 +317,9 @@ def _loglik(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array,
     d = D4 - D3
     e = np.exp(-np.abs(d))
     log_alpha, log_beta = np.log(alpha), np.log(beta)
-    ll = float(np.dot(wx, gammaln(r + ux) - gammaln(r)))  # the terms of x alone, once per distinct x
+    ll = weighted_sum(wx, gammaln(r + ux) - gammaln(r))  # the terms of x alone, once per distinct x
     # log(e^D3 + e^D4) = D3 + max(d, 0) + log(1 + e^−|d|)
-    ll += float(np.dot(weights, r * log_alpha + s * log_beta + D3 + np.maximum(d, 0.0) + np.log1p(e)))
+    ll += weighted_sum(weights, r * log_alpha + s * log_beta + D3 + np.maximum(d, 0.0) + np.log1p(e))
     if order == 0:
         return ll
     w4 = np.where(d >= 0, 1.0, e) / (1.0 + e)  # the share of "died in (t_x, T]"
@@ -326,8 +333,8 @@ def _loglik(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array,
     delta = [g_I[0] - g3[0], g_I[1] - g3[1], g_I[2] + 1.0 - g3[2], g_I[3] - g3[3]]
     gC: list[Array | float] = [r * log_alpha, r, s * log_beta, s]  # of r ln α + s ln β
     gy = [c + d3 + w4 * dd for c, d3, dd in zip(gC, g3, delta)]
-    grad = _to_z(gy, Zp, Zd).T @ weights
-    psi = float(np.dot(wx, digamma(r + ux) - digamma(r)))
+    grad = np.einsum("ji,i->j", _to_z(gy, Zp, Zd), weights)
+    psi = weighted_sum(wx, digamma(r + ux) - digamma(r))
     grad[0] += r * psi
     if order == 1:
         return ll, grad
@@ -348,11 +355,11 @@ def _loglik(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array,
                    - np.bincount(pairs.at_age, weights=share * c2, minlength=n_pairs))
     hess += _sum_in_z({key: [(pair_weight, value)] for key, value in q_tail.items()}, pairs.Zp, pairs.Zd)
     G = _to_z(g_I, Zp, Zd)
-    hess -= G.T @ (share[:, None] * G)
+    hess -= _gram(G, share)
     # The log-sum-exp of the two terms: w3·w4·δδᵀ.
     D = _to_z(delta, Zp, Zd)
-    hess += D.T @ ((share * (1.0 - w4))[:, None] * D)
-    hess[0, 0] += r * r * float(np.dot(wx, polygamma(1, r + ux) - polygamma(1, r))) + r * psi
+    hess += _gram(D, share * (1.0 - w4))
+    hess[0, 0] += r * r * weighted_sum(wx, polygamma(1, r + ux) - polygamma(1, r)) + r * psi
     return ll, grad, hess
 
 
@@ -386,7 +393,8 @@ def paretonbd_covariate_loglik(log_params: Array, data: dict[str, Any], weights:
     with np.errstate(all="ignore"):
         return _loglik(r, alpha / purchase, s, beta / dropout, data["frequency"], data["recency"], data["T"],
                        weights, order, data.get("_x_index"), Zp, Zd, pairs,
-                       alpha * np.exp(-pairs.Zp @ gamma_p), beta * np.exp(-pairs.Zd @ gamma_d))
+                       alpha * np.exp(-np.einsum("ij,j->i", pairs.Zp, gamma_p)),
+                       beta * np.exp(-np.einsum("ij,j->i", pairs.Zd, gamma_d)))
 
 
 # --- predictions -------------------------------------------------------------------------------------
@@ -502,8 +510,8 @@ class ParetoNBD(CovariateMixin, MLEModel):
     scenario_knobs = ("purchase_rate", "dropout")
     lifetimes_fitter = "ParetoNBDFitter"
     derivative_order = 2
-    # Newton's method from the starting values takes about a dozen steps; on this many customers they cost
-    # little, and the few full-data steps that follow are the same from any warm start near the optimum.
+    # The dozen Newton steps from the starting values run on a subsample of this many customers; the three
+    # or four full-data steps after them hardly depend on its size.
     warm_start_rows = 4_000
 
     def _order(self) -> int:
