@@ -86,14 +86,6 @@ def _take(value: PerCustomer, rows: slice | Array) -> PerCustomer:
 # --- the dropout-time integral I -----------------------------------------------------------------
 
 
-def _plus(c: PerCustomer, u: Array, v: Array) -> tuple[Array, Array]:
-    """c + u and its logarithm at the nodes u = e^v (c one number or one per row)."""
-    if np.ndim(c) == 0 and c == 0:
-        return u, v
-    total = c + u
-    return total, np.log(total)
-
-
 def _integral_nodes(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, t_x: Array, T: Array,
                     nodes: int) -> tuple[Array, Array, Array, Array, Array]:
     """The quadrature of I: log-weights plus log-integrand, α+τ, β+τ and their logarithms at the nodes,
@@ -108,8 +100,16 @@ def _integral_nodes(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x
         lo, hi = np.log(low + t_x), np.log(low + T)
     width = np.log1p((T - t_x) / (low + t_x))
     v, log_w = rule(power_terms(1.0, r + x, c1, s + 1.0, c2), lo, hi, width, nodes)
+    # The smaller of α+τ and β+τ is u itself, the other u + |α − β|.
     u = np.exp(v)
-    (A, log_A), (B, log_B) = _plus(c1, u, v), _plus(c2, u, v)
+    far = np.abs(alpha - beta) + u
+    log_far = np.log(far)
+    alpha_low = alpha <= beta
+    if np.ndim(alpha_low) == 0:
+        (A, log_A), (B, log_B) = ((u, v), (far, log_far)) if alpha_low else ((far, log_far), (u, v))
+    else:
+        A, log_A = np.where(alpha_low, u, far), np.where(alpha_low, v, log_far)
+        B, log_B = np.where(alpha_low, far, u), np.where(alpha_low, log_far, v)
     f = log_w + v
     f -= (r + x) * log_A
     f -= (s + 1.0) * log_B
@@ -178,57 +178,75 @@ def _log_terms(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Arr
 # --- likelihood ------------------------------------------------------------------------------------
 
 
-def _to_z(columns: Sequence[Array | float], Zp: Array, Zd: Array) -> Array:
-    """Per row derivatives in y = (ln r, ln α_i, ln s, ln β_i) as derivatives in the fitted z, one row of the
-    result per entry of z.
+def _lifted(j: int, Zp: Array, Zd: Array) -> list[tuple[int, Array | None]]:
+    """(index in z, coefficient per row, None for 1) of ∂y_j/∂z, y = (ln r, ln α_i, ln s, ln β_i).
 
-    ln α_i = ln α − z_p′γ_p and ln β_i = ln β − z_d′γ_d: a linear map, so a
-    gradient g becomes (g_r, g_α, g_s, g_β, −z_p g_α, −z_d g_β).
+    ln α_i = ln α − z_p′γ_p and ln β_i = ln β − z_d′γ_d are linear in z, so
+    derivatives in y map to z with these coefficients and no second-order terms.
     """
-    n = Zp.shape[0]
-    base = [np.broadcast_to(np.asarray(c, dtype=float), (n,)) for c in columns]
-    return np.vstack([*base, -Zp.T * base[1], -Zd.T * base[3]])
+    if j == 1:
+        return [(1, None), *((4 + c, -Zp[:, c]) for c in range(Zp.shape[1]))]
+    if j == 3:
+        return [(3, None), *((4 + Zp.shape[1] + c, -Zd[:, c]) for c in range(Zd.shape[1]))]
+    return [(j, None)]
 
 
-def _gram(Z: Array, weights: Array) -> Array:
-    """Σ_i weights_i Z_i Z_iᵀ over the columns Z_i (not BLAS: its threads stall on a busy machine)."""
-    return np.einsum("ji,ki,i->jk", Z, Z, weights)
+def _scaled(weights: Array, coefficient: Array | None) -> Array:
+    return weights if coefficient is None else weights * coefficient
 
 
-def _sum_in_z(terms: dict[tuple[int, int], list[tuple[Array, Array | float]]], Zp: Array, Zd: Array) -> Array:
-    """Σ over rows of Jᵀ M J, M the symmetric y-space matrices with entries M_jk = Σ_terms w·value (j ≤ k)."""
-    P = 4 + Zp.shape[1] + Zd.shape[1]
-    out = np.zeros((P, P))
-    units = [_to_z([float(i == j) for i in range(4)], Zp, Zd) for j in range(4)] if P > 4 else []
-    for (j, k), parts in terms.items():
-        if P == 4:
-            total = sum(weighted_sum(w, value) for w, value in parts)
-            out[j, k] += total
-            if j != k:
-                out[k, j] += total
-            continue
-        entry = np.broadcast_to(np.sum([w * value for w, value in parts], axis=0), (len(Zp),))
-        block = np.einsum("pi,qi,i->pq", units[j], units[k], entry)
-        out += block if j == k else block + block.T
+def _grad_in_z(weights: Array, grad: Sequence[Array | float], Zp: Array, Zd: Array) -> Array:
+    """Σ over rows of weights · Jᵀg for per-row gradients g in y."""
+    out = np.zeros(4 + Zp.shape[1] + Zd.shape[1])
+    for j, g in enumerate(grad):
+        for p, c in _lifted(j, Zp, Zd):
+            out[p] += weighted_sum(_scaled(weights, c), g)
     return out
 
 
-class _Pairs(NamedTuple):
-    """The distinct (x, time, covariates) of a block's customers, at their recency and at T.
+Terms = dict[tuple[int, int], list[tuple[Array, Array | float]]]
 
-    I = tail(t_x) − tail(T) with tail(u) = ∫_u^end (α+τ)^−(r+x) (β+τ)^−(s+1) dτ
-    and ``end`` the block's largest T (a finite end keeps the quadrature as
-    accurate as over [t_x, T]); on a day grid there are far fewer distinct
-    (x, u) than customers, and the quadrature runs once per pair.
+
+def _hess_in_z(terms: Terms, Zp: Array, Zd: Array) -> Array:
+    """Σ over rows of Jᵀ M J for symmetric y-space matrices M with entries M_jk = Σ w·value over
+    ``terms[(j, k)]``, j ≤ k."""
+    P = 4 + Zp.shape[1] + Zd.shape[1]
+    out = np.zeros((P, P))
+    for (j, k), parts in terms.items():
+        for p, cp in _lifted(j, Zp, Zd):
+            for q, cq in _lifted(k, Zp, Zd):
+                coefficient = cq if cp is None else (cp if cq is None else cp * cq)
+                total = sum(weighted_sum(_scaled(w, coefficient), value) for w, value in parts)
+                out[p, q] += total
+                if j != k:
+                    out[q, p] += total
+    return out
+
+
+def _outer(weights: Array, vectors: Sequence[Array], terms: Terms) -> None:
+    """Add weights · v vᵀ to ``terms`` for per-row vectors v."""
+    for j in range(4):
+        for k in range(j, 4):
+            terms.setdefault((j, k), []).append((weights, vectors[j] * vectors[k]))
+
+
+class _Pairs(NamedTuple):
+    """The integrals I of a block of customers as differences of integrals computed once each.
+
+    On a day grid I = tail(t_x) − tail(T) with tail(u) = ∫_u^end (α+τ)^−(r+x) (β+τ)^−(s+1) dτ
+    and ``end`` the block's largest T: there are far fewer distinct (x, u) than
+    customers, and the quadrature runs once per pair. Where the pairs would
+    outnumber the customers (continuous times, covariates), each customer gets
+    one integral over [t_x, T] and subtracts an empty one.
     """
 
     x: Array
     u: Array
-    end: float
+    end: Array
     Zp: Array
     Zd: Array
-    at_recency: Array  # each customer's pair at t_x
-    at_age: Array      # and at T, the customer's age
+    at_recency: Array  # each customer's integral from t_x
+    at_age: Array      # and the one subtracted from it, from T
 
 
 def _pairs(x: Array, t_x: Array, T: Array, Zp: Array, Zd: Array) -> _Pairs:
@@ -237,9 +255,15 @@ def _pairs(x: Array, t_x: Array, T: Array, Zp: Array, Zd: Array) -> _Pairs:
     Z = np.column_stack([Zp, Zd])
     columns.update({f"z{i}": np.concatenate([Z[:, i], Z[:, i]]) for i in range(Z.shape[1])})
     rows, _, inverse = group_rows(pd.DataFrame(columns))
-    Zr = rows[[f"z{i}" for i in range(Z.shape[1])]].to_numpy(dtype=float).reshape(len(rows), Z.shape[1])
-    return _Pairs(rows["x"].to_numpy(), rows["u"].to_numpy(), float(np.max(T)), Zr[:, :Zp.shape[1]],
-                  Zr[:, Zp.shape[1]:], inverse[:n], inverse[n:])
+    if len(rows) < n:
+        Zr = rows[[f"z{i}" for i in range(Z.shape[1])]].to_numpy(dtype=float).reshape(len(rows), Z.shape[1])
+        return _Pairs(rows["x"].to_numpy(), rows["u"].to_numpy(), np.full(len(rows), float(np.max(T))),
+                      Zr[:, :Zp.shape[1]], Zr[:, Zp.shape[1]:], inverse[:n], inverse[n:])
+    customers = np.arange(n)
+    empty = np.zeros((1, Z.shape[1]))
+    return _Pairs(np.append(x, 0.0), np.append(t_x, 0.0), np.append(T, 0.0),
+                  np.vstack([Zp, empty[:, :Zp.shape[1]]]), np.vstack([Zd, empty[:, Zp.shape[1]:]]),
+                  customers, np.where(t_x == T, customers, n))
 
 
 def _design(data: dict[str, Any]) -> tuple[Array, Array]:
@@ -252,7 +276,7 @@ def _design(data: dict[str, Any]) -> tuple[Array, Array]:
     return out[0], out[1]
 
 
-def _tails(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, u: Array, end: float,
+def _tails(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, u: Array, end: Array,
            order: int) -> tuple[Array, list[Array], dict[tuple[int, int], Array]]:
     """ln tail(u) = ln ∫_u^end (α+τ)^−(r+x) (β+τ)^−(s+1) dτ and, in y, ∇ ln tail (order ≥ 1) and
     ∇²tail / tail (order 2), per pair.
@@ -268,8 +292,7 @@ def _tails(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array, 
     for part in _chunks(len(x)):
         a = r + x[part]
         alpha_p, beta_p = _take(alpha, part), _take(beta, part)
-        f, A, B, log_A, log_B = _integral_nodes(r, alpha_p, s, beta_p, x[part], u[part], np.full(len(a), end),
-                                                FIT_NODES)
+        f, A, B, log_A, log_B = _integral_nodes(r, alpha_p, s, beta_p, x[part], u[part], end[part], FIT_NODES)
         lt[part], e, total = _log_sum_exp(f)
         if order == 0:
             continue
@@ -298,7 +321,7 @@ def _loglik(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array,
     Per customer ln L = lnΓ(r+x) − lnΓ(r) + r ln α + s ln β + log(e^D3 + e^D4)
     with the alive term D3 = −(r+x) ln(α+T) − s ln(β+T) and D4 = ln s + ln I.
     Derivatives are taken in y = (ln r, ln α_i, ln s, ln β_i) and mapped to z
-    (:func:`_to_z`). Terms of x alone come once per distinct x, the quadrature
+    (:func:`_lifted`). Terms of x alone come once per distinct x, the quadrature
     once per distinct (x, time, covariates) pair, whose α and β are ``alpha_pair``
     and ``beta_pair``.
     """
@@ -333,32 +356,30 @@ def _loglik(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array,
     delta = [g_I[0] - g3[0], g_I[1] - g3[1], g_I[2] + 1.0 - g3[2], g_I[3] - g3[3]]
     gC: list[Array | float] = [r * log_alpha, r, s * log_beta, s]  # of r ln α + s ln β
     gy = [c + d3 + w4 * dd for c, d3, dd in zip(gC, g3, delta)]
-    grad = np.einsum("ji,i->j", _to_z(gy, Zp, Zd), weights)
+    grad = _grad_in_z(weights, gy, Zp, Zd)
     psi = weighted_sum(wx, digamma(r + ux) - digamma(r))
     grad[0] += r * psi
     if order == 1:
         return ll, grad
-    # Row by row: the second derivatives of r ln α + s ln β (weight 1) and of the alive term (weight 1 − w4).
+    # Row by row: the second derivatives of r ln α + s ln β (weight 1) and of the alive term (weight 1 − w4),
     alive = weights * (1.0 - w4)
-    terms = {(0, 0): [(weights, r * log_alpha), (alive, -r * log_aT)],
-             (0, 1): [(weights, r), (alive, -r * ratio_a)],
-             (1, 1): [(alive, -a * ratio_a * (T / alpha_T))],
-             (2, 2): [(weights, s * log_beta), (alive, -s * log_bT)],
-             (2, 3): [(weights, s), (alive, -s * ratio_b)],
-             (3, 3): [(alive, -s * ratio_b * (T / beta_T))]}
-    hess = _sum_in_z(terms, Zp, Zd)
-    # ∇² ln I = c1·∇²tail(t_x)/tail(t_x) − c2·∇²tail(T)/tail(T) − ∇ ln I ∇ ln Iᵀ, weighted by w4: the first
-    # two are sums over pairs of the customers' weights.
+    terms: Terms = {(0, 0): [(weights, r * log_alpha), (alive, -r * log_aT)],
+                    (0, 1): [(weights, r), (alive, -r * ratio_a)],
+                    (1, 1): [(alive, -a * ratio_a * (T / alpha_T))],
+                    (2, 2): [(weights, s * log_beta), (alive, -s * log_bT)],
+                    (2, 3): [(weights, s), (alive, -s * ratio_b)],
+                    (3, 3): [(alive, -s * ratio_b * (T / beta_T))]}
+    # the log-sum-exp of the two terms, w3·w4·δδᵀ, and the part −∇ ln I ∇ ln Iᵀ of ∇² ln I (weight w4).
     share = weights * w4
+    _outer(share * (1.0 - w4), delta, terms)
+    _outer(-share, g_I, terms)
+    hess = _hess_in_z(terms, Zp, Zd)
+    # The rest of ∇² ln I, c1·∇²tail(t_x)/tail(t_x) − c2·∇²tail(T)/tail(T): sums over pairs of the customers'
+    # weights.
     n_pairs = len(pairs.x)
     pair_weight = (np.bincount(pairs.at_recency, weights=share * c1, minlength=n_pairs)
                    - np.bincount(pairs.at_age, weights=share * c2, minlength=n_pairs))
-    hess += _sum_in_z({key: [(pair_weight, value)] for key, value in q_tail.items()}, pairs.Zp, pairs.Zd)
-    G = _to_z(g_I, Zp, Zd)
-    hess -= _gram(G, share)
-    # The log-sum-exp of the two terms: w3·w4·δδᵀ.
-    D = _to_z(delta, Zp, Zd)
-    hess += _gram(D, share * (1.0 - w4))
+    hess += _hess_in_z({key: [(pair_weight, value)] for key, value in q_tail.items()}, pairs.Zp, pairs.Zd)
     hess[0, 0] += r * r * weighted_sum(wx, polygamma(1, r + ux) - polygamma(1, r)) + r * psi
     return ll, grad, hess
 
