@@ -102,12 +102,18 @@ def test_a_fit_of_5000_customers_takes_under_two_seconds(covariates):
 # --- exact derivatives ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shared", [True, False])
 @pytest.mark.parametrize("z", [np.log([0.3, 4.0, 0.7, 2.0]), np.log(list(CDNOW.values())),
                                np.log([5.0, 0.2, 3.0, 90.0])])
-def test_gradient_and_hessian_equal_finite_differences(z):
-    model = ParetoNBD()
-    data, w = model._fit_data(SUMMARY, np.random.default_rng(0).uniform(0.5, 2.0, len(SUMMARY)))
-    loglik = model._bound_loglik(data, w)
+def test_gradient_and_hessian_equal_finite_differences(z, shared):
+    arrays = [SUMMARY[c].to_numpy() for c in ("frequency", "recency", "T")]
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(SUMMARY))
+    none = np.zeros((len(SUMMARY), 0))
+    pairs = pnbd._pairs(*arrays, none, none, shared=shared)  # differences of shared tails, or one per customer
+
+    def loglik(q, order):
+        return pnbd.paretonbd_loglik(q, *arrays, w, order, pairs=pairs)
+
     value, gradient, hessian = loglik(z, 2)
     assert value == pytest.approx(loglik(z, 0), rel=1e-14)
     np.testing.assert_allclose(loglik(z, 1)[1], gradient, rtol=1e-12)
@@ -185,8 +191,11 @@ def test_likelihood_of_each_customer_equals_the_hypergeometric_form(params):
     exact = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(alive, died)
     z = np.log(list(params.values()))
     one = np.eye(len(data))
-    fitted = np.array([pnbd.paretonbd_loglik(z, x, t_x, T, one[i]) for i in range(len(data))])
-    np.testing.assert_allclose(fitted, exact, rtol=1e-10, atol=1e-9)
+    none = np.zeros((len(data), 0))
+    for shared in (True, False):  # differences of tails shared by customers, or an integral per customer
+        pairs = pnbd._pairs(x, t_x, T, none, none, shared=shared)
+        fitted = np.array([pnbd.paretonbd_loglik(z, x, t_x, T, one[i], pairs=pairs) for i in range(len(data))])
+        np.testing.assert_allclose(fitted, exact, rtol=1e-10, atol=1e-9)
 
 
 # --- predictions ---------------------------------------------------------------------------------------

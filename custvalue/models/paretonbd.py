@@ -249,13 +249,15 @@ class _Pairs(NamedTuple):
     at_age: Array      # and the one subtracted from it, from T
 
 
-def _pairs(x: Array, t_x: Array, T: Array, Zp: Array, Zd: Array) -> _Pairs:
+def _pairs(x: Array, t_x: Array, T: Array, Zp: Array, Zd: Array, shared: bool | None = None) -> _Pairs:
+    """The integrals of the customers (x, t_x, T) with covariates Zp, Zd; ``shared`` forces differences of
+    shared tails (True) or an integral per customer (False) instead of the cheaper."""
     n = len(x)
     columns = {"x": np.concatenate([x, x]), "u": np.concatenate([t_x, T])}
     Z = np.column_stack([Zp, Zd])
     columns.update({f"z{i}": np.concatenate([Z[:, i], Z[:, i]]) for i in range(Z.shape[1])})
     rows, _, inverse = group_rows(pd.DataFrame(columns))
-    if len(rows) < n:
+    if shared if shared is not None else len(rows) < n:
         Zr = rows[[f"z{i}" for i in range(Z.shape[1])]].to_numpy(dtype=float).reshape(len(rows), Z.shape[1])
         return _Pairs(rows["x"].to_numpy(), rows["u"].to_numpy(), np.full(len(rows), float(np.max(T))),
                       Zr[:, :Zp.shape[1]], Zr[:, Zp.shape[1]:], inverse[:n], inverse[n:])
