@@ -136,7 +136,7 @@ def _interval_scale(column: str, values: np.ndarray) -> np.ndarray:
 def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndarray]]
               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The predictions ``predict(model)`` and the variance each column's transform (log, or logit for
-    ``PROBABILITIES`` (P(alive))) owes to the uncertainty of ``model``'s parameters: gᵀΣg, g the forward-difference
+    ``PROBABILITIES``, i.e. P(alive)) owes to the uncertainty of ``model``'s parameters: gᵀΣg, g the forward-difference
     gradient on the optimiser's scale, Σ the parameters' covariance (the inverse observed information).
 
     Examples
