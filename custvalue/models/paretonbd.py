@@ -650,7 +650,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
 
     @_quiet
     def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
-        """∫₀^H e^(−δs) dE[X(T+s) | x, t_x, T] = P(alive)·(r+x)/(α+T)·∫₀^H e^(−δs) ((β+T)/(β+T+s))^s ds.
+        """∫₀^H e^(−δu) dE[X(T+u) | x, t_x, T] = P(alive)·(r+x)/(α+T)·∫₀^H e^(−δu) ((β+T)/(β+T+u))^s du.
 
         With H = ∞ this is DERT (Fader, Hardie & Lee 2005, "RFM and CLV: Using
         Iso-Value Curves for Customer Base Analysis", JMR 42(4), eq. 2, there in
