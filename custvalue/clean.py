@@ -509,8 +509,9 @@ def _net_groups(out: pd.DataFrame, keys: list[str], usable: np.ndarray) -> np.nd
     """One group per customer (and values of the ``keys``) among the ``usable`` rows, -1 elsewhere; a row with
     a missing key value is a group of its own (it matches nothing)."""
     frame = out[["customer_id", *[k for k in keys if k != "customer_id"]]]
-    group = frame.groupby(list(frame.columns), sort=False, dropna=True).ngroup().to_numpy(dtype=np.int64)
-    alone = group < 0  # a missing key value
+    numbers = frame.groupby(list(frame.columns), sort=False, dropna=True).ngroup()
+    alone = numbers.isna().to_numpy()  # a missing key value
+    group = numbers.fillna(-1).to_numpy(dtype=np.int64)
     if alone.any():
         group[alone] = group.max(initial=-1) + 1 + np.arange(int(alone.sum()))
     return np.where(usable, group, -1)

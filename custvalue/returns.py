@@ -95,8 +95,8 @@ def net_returns(group: np.ndarray, time: np.ndarray, amount: np.ndarray) -> Nett
     if not len(rows) or not (amount[rows] < 0).any():
         return Netting(status, result)
     is_return = amount[rows] < 0
-    # By group, then time, purchases before returns at the same time, then input order.
-    order = np.lexsort((rows, is_return, time[rows], group[rows]))
+    # By group, then time, purchases before returns at the same time, then input order (the sort is stable).
+    order = np.lexsort((time[rows].astype(np.int64) * 2 + is_return, group[rows]))
     rows, is_return = rows[order], is_return[order]
     g, a = group[rows], amount[rows]
     new_group = np.r_[True, g[1:] != g[:-1]]
