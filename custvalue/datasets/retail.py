@@ -57,10 +57,10 @@ def simulate_retail(
     """A raw line-item export of an online retailer, in the shape of the UCI Online Retail file.
 
     Customers are acquired uniformly between ``start`` and ``end``; each
-    one's orders follow BG/NBD (``purchase_params``, in weeks) and their
-    values Gamma-Gamma (``spend_params``), through
-    :meth:`custvalue.models.BetaGeo.simulate_transactions`. Each order is then
-    written as an export would write it:
+    one's orders follow BG/NBD (``purchase_params``, in weeks; drawn with
+    :meth:`custvalue.models.BetaGeo.simulate_transactions`) and their values
+    Gamma-Gamma (``spend_params``): a scale ν per customer, then each order's
+    value Gamma(p, ν). Each order is then written as an export would write it:
 
     * several line items per invoice (``InvoiceNo``, six digits, numbered in
       time order), each a product (``StockCode``, ``Description``) of a
@@ -111,10 +111,10 @@ def simulate_retail(
     >>> import custvalue as cv
     >>> raw = cv.datasets.simulate_retail(300, seed=1)
     >>> raw.head(3)
-      InvoiceNo StockCode          Description  Quantity    InvoiceDate  UnitPrice  CustomerID         Country
-    0    536365    21359C          SMALL CHARM         3  12/1/10 14:40       7.35     12846.0  United Kingdom
-    1    536365     21366  SET OF 3 CAKE CASES        10  12/1/10 14:40       2.95     12846.0  United Kingdom
-    2    536365     21373   PACK OF 12 NAPKINS        20  12/1/10 14:40       1.45     12846.0  United Kingdom
+      InvoiceNo StockCode                   Description  Quantity    InvoiceDate  UnitPrice  CustomerID         Country
+    0    536365     21259  SMALL HANGING T-LIGHT HOLDER         3  12/1/10 16:05      22.25     12353.0  United Kingdom
+    1    536365     21266              SET OF 3 DOORMAT         1  12/1/10 16:05      10.95     12353.0  United Kingdom
+    2    536365    21273A        PACK OF 12 STORAGE TIN        14  12/1/10 16:05       2.15     12353.0  United Kingdom
     >>> bool(raw["InvoiceNo"].str.startswith("C").any()), bool(raw["CustomerID"].isna().any())
     (True, True)
     >>> int(raw.duplicated().sum()) > 0, bool((raw["UnitPrice"] == 0).any())
@@ -136,8 +136,10 @@ def simulate_retail(
     # Orders: who, when (in office hours of the drawn day) and for how much.
     weeks = (last_day - first_day) / pd.Timedelta(weeks=1)
     T = rng.uniform(0.0, weeks, n_customers)
-    log = purchase.simulate_transactions(n_customers, T, unit="W", observation_end=last_day, spend_model=spend,
-                                         seed=int(rng.integers(2**31)))
+    log = purchase.simulate_transactions(n_customers, T, unit="W", observation_end=last_day,
+                                         seed=int(rng.integers(2**31)))  # sorted by customer, then date
+    # Every order's value from Gamma-Gamma: one scale per customer, then Gamma(p, scale) values.
+    log["amount"] = spend.transaction_amounts(np.bincount(log["customer_id"], minlength=n_customers), rng)
     day = log["date"].dt.floor("D")
     when = day + pd.to_timedelta(rng.integers(OPENING, CLOSING, len(log)), unit="min")
     order = np.argsort(when.to_numpy(), kind="stable")
