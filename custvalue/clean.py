@@ -1,7 +1,9 @@
 """Validate and clean raw transactions, accounting for every input row.
 
-Each input row is either kept or dropped for exactly one reason, the first
-rule it breaks in this order:
+Each input row is either kept or dropped for exactly one reason: the first
+rule it breaks, in this order, whose policy drops it; a row kept although it
+breaks a rule (policy ``"keep"``) still answers to the rules after it, and is
+counted as kept under the first rule it broke:
 
 ====================== ============================================ ===============
 reason                 rule                                         default policy
@@ -429,6 +431,7 @@ def clean(
     netting: dict[str, float] = {}
     if policies["negative_amount"] == "net":
         out, netting = _net(tx, out, reason, kept_flag, key_columns, policies["unmatched_return"])
+        kept_flag[reason >= 0] = -1  # a row netted away is dropped, whatever rule it was kept under
     n = len(data)
     if n and (reason >= 0).all() and missing == "drop":
         raise SchemaError(
@@ -593,7 +596,8 @@ def classify_rows(tx: pd.DataFrame, data: pd.DataFrame, policies: dict[str, str]
     kept_flag = np.full(n, -1, dtype=np.int8)
 
     def flag(name: str, mask: np.ndarray) -> None:
-        mask = mask & (reason < 0) & (kept_flag < 0)
+        # A row kept despite one rule still answers to the later ones (a kept copy of a return is a return).
+        mask = mask & (reason < 0)
         if not mask.any():
             return
         if policies[name] == "raise":
@@ -604,8 +608,9 @@ def classify_rows(tx: pd.DataFrame, data: pd.DataFrame, policies: dict[str, str]
         code = REASONS.index(name)
         if policies[name] == "drop":
             reason[mask] = code
+            kept_flag[mask] = -1
         else:
-            kept_flag[mask] = code
+            kept_flag[mask & (kept_flag < 0)] = code
 
     flag("missing_customer_id", _missing(data["customer_id"]))
     flag("missing_date", _missing(data["date"]))

@@ -297,3 +297,13 @@ def test_summarize_gives_the_same_help():
     with pytest.raises(SchemaError) as caught:
         cv.summarize(RETAIL, columns={"CustomerID": "customer_id", "InvoiceDate": "date"})
     assert len(cv.summarize(run_suggestion(str(caught.value), RETAIL))) == 1
+
+
+def test_a_row_kept_under_one_rule_still_answers_to_the_later_ones():
+    # Copies are kept by default, but a copy of a return is a return and a copy after the end is after the end.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1, 1, 1], "amount": [5.0, 5.0, -2.0, -2.0, 7.0, 7.0],
+                       "date": ["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-03", "2024-03-01", "2024-03-01"]})
+    report = cv.cleaning_report(cv.clean(tx, observation_end="2024-02-01"))
+    assert report.kept_flagged == {"duplicate": 1} and report.rows_kept == 2
+    assert {k: v for k, v in report.dropped.items() if v} == {"negative_amount": 2, "after_observation_end": 2}
+    assert report.rows_in == report.rows_kept + report.rows_dropped

@@ -160,3 +160,18 @@ def test_hourly_holdout_matches_lifetimes_at_an_hour_boundary():
     theirs = lifetimes_calhold(tx, "2024-02-01 10:59:59", "2024-02-20 13:59:59", freq="h")
     pd.testing.assert_frame_equal(ours[CALHOLD], theirs[CALHOLD], check_dtype=False, rtol=1e-12)
     assert ours["duration_holdout"].iloc[0] == 19 * 24 + 3
+
+
+def test_hourly_summaries_on_dask_equal_pandas():
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    import custvalue.dask  # noqa: F401
+
+    tx = timestamped(n=3_000, n_customers=300, days=30, seed=6)
+    with dask.config.set(scheduler="threads"):
+        for grain, unit in (("h", "h"), ("D", "h")):
+            lazy = cv.summarize(dd.from_pandas(tx, npartitions=4), unit=unit, grain=grain,
+                                observation_end="2024-01-20 10:00", compute=True)
+            pd.testing.assert_frame_equal(lazy, cv.summarize(tx, unit=unit, grain=grain,
+                                                             observation_end="2024-01-20 10:00"), check_exact=True)

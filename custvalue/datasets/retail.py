@@ -9,6 +9,7 @@ recover.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,7 @@ def simulate_retail(
 
     Customers are acquired uniformly between ``start`` and ``end``; each
     one's orders follow BG/NBD (``purchase_params``, in weeks; drawn with
-    :meth:`custvalue.models.BetaGeo.simulate_transactions`) and their values
+    ``BetaGeo.simulate_transactions``) and their values
     Gamma-Gamma (``spend_params``): a scale ν per customer, then each order's
     value Gamma(p, ν). Each order is then written as an export would write it:
 
@@ -90,7 +91,9 @@ def simulate_retail(
         The period of the export.
     purchase_params, spend_params : mapping, optional
         BG/NBD ``r, alpha, a, b`` (weeks) and Gamma-Gamma ``p, q, v``; by
-        default :data:`RETAIL_PURCHASE_PARAMS` and :data:`RETAIL_SPEND_PARAMS`.
+        default ``RETAIL_PURCHASE_PARAMS`` (r = 0.9, α = 4, a = 0.4, b = 2.5:
+        about one order a month while active) and ``RETAIL_SPEND_PARAMS``
+        (p = 4, q = 5, v = 300: a mean order value of 300).
     lines_per_invoice : float, default 5
         Mean number of lines of an invoice (at least 1).
     cancelled_share, guest_share, duplicate_share, free_line_share : float
@@ -101,7 +104,7 @@ def simulate_retail(
     Returns
     -------
     DataFrame
-        The columns :data:`RETAIL_COLUMNS`, one row per line, in invoice
+        The columns ``RETAIL_COLUMNS`` (those of the UCI file), one row per line, in invoice
         order. ``attrs["simulation"]`` keeps the parameters and what was
         drawn: the ``purchase_params`` and ``spend_params``, ``customers``,
         ``orders`` and ``guest_orders``.
@@ -125,7 +128,8 @@ def simulate_retail(
     if last_day <= first_day:
         raise invalid("end", end, f"it must be after start ({first_day.date()})")
     purchase = BetaGeo.from_params(None, **_params(purchase_params, RETAIL_PURCHASE_PARAMS, "purchase_params"))
-    spend = GammaGamma.from_params(None, **_params(spend_params, RETAIL_SPEND_PARAMS, "spend_params"))
+    spend = cast(GammaGamma, GammaGamma.from_params(None, **_params(spend_params, RETAIL_SPEND_PARAMS,
+                                                                     "spend_params")))
     lines_per_invoice = check_number(lines_per_invoice, "lines_per_invoice", low=1, high=N_PRODUCTS)
     shares = {name: check_number(value, name, low=0, high=1) for name, value in (
         ("cancelled_share", cancelled_share), ("guest_share", guest_share), ("duplicate_share", duplicate_share),
