@@ -214,8 +214,7 @@ class CleanReport:
             n, k = self.dropped.get(reason, 0), self.kept_flagged.get(reason, 0)
             if n or k:
                 shown, note = (n, " dropped" + (f", {k:,} kept" if k else "")) if n else (k, " kept")
-                if reason == "negative_amount" and n:
-                    note += " (returns: negative_amounts='net' nets them against their purchases)"
+                note += _NOTES.get((reason, "dropped" if n else "kept"), "")
                 lines.append(f"    {reason:<{width}} {shown:>10,}{note}")
         if self.netting:
             lines.append(f"  {self.netting_text()}")
@@ -259,6 +258,14 @@ class CleanReport:
         return head + body
 
     __repr__ = __str__
+
+
+# What a reader of the report needs to know about some reasons, when rows were dropped or kept for them.
+_NOTES = {
+    ("negative_amount", "dropped"): " (returns: negative_amounts='net' nets them against their purchases)",
+    ("zero_amount", "kept"): " (counted as purchases; spend models average positive amounts only)",
+    ("duplicate", "kept"): " (a copy may be a second purchase; duplicates='drop' if rows carry an order id)",
+}
 
 
 def cleaning_report(frame: pd.DataFrame) -> CleanReport:
