@@ -535,8 +535,8 @@ def _notes(frame: pd.DataFrame) -> list[str]:
     if not certain.any() or certain.sum() < one_time.sum():
         return []
     by_segment = pd.Series(certain, index=frame.index).groupby(frame["segment"], observed=True, sort=True).mean()
-    mostly = [str(name) for name, share in by_segment.items() if share >= 0.5]
-    where = f"; they are most of {_listed(mostly)}" if mostly else ""
+    mostly = [f"'{name}'" for name, share in by_segment.items() if share >= 0.5]
+    where = f"; they make up most of {_listed(mostly)}" if mostly else ""
     return [
         f"P(alive) is 1 for the {int(certain.sum()):,} customers ({certain.mean():.0%}) without a repeat "
         f"purchase{where}. The purchase model lets a customer drop out only right after a purchase, as "

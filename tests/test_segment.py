@@ -319,7 +319,7 @@ def test_the_note_explains_p_alive_of_one_time_buyers_under_bgnbd_only(scored):
     notes = cv.segment_summary(cv.segment(scored, "rfm")).attrs["notes"]
     one_time = int((scored["frequency"] == 0).sum())
     assert len(notes) == 1 and f"P(alive) is 1 for the {one_time:,} customers" in notes[0]
-    assert "drop out only right after a purchase" in notes[0] and "Hibernating" in notes[0]
+    assert "drop out only right after a purchase" in notes[0] and "'Hibernating'" in notes[0]
     assert (scored.loc[scored["frequency"] == 0, "p_alive"] == 1.0).all()  # what the note says
     assert "Note: P(alive) is 1" in cv.segment_summary(cv.segment(scored, "rfm"), styled=True).text()
     pareto = cv.score(cv.datasets.load_cdnow_summary(), model="paretonbd", horizon=39)
