@@ -189,7 +189,7 @@ def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("
 
     ``progress``: a bar over the models when the fits take more than two
     seconds, in a notebook or a terminal (None, the default); False never
-    shows one, True shows one wherever tqdm is installed (see :mod:`custvalue.progress`).
+    shows one, True shows one wherever tqdm is installed (see ``custvalue.progress``).
 
     Examples
     --------

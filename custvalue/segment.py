@@ -581,7 +581,7 @@ class SegmentTable:
     among many), counts and totals with thousands separators, means with two
     decimals, undefined shares as "n/a", and the summary's notes under the
     table: as HTML in a notebook, as aligned text when printed. The numbers
-    stay in :attr:`data` (a DataFrame, shares as fractions); :meth:`style`
+    stay in ``data`` (a DataFrame, shares as fractions); :meth:`style`
     gives a pandas ``Styler`` to restyle or export (it needs jinja2).
 
     Examples
@@ -624,7 +624,7 @@ class SegmentTable:
         return "\n".join(lines)
 
     def style(self) -> Any:
-        """A pandas ``Styler`` of :attr:`data` with the same formats and the notes as its caption."""
+        """A pandas ``Styler`` of ``data`` with the same formats and the notes as its caption."""
         headers, _ = self._headers_and_cells()
         formats = {c: (lambda v, form=DISPLAY[c][1]: _shown(v, form)) for c in headers}
         styler = self.data.style.format(formats, na_rep=MISSING).relabel_index(list(headers.values()), axis=1)
