@@ -23,7 +23,7 @@ from custvalue.engines import engine_step
 from custvalue.errors import AbilityError, InvalidParameterError, MissingColumnError, SchemaError, invalid_values_error
 from custvalue.evaluation import choose_model, resolve_param
 from custvalue.grouping import group_rows
-from custvalue.intervals import parameter_draws, prediction_intervals
+from custvalue.intervals import delta_bounds, linearize, parameter_draws, prediction_intervals
 from custvalue.models import Ability, BaseModel, Role, available
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.summary import summarize
@@ -31,6 +31,7 @@ from custvalue.timeunits import check_grain, check_unit
 from custvalue.validation import validate_summary
 
 ModelSpec = str | type[BaseModel] | BaseModel
+INTERVAL_METHODS = ["delta", "asymptotic", "bootstrap"]
 
 __all__ = ["score", "fitted_models"]
 
@@ -49,7 +50,7 @@ def score(
     columns: Mapping[str, str] | None = None,
     intervals: float | None = None,
     interval_draws: int = 200,
-    interval_method: str = "asymptotic",
+    interval_method: str = "delta",
     penalizer: float | None = None,
     compute: bool = False,
 ) -> pd.DataFrame:
@@ -75,16 +76,22 @@ def score(
     unit : {"D", "W", "M", "Y"}, default "W"
         Time unit of the summary, the horizon and the discount rate.
     discount_rate : float, default 0
-        Discount rate per ``unit``; CLV sums each unit's expected value
-        discounted to today.
+        Discount rate d per ``unit``: each expected purchase s units from now
+        counts (1 + d)^−s, i.e. a continuous rate δ = ln(1 + d) as in DERT
+        (Fader, Hardie & Lee 2005; CLVTools). lifetimes instead discounts each
+        whole period's purchases at the period's end, which values them about
+        half a period's discount lower.
     margin : float, default 1
         Share of spend that is profit, in [0, 1].
     intervals : float, optional
         A level such as 0.9: adds ``*_lower`` and ``*_upper`` columns for
-        each prediction, from ``interval_draws`` parameter draws (seeded, so
-        reproducible) of ``interval_method``: ``"asymptotic"`` (normal on
-        the log-parameter scale, from the inverse observed information) or
-        ``"bootstrap"`` (refits on data simulated from the fitted models).
+        each prediction, for the uncertainty of the fitted parameters, by
+        ``interval_method``: ``"delta"`` (the delta method on the log scale,
+        logit for P(alive): one extra prediction per parameter, the fastest),
+        ``"asymptotic"`` (quantiles over ``interval_draws`` parameter draws
+        from the asymptotic normal of the log-parameters; seeded, so
+        reproducible) or ``"bootstrap"`` (``interval_draws`` refits on data
+        simulated from the fitted models). See :mod:`custvalue.intervals`.
     penalizer : float, optional
         L2 penalty (a finite number >= 0) for the fits score makes: the
         purchase and spend models that have a ``penalizer`` hyper-parameter
@@ -133,7 +140,7 @@ def score(
     if intervals is not None:
         intervals = check_level(intervals, "intervals")
     interval_draws = check_int(interval_draws, "interval_draws", low=10)
-    interval_method = check_choice(interval_method, "interval_method", ["asymptotic", "bootstrap"])
+    interval_method = check_choice(interval_method, "interval_method", INTERVAL_METHODS)
     if penalizer is not None:
         penalizer = check_number(penalizer, "penalizer", low=0)
     check_bool(compute, "compute")
@@ -285,14 +292,18 @@ def fit_models(summary: pd.DataFrame, groups: list | None, count_model: BaseMode
 def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,
                 unit: str, discount_rate: float, margin: float, groups: list | None = None, *,
                 intervals: float | None = None, interval_draws: int = 200,
-                interval_method: str = "asymptotic") -> pd.DataFrame:
+                interval_method: str = "delta") -> pd.DataFrame:
     """``summary`` with the predictions of fitted models; ``groups`` (from :func:`model_groups`) saves regrouping.
 
     Refuses predictions that are not finite numbers, naming the column and customers."""
     with np.errstate(all="ignore"):  # extreme inputs: the result is checked below
-        if intervals is None:
+        if intervals is None or interval_method == "delta":
             groups = groups or model_groups(summary, count_model, spend_model)
-            out = predict(summary, count_model, spend_model, horizon, discount_rate, margin, groups)
+            if intervals is None:
+                out = predict(summary, count_model, spend_model, horizon, discount_rate, margin, groups)
+            else:
+                out = delta_interval_columns(summary, count_model, spend_model, horizon, discount_rate, margin,
+                                             intervals, groups)
         else:
             # Every draw re-predicts every distinct row: one grouping on the columns of both models.
             rows, _, expand = group_rows(summary[needed_columns(count_model, spend_model)])
@@ -355,42 +366,98 @@ def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseMode
             out["expected_spend"] = count_model.expected_spend(summary)
         out["clv"] = count_model.customer_value(summary, horizon, discount_rate, margin)
         return {k: v.to_numpy() for k, v in out.items()}
-    rows, expand = (summary, None) if groups is None else (groups[0][0], groups[0][2])
-
-    def per_customer(values: pd.Series | np.ndarray, expand: np.ndarray | None) -> np.ndarray:
-        values = np.asarray(values)
-        return values if expand is None else values[expand]
-
-    purchases = count_model.expected_purchases(rows, horizon)
-    out = {"expected_purchases": per_customer(purchases, expand)}
-    if count_model.can(Ability.P_ALIVE):
-        out["p_alive"] = per_customer(count_model.p_alive(rows), expand)
+    (rows, expand), (spend_rows, spend_expand) = distinct_rows(summary, groups)
+    purchases = purchase_columns(rows, count_model, horizon, discount_rate, spend_model is not None)
+    out = {c: expanded(v, expand) for c, v in purchases.items() if c != DISCOUNTED}
     if spend_model is not None:
-        spend_rows, spend_expand = (summary, None) if groups is None else (groups[1][0], groups[1][2])
-        spend = per_customer(spend_model.expected_spend(spend_rows), spend_expand)
+        spend = expanded(spend_model.expected_spend(spend_rows).to_numpy(), spend_expand)
         out["expected_spend"] = spend
-        discounted = discounted_purchases(count_model, rows, horizon, discount_rate, purchases)
-        out["clv"] = margin * spend * per_customer(discounted, expand)
+        out["clv"] = margin * spend * expanded(purchases[DISCOUNTED], expand)
     return out
 
 
-def discounted_purchases(model: BaseModel, summary: pd.DataFrame, horizon: float, discount_rate: float,
-                         undiscounted: pd.Series) -> np.ndarray:
-    """Σ over units k ≤ horizon of (E[X(k)] − E[X(k−1)]) / (1 + d)^k, the last unit possibly partial."""
+DISCOUNTED = "discounted_purchases"  # the purchases CLV counts, each discounted to today
+
+
+def distinct_rows(summary: pd.DataFrame, groups: list | None
+                  ) -> tuple[tuple[pd.DataFrame, np.ndarray | None], tuple[pd.DataFrame, np.ndarray | None]]:
+    """(rows, expand) for the purchase model and for the spend model: their distinct rows (from
+    :func:`model_groups`) and each customer's row among them, or the summary itself."""
+    if groups is None:
+        return (summary, None), (summary, None)
+    spend = (groups[1][0], groups[1][2]) if groups[1] is not None else (summary, None)
+    return (groups[0][0], groups[0][2]), spend
+
+
+def expanded(values: np.ndarray, expand: np.ndarray | None) -> np.ndarray:
+    """Per-row ``values`` of distinct rows, as one value per customer."""
+    values = np.asarray(values, dtype=float)
+    return values if expand is None else values[expand]
+
+
+def purchase_columns(rows: pd.DataFrame, model: BaseModel, horizon: float, discount_rate: float,
+                     discounted: bool) -> dict[str, np.ndarray]:
+    """A purchase model's columns for ``rows``: expected purchases, P(alive) when it can, and (``discounted``)
+    the discounted purchases of :data:`DISCOUNTED` that CLV multiplies by spend."""
+    out = {"expected_purchases": model.expected_purchases(rows, horizon).to_numpy(dtype=float)}
+    if model.can(Ability.P_ALIVE):
+        out["p_alive"] = model.p_alive(rows).to_numpy(dtype=float)
+    if discounted:
+        out[DISCOUNTED] = discounted_purchases(model, rows, horizon, discount_rate, out["expected_purchases"])
+    return out
+
+
+def discounted_purchases(model: BaseModel, rows: pd.DataFrame, horizon: float, discount_rate: float,
+                         undiscounted: np.ndarray) -> np.ndarray:
+    """Expected purchases over the horizon, each discounted at its time s by (1 + d)^−s = e^(−δs), δ = ln(1 + d).
+
+    Models with the discounting ability evaluate the integral themselves (closed forms or fast
+    quadrature); for any other the integral of E[X(s)] is taken by Gauss–Legendre quadrature.
+    """
     if discount_rate == 0:
-        return undiscounted.to_numpy()
-    return discount_curve(lambda t: model.expected_purchases(summary, t).to_numpy(), horizon, discount_rate)
+        return undiscounted
+    delta = float(np.log1p(discount_rate))
+    if model.can(Ability.DISCOUNTING):
+        return model.discounted_purchases(rows, horizon, delta).to_numpy(dtype=float)
+    # By parts: e^(−δH) E(H) + δ ∫₀ᴴ e^(−δs) E(s) ds.
+    from scipy.special import roots_legendre
+
+    nodes, weights = roots_legendre(32)
+    times = (nodes + 1.0) * horizon / 2.0
+    integral = sum(w * np.exp(-delta * s) * model.expected_purchases(rows, float(s)).to_numpy(dtype=float)
+                   for s, w in zip(times, weights)) * horizon / 2.0
+    return np.exp(-delta * horizon) * undiscounted + delta * integral
 
 
-def discount_curve(cumulative: Any, horizon: float, discount_rate: float) -> np.ndarray:
-    """Discounted sum of the increments of ``cumulative(t)`` (expected purchases by t) over unit steps."""
-    steps = np.unique(np.append(np.arange(1.0, np.floor(horizon) + 1), horizon))
-    total, previous = 0.0, 0.0
-    for k in steps[steps > 0]:
-        current = cumulative(k)
-        total = total + (current - previous) / (1 + discount_rate) ** k
-        previous = current
-    return np.asarray(total, dtype=float)
+def delta_interval_columns(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None,
+                           horizon: float, discount_rate: float, margin: float, level: float,
+                           groups: list | None) -> dict[str, np.ndarray]:
+    """The score columns and their ``*_lower``/``*_upper`` bounds by the delta method (see
+    :mod:`custvalue.intervals`), each model linearised on its own distinct rows.
+
+    CLV is margin × spend × discounted purchases from two independent fits, so its log-variance is
+    the sum of the two models' contributions."""
+    (rows, expand), (spend_rows, spend_expand) = distinct_rows(summary, groups)
+    values, variances = linearize(count_model, lambda m: purchase_columns(rows, m, horizon, discount_rate,
+                                                                          spend_model is not None))
+    out: dict[str, np.ndarray] = {}
+    for column in [c for c in values if c != DISCOUNTED]:
+        low, high = delta_bounds(column, values[column], variances[column], level)
+        out.update({column: expanded(values[column], expand), f"{column}_lower": expanded(low, expand),
+                    f"{column}_upper": expanded(high, expand)})
+    if spend_model is None:
+        return out
+    spend, spend_variance = linearize(spend_model, lambda m: {"expected_spend": m.expected_spend(spend_rows)
+                                                              .to_numpy(dtype=float)})
+    low, high = delta_bounds("expected_spend", spend["expected_spend"], spend_variance["expected_spend"], level)
+    spend_each = expanded(spend["expected_spend"], spend_expand)
+    out.update({"expected_spend": spend_each, "expected_spend_lower": expanded(low, spend_expand),
+                "expected_spend_upper": expanded(high, spend_expand)})
+    clv = margin * spend_each * expanded(values[DISCOUNTED], expand)
+    clv_variance = expanded(variances[DISCOUNTED], expand) + expanded(spend_variance["expected_spend"], spend_expand)
+    low, high = delta_bounds("clv", clv, clv_variance, level)
+    out.update({"clv": clv, "clv_lower": low, "clv_upper": high})
+    return out
 
 
 def fitted_models(frame: pd.DataFrame) -> dict[str, Any]:

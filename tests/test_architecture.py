@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "custvalue"
 FLOORS = {
     "custvalue.errors": 0,
     "custvalue.engines": 1, "custvalue.provenance": 1, "custvalue.timeunits": 1, "custvalue.grouping": 1,
-    "custvalue.schemas": 1, "custvalue.validation": 1, "custvalue.checks": 1, "custvalue.expressions": 1, "custvalue.progress": 1,
+    "custvalue.schemas": 1, "custvalue.validation": 1, "custvalue.checks": 1, "custvalue.expressions": 1,
+    "custvalue.progress": 1,
     "custvalue.columns": 2,
     "custvalue.clean": 3, "custvalue.summary": 3,
     "custvalue.models": 4,

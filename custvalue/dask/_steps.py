@@ -151,8 +151,9 @@ def score_dask(ddf: dd.DataFrame, model: ModelSpec, spend_model: ModelSpec | Non
         raise InvalidParameterError(
             "model='auto' is not available on Dask; compare models on a sample with custvalue.compare_models "
             "(pandas) and name the winner")
-    if intervals is not None and interval_method != "asymptotic":
-        raise InvalidParameterError("on Dask, prediction intervals use interval_method='asymptotic'")
+    if intervals is not None and interval_method == "bootstrap":
+        raise InvalidParameterError("on Dask, prediction intervals use interval_method='delta' (the default) or "
+                                    "'asymptotic': the bootstrap refits on the whole summary")
     summarized = not (is_summary(ddf._meta) or {"frequency", "periods"} <= set(ddf.columns))
     summary = summarize_dask(ddf, unit, observation_end, grain=grain, columns=columns) if summarized else ddf
     summary_unit = provenance(summary).get("unit")

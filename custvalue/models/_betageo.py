@@ -393,7 +393,8 @@ def discounted_given_alive(post: Posterior, horizon: float, delta: float) -> np.
         s = beta[part, None] * np.expm1(w)
         jacobian = beta[part, None] * np.exp(w) * width[:, None] / 2.0
         size = len(width)
-        nodes = Posterior(*(np.repeat(v[part], n) for v in (k, beta, a, m)), np.zeros(size * n))
+        k_n, beta_n, a_n, m_n = (np.repeat(v[part], n) for v in (k, beta, a, m))
+        nodes = Posterior(k_n, beta_n, a_n, m_n, np.zeros(size * n))
         inside = mean_given_alive(nodes, s.ravel()).reshape(s.shape)
         at_end = mean_given_alive(Posterior(k[part], beta[part], a[part], m[part], np.zeros(size)), end[part])
         integral = np.einsum("ij,j->i", np.exp(-delta * s) * inside * jacobian, weights)
