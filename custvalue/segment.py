@@ -538,13 +538,17 @@ def _notes(frame: pd.DataFrame) -> list[str]:
     mostly = [f"'{name}'" for name, share in by_segment.items() if share >= 0.5]
     where = f"; they make up most of {_listed(mostly)}" if mostly else ""
     return [
-        f"P(alive) is 1 for the {int(certain.sum()):,} customers ({certain.mean():.0%}) without a repeat "
+        f"P(alive) is 1 for the {_customers(int(certain.sum()))} ({certain.mean():.0%}) without a repeat "
         f"purchase{where}. The purchase model lets a customer drop out only right after a purchase, as "
         "BG/NBD does, so a customer who has not bought again since the first purchase cannot have dropped "
         "out, however long ago that was. MBG/NBD and Pareto/NBD let customers drop out before any repeat "
         "purchase: score with model='mbgnbd' or 'paretonbd' to rank one-time buyers by how long they have "
         "been silent."
     ]
+
+
+def _customers(n: int) -> str:
+    return f"{n:,} customer" + ("" if n == 1 else "s")
 
 
 def _listed(names: list[str]) -> str:

@@ -331,3 +331,27 @@ def test_styled_must_be_true_or_false(scored):
     with pytest.raises(InvalidParameterError, match="styled='yes'"):
         cv.segment_summary(cv.segment(scored, "value_tiers"), styled="yes")
 
+
+
+def test_the_note_counts_one_customer_in_the_singular():
+    one = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 3.0], "T": [5.0, 5.0], "clv": [1.0, 4.0],
+                        "p_alive": [1.0, 0.8], "segment": ["a", "b"]})
+    assert cv.segment_summary(one).attrs["notes"][0].startswith(
+        "P(alive) is 1 for the 1 customer (50%) without a repeat purchase; they make up most of 'a'.")
+
+
+def test_the_demo_reads_cleanly(capsys):
+    import re
+
+    from custvalue.cli import main
+
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert not re.search(r"\d\.\d+e[-+]\d", out), "scientific notation"
+    assert "NaN" not in out and "<NA>" not in out
+    assert "New Customers" not in out  # no customer in it: left out of the table
+    assert re.search(r"\nChampions +\d{1,3},\d{3} +\d+\.\d%", out)  # counts with separators, shares in percent
+    summary = cv.summarize(cv.clean(cv.datasets.load_cdnow()), observation_end="1998-06-30")
+    one_time = (summary["frequency"] == 0).sum()
+    assert f"Note: P(alive) is 1 for the {one_time:,} customers ({one_time / len(summary):.0%}) without" in out
+    assert "return on the cost" in out and "break-even cost per customer" in out

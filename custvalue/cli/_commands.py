@@ -47,7 +47,7 @@ def demo(args: argparse.Namespace) -> int:
         print(model.summary().to_string(float_format=lambda v: f"{v:.4f}"))
     shown = ["frequency", "recency", "T", "monetary_value", "expected_purchases", "p_alive", "expected_spend", "clv"]
     print("\nTop 10 customers by expected value over the next 52 weeks (clv, $):")
-    print(scored.nlargest(10, "clv")[shown].to_string(float_format=lambda v: f"{v:,.2f}"))
+    print(scored.nlargest(10, "clv")[shown].to_string(float_format=lambda v: f"{v:,.2f}", col_space=9))
     print(f"\nExpected value of all {len(scored):,} customers over 52 weeks: ${scored['clv'].sum():,.0f}")
     one_time = scored["frequency"] == 0
     print(f"{one_time.mean():.0%} of customers have made no repeat purchase; BG/NBD gives each of them P(alive) = 1 "
