@@ -178,7 +178,7 @@ def _summary_values(frame: pd.DataFrame, purpose: str) -> tuple[np.ndarray, np.n
     return tuple(check_values(frame, c, low=0, fix=fix) for c in ("frequency", "recency", "T"))  # type: ignore[return-value]
 
 
-def rank_scores(values: pd.Series | np.ndarray, n_scores: int = 5) -> np.ndarray:
+def rank_scores(values: pd.Series | np.ndarray | Sequence[float], n_scores: int = 5) -> np.ndarray:
     """Scores 1..``n_scores`` by rank, higher values scoring higher, as equal in size as ties allow.
 
     Tie rule: customers with equal values always share a score, so scores never depend on row
@@ -198,8 +198,14 @@ def rank_scores(values: pd.Series | np.ndarray, n_scores: int = 5) -> np.ndarray
     >>> rank_scores(pd.Series([0, 0, 0, 3])).tolist()   # two distinct values: the lowest and highest score
     [1, 1, 1, 5]
     """
-    distinct, position, counts = np.unique(np.asarray(values, dtype=float), return_inverse=True,
-                                           return_counts=True)
+    n_scores = check_int(n_scores, "n_scores", low=1)
+    try:
+        numbers = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise invalid("values", values, "they must be numbers, e.g. summary['frequency']") from None
+    if not np.isfinite(numbers).all():
+        raise invalid("values", values, "they must be finite numbers: drop or fill missing values first")
+    distinct, position, counts = np.unique(numbers, return_inverse=True, return_counts=True)
     d = len(distinct)
     if d < n_scores:
         spread = 1 + np.rint(np.arange(d) * (n_scores - 1) / max(d - 1, 1)).astype(np.int64)
@@ -575,14 +581,16 @@ def _shown(value: object, form: str) -> str:
     if form != "share":
         return form.format(value)
     share = float(value)  # type: ignore[arg-type]
-    return "<0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
+    if 0 < share < 0.0005:  # a few customers among many: not "0.0%"
+        return "<0.1%"
+    return ">99.9%" if 0.9995 <= share < 1 else f"{share:.1%}"
 
 
 class SegmentTable:
     """A segment summary for reading (``segment_summary(..., styled=True)``).
 
-    Shares show as percentages ("17.3%", "<0.1%" for a handful of customers
-    among many), counts and totals with thousands separators, means with two
+    Shares show as percentages ("17.3%"; "<0.1%" and ">99.9%" where rounding
+    would show 0.0% or 100.0%), counts and totals with thousands separators, means with two
     decimals, undefined shares as "n/a", and the summary's notes under the
     table: as HTML in a notebook, as aligned text when printed. The numbers
     stay in ``data`` (a DataFrame, shares as fractions); :meth:`style`
@@ -597,22 +605,40 @@ class SegmentTable:
     """
 
     def __init__(self, data: pd.DataFrame):
-        self.data = data
+        self.data = check_frame(data, "data", allow_empty=True)
 
     @property
     def notes(self) -> list[str]:
-        """Notes on what may surprise in the table."""
-        return list(self.data.attrs.get("notes", []))
+        """Notes on what may surprise in the table (those of ``segment_summary``).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"clv": [5.0, 9.0], "frequency": [0, 3], "recency": [0.0, 4.0], "T": [8.0, 8.0],
+        ...                    "p_alive": [1.0, 0.7], "segment": ["new", "old"]})
+        >>> segment_summary(df, styled=True).notes[0][:66]
+        'P(alive) is 1 for the 1 customer (50%) without a repeat purchase; '
+        """
+        return [str(note) for note in self.data.attrs.get("notes", [])]
 
     def _headers_and_cells(self) -> tuple[dict[str, str], dict[str, list[str]]]:
-        value = str(self.data.attrs.get("value_column", "value"))
+        value = str(self.data.attrs.get("value_column", "value")).removeprefix("total_").replace("_", " ")
         shown = [c for c in self.data.columns if c in DISPLAY]
         headers = {c: DISPLAY[c][0].format(value=value) for c in shown}
         cells = {c: [_shown(v, DISPLAY[c][1]) for v in self.data[c].tolist()] for c in shown}
         return headers, cells
 
     def text(self) -> str:
-        """The table as aligned text (two spaces between columns), notes wrapped below it."""
+        """The table as aligned text (two spaces between columns), notes wrapped below it; ``print`` shows it.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"total_value": [1.0] * 2001, "segment": ["many"] * 2000 + ["one"]})
+        >>> print(segment_summary(df, styled=True).text())
+                 customers  % of customers  total value  mean value  % of value
+        segment
+        many         2,000          >99.9%        2,000        1.00      >99.9%
+        one              1           <0.1%            1        1.00       <0.1%
+        """
         import textwrap
 
         headers, cells = self._headers_and_cells()
@@ -628,10 +654,20 @@ class SegmentTable:
         return "\n".join(lines)
 
     def style(self) -> Any:
-        """A pandas ``Styler`` of ``data`` with the same formats and the notes as its caption."""
+        """A pandas ``Styler`` of ``data`` with the same formats and the notes as its caption (needs jinja2).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"total_value": [1.0, 3.0], "segment": ["a", "b"]})
+        >>> html = segment_summary(df, styled=True).style().to_html()
+        >>> "75.0%" in html and "% of customers" in html
+        True
+        """
         headers, _ = self._headers_and_cells()
         formats = {c: (lambda v, form=DISPLAY[c][1]: _shown(v, form)) for c in headers}
-        styler = self.data.style.format(formats, na_rep=MISSING).relabel_index(list(headers.values()), axis=1)
+        styler = self.data.style.format(formats, subset=list(headers), na_rep=MISSING)
+        styler = styler.hide([c for c in self.data.columns if c not in headers], axis=1)
+        styler = styler.relabel_index(list(headers.values()), axis=1)
         return styler.set_caption(" ".join(self.notes)) if self.notes else styler
 
     def _repr_html_(self) -> str:

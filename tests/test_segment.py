@@ -355,3 +355,13 @@ def test_the_demo_reads_cleanly(capsys):
     one_time = (summary["frequency"] == 0).sum()
     assert f"Note: P(alive) is 1 for the {one_time:,} customers ({one_time / len(summary):.0%}) without" in out
     assert "return on the cost" in out and "break-even cost per customer" in out
+
+
+def test_rank_scores_refuse_what_is_not_finite_numbers():
+    with pytest.raises(InvalidParameterError, match="values=.*finite numbers"):
+        rank_scores(pd.Series([1.0, np.nan]))
+    with pytest.raises(InvalidParameterError, match="values=.*must be numbers"):
+        rank_scores(["a", "b"])
+    with pytest.raises(InvalidParameterError, match="n_scores=0"):
+        rank_scores([1.0, 2.0], n_scores=0)
+    assert rank_scores([3.0, 1.0, 2.0], n_scores=3).tolist() == [3, 1, 2]
