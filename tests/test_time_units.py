@@ -175,3 +175,17 @@ def test_hourly_summaries_on_dask_equal_pandas():
                                 observation_end="2024-01-20 10:00", compute=True)
             pd.testing.assert_frame_equal(lazy, cv.summarize(tx, unit=unit, grain=grain,
                                                              observation_end="2024-01-20 10:00"), check_exact=True)
+
+
+@pytest.mark.parametrize("unit, grain", [("h", "h"), ("D", "h"), ("h", "D")])
+def test_alive_path_in_hours_ends_at_the_summary(unit, grain):
+    tx = timestamped(seed=7)
+    model = cv.models.BetaGeo.from_params(r=0.5, alpha=200.0 / days_per_unit(unit) / 24, a=0.8, b=2.5)
+    customer = int(tx["customer_id"].value_counts().index[0])
+    path = cv.alive_path(model, tx, customer, unit=unit, grain=grain, observation_end="2024-02-20 13:30")
+    summary = cv.summarize(tx, unit=unit, grain=grain, observation_end="2024-02-20 13:30").loc[[customer]]
+    last = path.iloc[[-1]]
+    np.testing.assert_allclose(last[["frequency", "recency", "T"]].to_numpy(dtype=float),
+                               summary[["frequency", "recency", "T"]].to_numpy(dtype=float), rtol=1e-12)
+    assert last["p_alive"].iloc[0] == pytest.approx(model.p_alive(summary).iloc[0], rel=1e-12)
+    assert path["purchases"].sum() == summary["frequency"].iloc[0] + 1
