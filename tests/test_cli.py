@@ -72,12 +72,8 @@ def follow_hints(capsys, args, steps=4):
     raise AssertionError(errors)
 
 
-# The command line drops what --keep does not keep; the library keeps duplicates and zero amounts by default.
-CLI_POLICIES = {"duplicates": "drop", "zero_amounts": "drop"}
-
-
 def library_summary(raw, **options):
-    return cv.summarize(cv.clean(raw, **CLI_POLICIES), **options)
+    return cv.summarize(cv.clean(raw), **options)  # the command line cleans as the library does by default
 
 
 def sample_raw():
@@ -90,10 +86,10 @@ def sample_raw():
 
 def test_cdnow_sample_as_distributed_reproduces_the_published_summary(tmp_path, capsys):
     # cdnow_customers_summary_with_transactions.csv (Fader, Hardie & Lee 2005, as shipped by lifetimes): x, t_x,
-    # T in weeks rounded to 2 decimals, zbar, of the raw sample (hence --keep: its duplicates and zero amounts
-    # count) with calibration end 1997-09-30.
+    # T in weeks rounded to 2 decimals, zbar, of the raw sample (its duplicates and zero amounts count, as
+    # cleaning keeps them by default) with calibration end 1997-09-30.
     out = tmp_path / "summary.csv"
-    code, _, err = run(capsys, "summarize", SAMPLE, *SAMPLE_LAYOUT, "--keep", "duplicate", "--keep", "zero_amount",
+    code, _, err = run(capsys, "summarize", SAMPLE, *SAMPLE_LAYOUT,
                        "--observation-end", "1997-09-30", "--unit", "W", "-o", out)
     assert code == 0 and "rows in            6,919" in err and "duplicate                      9 kept" in err
     ours = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
@@ -107,7 +103,7 @@ def test_cdnow_sample_as_distributed_reproduces_the_published_summary(tmp_path, 
 
 def test_score_of_the_cdnow_sample_gives_the_published_predictions(tmp_path, capsys):
     out = tmp_path / "scored.csv"
-    code, _, _ = run(capsys, "score", SAMPLE, *SAMPLE_LAYOUT, "--keep", "duplicate", "--keep", "zero_amount",
+    code, _, _ = run(capsys, "score", SAMPLE, *SAMPLE_LAYOUT,
                      "--observation-end", "1997-09-30", "--horizon", 39, "-o", out)
     assert code == 0
     scored = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
@@ -136,10 +132,10 @@ def test_following_the_hints_reads_the_cdnow_master_into_parquet(tmp_path, capsy
     assert [hinted(e) for e in errors] == [["--sep", "whitespace"], ["--amount-col", "dollar_value"]]
     # REFERENCE: 69,659 rows; 255 exact duplicates and 80 zero amounts.
     assert "rows in           69,659" in err
-    assert "duplicate                    255 dropped" in err and "zero_amount                   80 dropped" in err
+    assert "duplicate                    255 kept" in err and "zero_amount                   80 kept" in err
     ours = pd.read_parquet(out)
     raw = pd.read_csv(MASTER, sep=r"\s+", dtype={"customer_id": str})
-    expected = cv.summarize(cv.clean(raw, columns={"dollar_value": "amount"}, **CLI_POLICIES))
+    expected = cv.summarize(cv.clean(raw, columns={"dollar_value": "amount"}))
     pd.testing.assert_frame_equal(ours, expected, check_dtype=False, check_index_type=False)
 
 
@@ -147,7 +143,7 @@ def test_segment_writes_csv_to_standard_output_like_the_library(capsys):
     code, out, err = run(capsys, "segment", SAMPLE, *SAMPLE_LAYOUT, "--method", "rfm", "--horizon", 52)
     assert code == 0 and err.startswith("Cleaning report")
     ours = pd.read_csv(io.StringIO(out), dtype={"customer_id": str}).set_index("customer_id")
-    expected = cv.segment(cv.score(cv.clean(sample_raw(), **CLI_POLICIES), horizon=52), method="rfm")
+    expected = cv.segment(cv.score(cv.clean(sample_raw()), horizon=52), method="rfm")
     assert (ours["segment"] == expected["segment"].astype(str)).all()
     np.testing.assert_allclose(ours["clv"], expected["clv"], rtol=1e-12)
 
@@ -174,7 +170,7 @@ def test_parquet_in_and_out_with_the_ids_in_the_index(tmp_path, capsys):
     out = tmp_path / "scored.parquet"
     assert run(capsys, "score", source, "--spend-model", "none", "-o", out)[0] == 0
     ours = pd.read_parquet(out)
-    expected = cv.score(cv.clean(cv.datasets.load_cdnow(sample=True), **CLI_POLICIES), spend_model=None)
+    expected = cv.score(cv.clean(cv.datasets.load_cdnow(sample=True)), spend_model=None)
     pd.testing.assert_frame_equal(ours, expected, check_dtype=False)
 
 
@@ -229,7 +225,7 @@ def orders(tmp_path):
     tx = cv.datasets.load_cdnow(sample=True)
     path = tmp_path / "orders.csv"
     tx.to_csv(path, index=False)
-    return path, cv.clean(tx, **CLI_POLICIES)
+    return path, cv.clean(tx)
 
 
 def test_formula_model_takes_its_options(orders, capsys):
@@ -392,13 +388,13 @@ def test_unreadable_amounts(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--unit", "Q"], "argument --unit: 'Q' is not one of D, W, M, Y"),
-    (["--grain", "x"], "argument --grain: 'x' is not one of D, W, M, Y"),
+    (["--unit", "Q"], "argument --unit: 'Q' is not one of h, D, W, M, Y"),
+    (["--grain", "x"], "argument --grain: 'x' is not one of h, D, W, M, Y"),
     (["--observation-end", "1998-13-45"], "argument --observation-end: '1998-13-45' is not a date"),
     (["--names", "a,,b"], "argument --names: 'a,,b' has an empty name"),
     (["--names", "a,a,b"], "argument --names: 'a,a,b' names ['a'] more than once"),
     (["--decimal", ".."], "argument --decimal: '..' is not one character"),
-    (["--keep", "duplicates"], "argument --keep: invalid choice: 'duplicates'"),
+    (["--drop", "duplicates"], "argument --drop: invalid choice: 'duplicates'"),
 ])
 def test_bad_flag_values(small, capsys, flags, message):
     line = fails(capsys, "summarize", small, *flags)
