@@ -7,7 +7,10 @@ occasion, dated at the start of its period.
 * ``frequency`` — purchase occasions after the first (repeat purchases);
 * ``recency`` — time from the first to the last occasion;
 * ``T`` — time from the first occasion to the end of observation;
-* ``monetary_value`` — mean value of the repeat occasions (0 without any).
+* ``monetary_value`` — mean value of the repeat occasions (0 without any);
+* ``litt`` — the sum of the logs of the times between consecutive occasions
+  (0 without repeat occasions), which the regularity models (BG/CNBD-k,
+  MBG/CNBD-k) need to choose their k.
 
 Times are in ``unit`` ("D", "W", "M", "Y"; calendar-exact and fractional),
 independently of the grain.
@@ -83,7 +86,9 @@ def summarize(
     DataFrame
         Indexed by ``customer_id`` (sorted), with ``frequency``, ``recency``,
         ``T``, ``monetary_value``, ``first_purchase``, ``last_purchase``,
-        ``n_transactions`` and ``total_value``.
+        ``n_transactions``, ``total_value`` and ``litt`` (the sum of the logs
+        of the ``frequency`` times between consecutive purchase occasions, in
+        ``unit``; 0 without repeat purchases).
 
     Raises
     ------
@@ -150,7 +155,8 @@ def calibration_holdout(
         Indexed by ``customer_id``: ``frequency_cal``, ``recency_cal``,
         ``T_cal``, ``monetary_value_cal``, ``frequency_holdout`` (purchase
         occasions in the holdout), ``monetary_value_holdout`` (their mean
-        value, 0 without any) and ``duration_holdout`` (holdout length in ``unit``).
+        value, 0 without any), ``duration_holdout`` (holdout length in ``unit``)
+        and ``litt_cal`` (the calibration summary's ``litt``).
 
     Examples
     --------
@@ -199,6 +205,7 @@ def calibration_holdout(
             "frequency_holdout": holdout["frequency_holdout"].astype(np.int64),
             "monetary_value_holdout": mean_value,
             "duration_holdout": (end_day - cal_end) / factor,
+            "litt_cal": calibration["litt"],
         }
     )
     return attach(result, unit=unit, grain=grain,
@@ -238,6 +245,8 @@ def summary_frame(data: pd.DataFrame, raw_days: np.ndarray, end_day: int, unit: 
             "last_purchase": _to_dates(last),
             "n_transactions": agg.n_transactions[present],
             "total_value": agg.total[present],
+            # Σ ln(gap / days per unit) over the frequency gaps between consecutive occasions
+            "litt": agg.log_gaps[present] - frequency * np.log(factor),
         },
         index=pd.Index(ids[present], name="customer_id"),
     )
@@ -254,6 +263,7 @@ class Aggregates:
     total: np.ndarray
     first_period_total: np.ndarray
     n_transactions: np.ndarray
+    log_gaps: np.ndarray  # Σ ln(days between consecutive periods): the regularity models' litt, in days
 
 
 def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_customers: int) -> Aggregates:
@@ -261,7 +271,9 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
 
     One sort of a combined key ``code << bits | day`` finds the distinct
     purchase periods and each customer's first and last; bincounts give the
-    sums. The key is 32-bit whenever it fits, which sorts twice as fast.
+    sums. The key is 32-bit whenever it fits, which sorts twice as fast. The
+    same pass over the distinct pairs sums the logs of the gaps between each
+    customer's consecutive periods (a table lookup: gaps are whole days).
     Element-wise work runs in slices of :data:`SLICE_ROWS`, so that its
     temporaries stay small next to the data (100M transactions: gigabytes).
     """
@@ -270,7 +282,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     first = np.zeros(n_customers, dtype=np.int64)
     last = np.zeros(n_customers, dtype=np.int64)
     if len(days) == 0:
-        return Aggregates(n_tx, first, last, total, np.zeros(n_customers), n_tx)
+        return Aggregates(n_tx, first, last, total, np.zeros(n_customers), n_tx, np.zeros(n_customers))
     base = int(days.min())
     bits = max(int(days.max()) - base, 1).bit_length()
     key_type: type[np.unsignedinteger] = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
@@ -285,16 +297,26 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     del key, is_new
     is_start = np.empty(len(pairs), dtype=bool)  # a customer's first period
     is_start[0] = True
+    day_mask = key_type((1 << bits) - 1)
+    with np.errstate(divide="ignore"):
+        log_days = np.log(np.arange(1 << bits, dtype=float))  # ln(gap) by table lookup
+    log_gaps = np.zeros(n_customers)
     for part in slices(len(pairs) - 1):
-        customer = pairs[part.start:part.stop + 1] >> key_type(bits)
-        np.not_equal(customer[1:], customer[:-1], out=is_start[part.start + 1:part.stop + 1])
+        window = pairs[part.start:part.stop + 1]
+        customer = window >> key_type(bits)
+        new_customer = is_start[part.start + 1:part.stop + 1]
+        np.not_equal(customer[1:], customer[:-1], out=new_customer)
+        day = (window & day_mask).astype(np.int64)
+        gap = np.where(new_customer, 1, day[1:] - day[:-1])  # ln 1 = 0 across customers
+        low = int(customer[1])  # pairs are sorted by customer: the slice covers codes low..high
+        owner = (customer[1:] - customer.dtype.type(low)).astype(np.intp)
+        log_gaps[low:low + int(owner[-1]) + 1] += np.bincount(owner, weights=log_days[gap])
     starts = np.flatnonzero(is_start)
     del is_start
     ends = np.r_[starts[1:], len(pairs)] - 1
     present = (pairs[starts] >> key_type(bits)).astype(np.int64)
     n_periods = np.zeros(n_customers, dtype=np.int64)
     n_periods[present] = ends - starts + 1
-    day_mask = key_type((1 << bits) - 1)
     first[present] = (pairs[starts] & day_mask).astype(np.int64) + base
     last[present] = (pairs[ends] & day_mask).astype(np.int64) + base
     del pairs
@@ -302,7 +324,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     for part in slices(len(codes)):
         np.equal(days[part], first[codes[part]], out=in_first[part])
     first_total = np.bincount(codes[in_first], weights=amounts[in_first], minlength=n_customers)
-    return Aggregates(n_periods, first, last, total, first_total, n_tx)
+    return Aggregates(n_periods, first, last, total, first_total, n_tx, log_gaps)
 
 
 def _transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
