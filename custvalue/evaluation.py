@@ -17,7 +17,7 @@ from custvalue.timeunits import day_numbers, days_per_unit
 
 __all__ = ["evaluate", "HoldoutEvaluation", "compare_models", "tracking", "calibration_summary", "choose_model"]
 
-AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd")
+AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd", "bgcnbd", "mbgcnbd")
 
 
 def fitted_model(model: str | type[BaseModel] | BaseModel, summary: pd.DataFrame) -> BaseModel:
@@ -34,8 +34,8 @@ def calibration_summary(calhold: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise SchemaError(f"needs a calibration/holdout frame (custvalue.calibration_holdout); missing {missing}")
     summary = calhold.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T",
-                                      "monetary_value_cal": "monetary_value"})
-    keep = [c for c in ("frequency", "recency", "T", "monetary_value") if c in summary.columns]
+                                      "monetary_value_cal": "monetary_value", "litt_cal": "litt"})
+    keep = [c for c in ("frequency", "recency", "T", "monetary_value", "litt") if c in summary.columns]
     return summary[keep]
 
 
@@ -209,7 +209,9 @@ def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestam
     start, end = summary["first_purchase"].min(), provenance(summary).get("observation_end")
     calibration_end = start + (end - start) / 2
     calhold = calibration_holdout(tx, calibration_end, end, unit, grain=grain, columns=columns)
-    table = compare_models(calhold, AUTO_CANDIDATES, metric="mae")
+    present = set(calibration_summary(calhold).columns)  # regularity models need litt
+    candidates = [name for name in AUTO_CANDIDATES if set(resolve(name).required_columns()) <= present]
+    table = compare_models(calhold, candidates, metric="mae")
     winner = str(table.index[0])
     table.attrs["reason"] = (
         f"{winner} had the lowest holdout MAE ({table['mae'].iloc[0]:.4f} purchases per customer) when fitted "

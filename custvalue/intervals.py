@@ -48,7 +48,8 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
         values = model.params_.to_numpy()
         draws = rng.multivariate_normal(np.where(positive, np.log(values), values), cov, size=n_draws)
         draws = np.where(positive, np.exp(draws), draws)
-        return [type(model).from_params(model.get_params(), **dict(zip(names, row))) for row in draws]
+        state = model.to_dict()  # keeps fitted state beyond the parameters (a regularity model's k)
+        return [type(model).from_dict({**state, "params": dict(zip(names, row))}) for row in draws]
     if method == "bootstrap":
         if data is None:
             raise InvalidParameterError("the parametric bootstrap needs the summary the model was fitted on")
