@@ -287,7 +287,8 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         if ticks is not None:
             result, chosen, by_k = fit_at(ticks, self._starts_for(data, ticks)), ticks, None
         else:
-            chosen, results = self._search(data, fit_at, constant, warm_blocks is not None, warm_scale / n)
+            chosen, results = self._search(data, fit_at, constant, warm_blocks is not None, warm_scale / n,
+                                           lambda k, z: self._bound(blocks, k)(z, 2))
             result = results[chosen]
             by_k = pd.Series({k: res.log_likelihood + constant(k) for k, res in sorted(results.items())},
                              name="log_likelihood").rename_axis("k")
@@ -298,9 +299,15 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         return self
 
     def _search(self, data: dict[str, np.ndarray], fit_at: Callable[..., MLEResult],
-                constant: Callable[..., float], large: bool, share: float) -> tuple[int, dict[int, MLEResult]]:
-        """The chosen k and the fits tried: BTYDplus's climb on the rows (or on the subsample of a large
-        summary, then a climb on all rows from its best k to a k whose neighbours both fit worse)."""
+                constant: Callable[..., float], large: bool, share: float,
+                at_point: Callable[[int, np.ndarray], tuple]) -> tuple[int, dict[int, MLEResult]]:
+        """The chosen k and the fits run to the end: BTYDplus's climb on the rows (or on the subsample of a
+        large summary, then a climb on all rows from its best k to a k whose neighbours both fit worse).
+
+        On all rows a neighbour is dismissed without fitting it to the end when, at its subsample
+        optimum, its log-likelihood plus ten times the Newton decrement ½gᵀ(−H)⁻¹g (the quadratic
+        estimate of what fitting could still gain) plus one stays below the best k's.
+        """
         results: dict[int, MLEResult] = {}
         climbed = self._climb(data, lambda k, starts: fit_at(k, starts, on_subsample=large),
                               lambda k, res: res.log_likelihood + constant(k, share if large else 1.0), results)
@@ -309,13 +316,32 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         guides, results = results, {}
         full: dict[int, float] = {}
 
+        def guide_at(k: int) -> np.ndarray:
+            # The subsample's optimum at k (or at the nearest k tried, at the same purchase rate λ/k).
+            nearest = min(guides, key=lambda g: abs(g - k))
+            return _same_rate(guides[nearest].log_params, nearest, k)
+
+        def dismissed(k: int) -> float | None:
+            best = max(full.values(), default=-np.inf)
+            if not np.isfinite(best):
+                return None
+            value, grad, hess = at_point(k, guide_at(k))
+            try:
+                gain = 0.5 * float(grad @ np.linalg.solve(-hess, grad))
+                np.linalg.cholesky(-hess)
+            except np.linalg.LinAlgError:
+                return None
+            total = float(value) + constant(k)
+            return total if np.isfinite(total) and total + 10.0 * gain + 1.0 < best else None
+
         def evaluate(k: int) -> float:
             if k not in full:
-                nearest = min(guides, key=lambda g: abs(g - k))
-                # The subsample's optimum at k (or at the nearest k tried, at the same purchase rate λ/k).
-                guide = _same_rate(guides[nearest].log_params, nearest, k)
+                lower = dismissed(k)
+                if lower is not None:
+                    full[k] = lower
+                    return lower
                 try:
-                    results[k] = fit_at(k, [guide, *self._starts_for(data, k)])
+                    results[k] = fit_at(k, [guide_at(k), *self._starts_for(data, k)])
                     full[k] = results[k].log_likelihood + constant(k)
                 except ConvergenceError:
                     if k == climbed:
