@@ -346,6 +346,36 @@ LOG_RATE_STEP = 0.25  # trapezoid step in log λ (see discounted_given_alive)
 CHUNK_CELLS = 1_000_000
 
 
+def _reaching_sum(a: np.ndarray, m: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Σ_{n>=0} E[(1−p)^n] y^n = 2F1(1, m; a+m; y) for p ~ Beta(a, m) and 0 <= y < 1.
+
+    Through Euler's transformation (1−y)^(a−1) 2F1(a+m−1, a; a+m; y), which scipy evaluates accurately
+    near y = 1 for moderate m; where that fails (large m near y = 1) or leaves the bounds
+    1/(1 − y m/(a+m)) (Jensen) and 1/(1−y), the series itself, U_{n+1} = U_n (m+n)/(a+m+n), until
+    the bound U_N y^N/(1−y) on the rest is below the tolerance.
+    """
+    value = np.exp((a - 1.0) * np.log1p(-y)) * hyp2f1(a + m - 1.0, a, a + m, y)
+    low, high = 1.0 / (1.0 - y * m / (a + m)), 1.0 / (1.0 - y)
+    bad = np.flatnonzero(~(np.isfinite(value) & (value >= low * (1 - 1e-9)) & (value <= high * (1 + 1e-9))))
+    if bad.size:
+        value = np.array(value, dtype=float)
+        a_b, m_b, y_b = a.ravel()[bad], m.ravel()[bad], y.ravel()[bad]
+        term, total, n = np.ones(bad.size), np.zeros(bad.size), 0.0
+        active = np.arange(bad.size)
+        while active.size:
+            steps = n + np.arange(4096.0)
+            ratios = (m_b[active, None] + steps) / (a_b[active, None] + m_b[active, None] + steps) * y_b[active, None]
+            terms = term[active, None] * np.cumprod(np.concatenate([np.ones((active.size, 1)), ratios[:, :-1]],
+                                                                   axis=1), axis=1)
+            total[active] += terms.sum(axis=1)
+            term[active] = terms[:, -1] * ratios[:, -1]
+            n += 4096.0
+            active = active[term[active] / (1.0 - y_b[active]) > RELATIVE_TOLERANCE * total[active]]
+        flat = value.reshape(-1)
+        flat[bad] = total
+    return np.clip(value, low, high)
+
+
 def _discounted_given_rate(lam: np.ndarray, j: np.ndarray, a: np.ndarray, m: np.ndarray, horizon: float,
                            delta: float, ticks: int) -> np.ndarray:
     """Σ_i E[(1−p)^(i−1)] E[e^(−δS_i) 1(S_i <= H) | λ] for S_i ~ Gamma(ik − j, λ), the i-th purchase's time,
@@ -353,8 +383,7 @@ def _discounted_given_rate(lam: np.ndarray, j: np.ndarray, a: np.ndarray, m: np.
 
     E[e^(−δS) 1(S <= H) | λ] = ρ^s P(s, (λ+δ)H) with ρ = λ/(λ+δ), s = ik − j stages and P the regularized
     lower incomplete gamma function. Over an endless horizon the sum is ρ^(k−j) 2F1(1, m; a+m; ρ^k)
-    (E[(1−p)^i] = (m)_i/(a+m)_i), taken through Euler's transformation
-    (1−y)^(a−1) 2F1(a+m−1, a; a+m; y), which scipy evaluates accurately near y = 1; over a finite
+    (E[(1−p)^i] = (m)_i/(a+m)_i; :func:`_reaching_sum`); over a finite
     horizon the terms are summed until the bound on the rest, ρ^s P(s, x) / (1 − ρ^k min(1, x/(s+1))^k),
     is below the tolerance.
     """
@@ -362,7 +391,7 @@ def _discounted_given_rate(lam: np.ndarray, j: np.ndarray, a: np.ndarray, m: np.
     j, a, m = j[:, None], a[:, None], m[:, None]
     if np.isinf(horizon):
         y = rho ** ticks
-        return rho ** (ticks - j) * np.exp((a - 1.0) * np.log1p(-y)) * hyp2f1(a + m - 1.0, a, a + m, y)
+        return rho ** (ticks - j) * _reaching_sum(np.broadcast_to(a, y.shape), np.broadcast_to(m, y.shape), y)
     x = (lam + delta) * horizon
     log_rho = np.log(rho)
     total = np.zeros(lam.shape)
