@@ -404,7 +404,8 @@ def test_bad_flag_values(small, capsys, flags, message):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--model", "bgndb"], "argument --model: invalid choice: 'bgndb' (choose from 'bgcnbd', 'bgnbd', 'mbgcnbd', 'mbgnbd', 'paretonbd'"),
+    (["--model", "bgndb"],
+     "argument --model: invalid choice: 'bgndb' (choose from 'bgcnbd', 'bgnbd', 'mbgcnbd', 'mbgnbd', 'paretonbd'"),
     (["--spend-model", "gg"], "argument --spend-model: invalid choice: 'gg'"),
     (["--horizon", "abc"], "argument --horizon: 'abc' is not a number"),
     (["--horizon", "nan"], "argument --horizon: 'nan' is not a finite number"),

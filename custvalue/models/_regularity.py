@@ -224,7 +224,7 @@ class Phases:
 
 
 def per_phase(post: PhasePosterior, fn: Callable[[Phases], np.ndarray],
-              extra: np.ndarray | None = None) -> np.ndarray:
+              extra: float | np.ndarray | None = None) -> np.ndarray:
     """Σ_j P(phase j) fn(phase j) for each customer, with ``fn`` called once on the distinct phases; fn
     returns one value per phase, or a row of values (then the result has a column per value)."""
     rows, ticks = post.phase.shape

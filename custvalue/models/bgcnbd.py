@@ -91,7 +91,9 @@ def _loglik_of(log_params: np.ndarray, data: dict[str, np.ndarray], weights: np.
     if "litt" not in data:
         return out
     extra = litt_term(ticks, float(weights @ np.asarray(data["litt"], dtype=float)), float(weights @ rows.x))
-    return out + extra if order == 0 else (out[0] + extra, *out[1:])
+    if isinstance(out, tuple):
+        return (out[0] + extra, *out[1:])
+    return out + extra
 
 
 def _same_rate(log_params: np.ndarray, k_from: int, k_to: int) -> np.ndarray:
@@ -108,7 +110,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
     ``log_likelihood_by_k_`` (and the AIC and BIC of :meth:`summary` count k as a parameter).
     """
 
-    scenario_knobs = ("purchase_rate",)
+    scenario_knobs: ClassVar[tuple[str, ...]] = ("purchase_rate",)  # type: ignore[assignment]
     example_hyper_parameters: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, k: int | None = None, penalizer: float = 0.0, engine: str = "native",
@@ -212,7 +214,8 @@ class RegularBetaGeoFamily(BetaGeoFamily):
 
         return bound
 
-    def fit(self, summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None = None) -> BaseModel:
+    def fit(self, summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None = None
+            ) -> RegularBetaGeoFamily:
         """Fit r, α, a, b by maximum likelihood, at the given k or at the k (1 to 12) that fits best.
 
         Without ``k=``, the search climbs from k = 1 and stops once the log-likelihood (with its litt
@@ -397,7 +400,8 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         keys = np.column_stack([x, t_x, T, *(np.broadcast_to(np.asarray(v, dtype=float), shape)
                                              for v in (alpha, a, b))])
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        return self._phase_posterior(*unique[:, :3].T, r, *unique[:, 3:].T), inverse.ravel()
+        x_u, t_x_u, T_u, alpha_u, a_u, b_u = unique.T
+        return self._phase_posterior(x_u, t_x_u, T_u, r, alpha_u, a_u, b_u), inverse.ravel()
 
     def _new_customer(self, size: int) -> Any:
         zeros = np.zeros(size)
