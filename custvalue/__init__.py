@@ -25,6 +25,7 @@ from custvalue.errors import (
 from custvalue.evaluation import compare_models, evaluate, tracking
 from custvalue.filtering import filter_customers
 from custvalue.kpis import cohort_retention, kpis
+from custvalue.reading import read_csv
 from custvalue.score import fitted_models, score
 from custvalue.segment import segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
@@ -67,6 +68,7 @@ __all__ = [
     "measure_uplift",
     "simulate_campaign",
     "validate",
+    "read_csv",
     "RawTransactions",
     "CleanTransactions",
     "CustomerSummary",

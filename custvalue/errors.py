@@ -17,6 +17,7 @@ __all__ = [
     "InvalidParameterError",
     "ConvergenceError",
     "AbilityError",
+    "MissingColumnError",
 ]
 
 
@@ -75,6 +76,13 @@ class AbilityError(InvalidParameterError):
     The message names the model, what was asked and how to find models that can:
     ``custvalue.models.available(ability=...)`` or ``available(role=...)``.
     """
+
+
+class MissingColumnError(SchemaError, KeyError):
+    """A column a step needs, or a parameter names, is not in the frame (a ``KeyError`` too, as in pandas)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
 
 
 def format_examples(frame: pd.DataFrame | pd.Series, limit: int = 5) -> str:

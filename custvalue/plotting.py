@@ -8,6 +8,7 @@ Examples
 --------
 >>> import matplotlib
 >>> matplotlib.use("Agg")
+>>> matplotlib.rcParams["figure.max_open_warning"] = 0  # the examples draw many figures
 >>> import custvalue as cv
 >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
 >>> ax = scored.cv.plot.lorenz()
@@ -22,11 +23,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.checks import (
+    check_bool,
+    check_column,
+    check_frame,
+    check_int,
+    check_number,
+    check_seed,
+    check_values,
+    invalid,
+)
+from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaError
 from custvalue.models import Ability, BaseModel
 
 if TYPE_CHECKING:
     from custvalue.evaluation import HoldoutEvaluation
+
+MAX_BUCKETS = 1_000  # frequency columns of a plot
 
 __all__ = [
     "frequency_recency_matrix", "p_alive_matrix", "calibration_vs_holdout", "tracking", "period_transactions",
@@ -35,19 +48,37 @@ __all__ = [
 
 
 def _axes(ax: Any) -> Any:
-    if ax is not None:
-        return ax
     try:
         import matplotlib.pyplot as plt
+        from matplotlib.axes import Axes
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("plots need matplotlib: pip install 'custvalue[plot]'") from None
+    if ax is not None:
+        if not isinstance(ax, Axes):
+            raise invalid("ax", ax, "it must be a matplotlib Axes (e.g. from plt.subplots()) or None for a new figure")
+        return ax
     return plt.subplots(figsize=(7, 4.5))[1]
 
 
-def _require(frame: pd.DataFrame, columns: list[str], how: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+def _require(frame: object, columns: list[str], how: str, name: str = "frame") -> pd.DataFrame:
+    checked = check_frame(frame, name)
+    missing = [c for c in columns if c not in checked.columns]
     if missing:
-        raise SchemaError(f"this plot needs the column(s) {missing}: {how}")
+        raise MissingColumnError(f"{name}: this plot needs the column(s) {missing}: {how}")
+    return checked
+
+
+def _fitted(model: object, ability: Ability, purpose: str) -> BaseModel:
+    if not isinstance(model, BaseModel):
+        raise invalid("model", model, "it must be a fitted custvalue model, e.g. custvalue.models.get('bgnbd')"
+                      ".fit(summary), or scored.cv.models['model']")
+    model.require(ability, purpose)
+    model._check_fitted()
+    return model
+
+
+def _horizon(T: object) -> float:
+    return 52.0 if T is None else check_number(T, "T", low=0, low_open=True)
 
 
 def _grid(model: BaseModel, max_frequency: int, max_recency: float, T: float) -> pd.DataFrame:
@@ -68,9 +99,19 @@ def _matrix_plot(values: np.ndarray, max_frequency: int, max_recency: float, tit
 
 def frequency_recency_matrix(model: BaseModel, T: float | None = None, t: float = 1.0, max_frequency: int = 20,
                              ax: Any = None) -> Any:
-    """Expected purchases in the next ``t`` units by frequency and recency, for customers observed for T."""
-    model.require(Ability.CONDITIONAL, "the frequency/recency matrix")
-    T = float(T if T is not None else 52.0)
+    """Expected purchases in the next ``t`` units by frequency and recency, for customers observed for T.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> model = cv.models.BetaGeo.from_params(r=0.24, alpha=4.41, a=0.79, b=2.43)
+    >>> frequency_recency_matrix(model, T=39, t=10).get_title()
+    'Expected purchases in the next 10 units (T = 39)'
+    """
+    model = _fitted(model, Ability.CONDITIONAL, "the frequency/recency matrix")
+    T = _horizon(T)
+    t = check_number(t, "t", low=0, low_open=True)
+    max_frequency = check_int(max_frequency, "max_frequency", low=1, high=MAX_BUCKETS)
     grid = _grid(model, max_frequency, T, T)
     values = model.expected_purchases(grid, t).to_numpy()
     return _matrix_plot(values, max_frequency, T, f"Expected purchases in the next {t:g} units (T = {T:g})",
@@ -78,16 +119,37 @@ def frequency_recency_matrix(model: BaseModel, T: float | None = None, t: float 
 
 
 def p_alive_matrix(model: BaseModel, T: float | None = None, max_frequency: int = 20, ax: Any = None) -> Any:
-    """P(alive) by frequency and recency, for customers observed for T."""
-    model.require(Ability.P_ALIVE, "the P(alive) matrix")
-    T = float(T if T is not None else 52.0)
+    """P(alive) by frequency and recency, for customers observed for T.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> model = cv.models.BetaGeo.from_params(r=0.24, alpha=4.41, a=0.79, b=2.43)
+    >>> p_alive_matrix(model, T=39).get_title()
+    'Probability alive (T = 39)'
+    """
+    model = _fitted(model, Ability.P_ALIVE, "the P(alive) matrix")
+    T = _horizon(T)
+    max_frequency = check_int(max_frequency, "max_frequency", low=1, high=MAX_BUCKETS)
     grid = _grid(model, max_frequency, T, T)
     return _matrix_plot(model.p_alive(grid).to_numpy(), max_frequency, T, f"Probability alive (T = {T:g})",
                         "P(alive)", ax)
 
 
 def calibration_vs_holdout(evaluation: HoldoutEvaluation, ax: Any = None) -> Any:
-    """Mean holdout purchases, actual and predicted, by calibration frequency (from :func:`custvalue.evaluate`)."""
+    """Mean holdout purchases, actual and predicted, by calibration frequency (from :func:`custvalue.evaluate`).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> calhold = cv.calibration_holdout(cv.datasets.load_cdnow(sample=True), "1997-09-30", "1998-06-30")
+    >>> calibration_vs_holdout(cv.evaluate("bgnbd", calhold)).get_title()
+    'Calibration vs holdout purchases'
+    """
+    from custvalue.evaluation import HoldoutEvaluation
+
+    if not isinstance(evaluation, HoldoutEvaluation):
+        raise invalid("evaluation", evaluation, "it must be the result of custvalue.evaluate(model, calhold)")
     table = evaluation.by_frequency
     ax = _axes(ax)
     ax.plot(table.index, table["actual"], marker="o", label="actual")
@@ -99,8 +161,17 @@ def calibration_vs_holdout(evaluation: HoldoutEvaluation, ax: Any = None) -> Any
 
 
 def tracking(track: pd.DataFrame, cumulative: bool = True, ax: Any = None) -> Any:
-    """Repeat purchases per period, actual vs predicted (from :func:`custvalue.tracking`)."""
-    kind = "cumulative" if cumulative else "incremental"
+    """Repeat purchases per period, actual vs predicted (from :func:`custvalue.tracking`).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> model = cv.models.BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+    >>> tracking(cv.tracking(model, cv.datasets.load_cdnow(sample=True)), cumulative=False).get_title()
+    'Tracking: incremental repeat purchases'
+    """
+    kind = "cumulative" if check_bool(cumulative, "cumulative") else "incremental"
+    track = _require(track, [f"actual_{kind}", f"predicted_{kind}"], "run custvalue.tracking first", "track")
     ax = _axes(ax)
     ax.plot(track.index, track[f"actual_{kind}"], label="actual")
     ax.plot(track.index, track[f"predicted_{kind}"], linestyle="--", label="predicted")
@@ -111,10 +182,21 @@ def tracking(track: pd.DataFrame, cumulative: bool = True, ax: Any = None) -> An
 
 def period_transactions(model: BaseModel, summary: pd.DataFrame, max_frequency: int = 7, seed: int = 0,
                         ax: Any = None) -> Any:
-    """Customers by number of repeat purchases: actual vs simulated from the fitted model with the same T."""
-    model.require(Ability.SIMULATION, "the period transactions plot")
-    _require(summary, ["frequency", *model.required_columns()], "pass the customer summary the model was fitted on")
-    simulated = model.simulate_like(summary, seed=seed)
+    """Customers by number of repeat purchases: actual vs simulated from the fitted model with the same T.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> summary = cv.datasets.load_cdnow_summary()
+    >>> period_transactions(cv.models.get("bgnbd").fit(summary), summary).get_xlabel()
+    'repeat purchases'
+    """
+    model = _fitted(model, Ability.SIMULATION, "the period transactions plot")
+    summary = _require(summary, ["frequency", *model.required_columns()],
+                       "pass the customer summary the model was fitted on", "summary")
+    check_values(summary, "frequency", low=0)
+    max_frequency = check_int(max_frequency, "max_frequency", low=1, high=MAX_BUCKETS)
+    simulated = model.simulate_like(summary, seed=check_seed(seed))
     buckets = [str(i) for i in range(max_frequency)] + [f"{max_frequency}+"]
 
     def counts(x: pd.Series | np.ndarray) -> np.ndarray:
@@ -132,9 +214,18 @@ def period_transactions(model: BaseModel, summary: pd.DataFrame, max_frequency: 
 
 def clv_distribution(scored: pd.DataFrame, column: str = "clv", bins: int = 50, clip_quantile: float = 0.99,
                      ax: Any = None) -> Any:
-    """Histogram of customer value (values above the ``clip_quantile`` quantile are shown in the last bin)."""
-    _require(scored, [column], "run custvalue.score first")
-    values = scored[column].to_numpy(dtype=float)
+    """Histogram of customer value (values above the ``clip_quantile`` quantile are shown in the last bin).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> clv_distribution(cv.score(cv.datasets.load_cdnow_summary(), horizon=39), bins=30).get_title()
+    'Distribution of clv'
+    """
+    scored = _require(scored, [], "", "scored")
+    values = check_values(scored, check_column(scored, column, "column", numeric=True))
+    bins = check_int(bins, "bins", low=1, high=10_000)
+    clip_quantile = check_number(clip_quantile, "clip_quantile", low=0, high=1, low_open=True)
     ax = _axes(ax)
     ax.hist(np.minimum(values, np.quantile(values, clip_quantile)), bins=bins)
     ax.set(title=f"Distribution of {column}", xlabel=f"{column} ($)", ylabel="customers")
@@ -142,11 +233,23 @@ def clv_distribution(scored: pd.DataFrame, column: str = "clv", bins: int = 50, 
 
 
 def lorenz(scored: pd.DataFrame, column: str = "clv", ax: Any = None) -> Any:
-    """Lorenz curve of value concentration, with the Gini coefficient in the title."""
+    """Lorenz curve of value concentration, with the Gini coefficient in the title.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> lorenz(cv.summarize(cv.datasets.load_cdnow(sample=True)), column="total_value").get_xlabel()
+    'share of customers (lowest first)'
+    """
     from custvalue.kpis import gini
 
-    _require(scored, [column], "run custvalue.score first, or pass column='total_value'")
-    values = np.sort(np.clip(scored[column].to_numpy(dtype=float), 0, None))
+    scored = _require(scored, [], "", "scored")
+    if isinstance(column, str) and column not in scored.columns:
+        raise MissingColumnError(f"column={column!r}: no such column; run custvalue.score first, or pass "
+                                 "column='total_value'")
+    values = np.sort(np.clip(check_values(scored, check_column(scored, column, "column", numeric=True)), 0, None))
+    if not values.sum() > 0:
+        raise SchemaError(f"column={column!r}: every value is 0 or less, so there is no concentration to show")
     share = np.concatenate([[0.0], np.cumsum(values) / values.sum()])
     customers = np.linspace(0, 1, len(share))
     ax = _axes(ax)
@@ -159,14 +262,23 @@ def lorenz(scored: pd.DataFrame, column: str = "clv", ax: Any = None) -> Any:
 
 
 def segments(segmented: pd.DataFrame, ax: Any = None) -> Any:
-    """Share of customers and share of value per segment, side by side."""
+    """Share of customers and share of value per segment, side by side.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+    >>> segments(cv.segment(scored, method="value_tiers")).get_title()
+    'Customers and value by segment'
+    """
     from custvalue.segment import segment_summary
 
-    table = segment_summary(segmented)
+    table = segment_summary(_require(segmented, ["segment"], "run custvalue.segment first", "segmented"))
     ax = _axes(ax)
     positions = np.arange(len(table))
+    value_share = table["value_share"].to_numpy(dtype=float, na_value=0.0)
     ax.barh(positions - 0.2, table["customer_share"], height=0.4, label="share of customers")
-    ax.barh(positions + 0.2, table["value_share"], height=0.4, label=f"share of {table.attrs['value_column']}")
+    ax.barh(positions + 0.2, value_share, height=0.4, label=f"share of {table.attrs['value_column']}")
     ax.set_yticks(positions, [str(s) for s in table.index])
     ax.invert_yaxis()
     ax.set(title="Customers and value by segment", xlabel="share", ylabel="segment")
@@ -175,14 +287,23 @@ def segments(segmented: pd.DataFrame, ax: Any = None) -> Any:
 
 
 def rfm_heatmap(segmented: pd.DataFrame, value: str | None = None, ax: Any = None) -> Any:
-    """R score × F score grid; cells count customers, or average ``value`` when given."""
-    _require(segmented, ["r_score", "f_score"], "run custvalue.segment(method='rfm') first")
+    """R score × F score grid; cells count customers, or average ``value`` when given.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+    >>> rfm_heatmap(cv.segment(scored, method="rfm"), value="clv").get_title()
+    'RFM grid: mean clv'
+    """
+    segmented = _require(segmented, ["r_score", "f_score"], "run custvalue.segment(method='rfm') first", "segmented")
     if value is None:
         grid = segmented.groupby(["r_score", "f_score"]).size().unstack(fill_value=0)
         label = "customers"
     else:
-        _require(segmented, [value], "choose a value column of the frame")
-        grid = segmented.groupby(["r_score", "f_score"])[value].mean().unstack()
+        values = pd.Series(check_values(segmented, check_column(segmented, value, "value", numeric=True)),
+                           index=segmented.index)
+        grid = values.groupby([segmented["r_score"], segmented["f_score"]]).mean().unstack()
         label = f"mean {value}"
     grid = grid.reindex(index=range(1, 6), columns=range(1, 6))
     ax = _axes(ax)
@@ -194,9 +315,21 @@ def rfm_heatmap(segmented: pd.DataFrame, value: str | None = None, ax: Any = Non
 
 
 def cohort_retention(matrix: pd.DataFrame, ax: Any = None) -> Any:
-    """Heat map of the cohort retention matrix (from :func:`custvalue.cohort_retention`)."""
+    """Heat map of the cohort retention matrix (from :func:`custvalue.cohort_retention`).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> cohort_retention(cv.cohort_retention(cv.datasets.load_cdnow(sample=True))).get_title()
+    'Cohort retention'
+    """
+    matrix = _require(matrix, [], "", "matrix")
+    try:
+        shares = matrix.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise invalid("matrix", matrix, "it must be the matrix of custvalue.cohort_retention(tx)") from None
     ax = _axes(ax)
-    image = ax.imshow(matrix.to_numpy(dtype=float), aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    image = ax.imshow(shares, aspect="auto", cmap="viridis", vmin=0, vmax=1)
     ax.figure.colorbar(image, ax=ax, label="share of cohort buying")
     ax.set_yticks(np.arange(len(matrix)), [str(c) for c in matrix.index])
     ax.set(title="Cohort retention", xlabel="periods since first purchase", ylabel="cohort (first purchase)")
@@ -204,11 +337,18 @@ def cohort_retention(matrix: pd.DataFrame, ax: Any = None) -> Any:
 
 
 def uplift_by_segment(measured: pd.DataFrame, ax: Any = None) -> Any:
-    """Measured lift per group with its confidence interval (from :func:`custvalue.measure_uplift`)."""
-    _require(measured, ["lift", "ci_low", "ci_high"], "run custvalue.measure_uplift first")
+    """Measured lift per group with its confidence interval (from :func:`custvalue.measure_uplift`).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> uplift_by_segment(cv.measure_uplift(cv.simulate_campaign(2000, seed=1), n_boot=100)).get_xlabel()
+    'group'
+    """
+    measured = _require(measured, ["lift", "ci_low", "ci_high"], "run custvalue.measure_uplift first", "measured")
+    lift, low, high = (check_values(measured, c) for c in ("lift", "ci_low", "ci_high"))
     ax = _axes(ax)
     positions = np.arange(len(measured))
-    lift, low, high = (measured[c].to_numpy(dtype=float) for c in ("lift", "ci_low", "ci_high"))
     ax.errorbar(positions, lift, yerr=np.vstack([lift - low, high - lift]), fmt="o", capsize=4)
     ax.axhline(0, color="grey", linestyle=":")
     ax.set_xticks(positions, [str(g) for g in measured.index])
@@ -229,44 +369,124 @@ class PlotAccessor:
 
     def frequency_recency_matrix(self, T: float | None = None, t: float = 1.0, max_frequency: int = 20,
                                  ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.frequency_recency_matrix` (the frame's fitted model)."""
+        """See :func:`custvalue.plotting.frequency_recency_matrix` (the frame's fitted model).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.frequency_recency_matrix(T=39, t=10).get_title()
+        'Expected purchases in the next 10 units (T = 39)'
+        """
         return frequency_recency_matrix(self._model(), T, t, max_frequency, ax)
 
     def p_alive_matrix(self, T: float | None = None, max_frequency: int = 20, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.p_alive_matrix` (the frame's fitted model)."""
+        """See :func:`custvalue.plotting.p_alive_matrix` (the frame's fitted model).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.p_alive_matrix(T=39).get_title()
+        'Probability alive (T = 39)'
+        """
         return p_alive_matrix(self._model(), T, max_frequency, ax)
 
     def period_transactions(self, max_frequency: int = 7, seed: int = 0, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.period_transactions` (the frame's fitted model and summary)."""
+        """See :func:`custvalue.plotting.period_transactions` (the frame's fitted model and summary).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.period_transactions().get_ylabel()
+        'customers'
+        """
         return period_transactions(self._model(), self._frame, max_frequency, seed, ax)
 
     def tracking(self, cumulative: bool = True, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.tracking` (on a frame from :func:`custvalue.tracking`)."""
+        """See :func:`custvalue.plotting.tracking` (on a frame from :func:`custvalue.tracking`).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> cv.tracking(scored.cv.models["model"], cv.datasets.load_cdnow(sample=True)).cv.plot.tracking().get_ylabel()
+        'repeat purchases'
+        """
         _require(self._frame, ["actual_cumulative", "predicted_cumulative"], "run custvalue.tracking first")
         return tracking(self._frame, cumulative, ax)
 
     def clv_distribution(self, column: str = "clv", bins: int = 50, clip_quantile: float = 0.99, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.clv_distribution`."""
+        """See :func:`custvalue.plotting.clv_distribution`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.clv_distribution(bins=20).get_ylabel()
+        'customers'
+        """
         return clv_distribution(self._frame, column, bins, clip_quantile, ax)
 
     def lorenz(self, column: str = "clv", ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.lorenz`."""
+        """See :func:`custvalue.plotting.lorenz`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.plot.lorenz().get_title()
+        'Value concentration (Gini 0.62)'
+        """
         return lorenz(self._frame, column, ax)
 
     def segments(self, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.segments`."""
+        """See :func:`custvalue.plotting.segments`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.segment(method="value_tiers").cv.plot.segments().get_ylabel()
+        'segment'
+        """
         return segments(self._frame, ax)
 
     def rfm_heatmap(self, value: str | None = None, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.rfm_heatmap`."""
+        """See :func:`custvalue.plotting.rfm_heatmap`.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> scored.cv.segment(method="rfm").cv.plot.rfm_heatmap().get_title()
+        'RFM grid: customers'
+        """
         return rfm_heatmap(self._frame, value, ax)
 
     def cohort_retention(self, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.cohort_retention` (on a frame from :func:`custvalue.cohort_retention`)."""
+        """See :func:`custvalue.plotting.cohort_retention` (on a frame from :func:`custvalue.cohort_retention`).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> cv.cohort_retention(cv.datasets.load_cdnow(sample=True)).cv.plot.cohort_retention().get_title()
+        'Cohort retention'
+        """
         if "segment" in self._frame.columns or "frequency" in self._frame.columns:
             raise InvalidParameterError("cohort_retention plots a matrix from custvalue.cohort_retention(tx)")
         return cohort_retention(self._frame, ax)
 
     def uplift_by_segment(self, ax: Any = None) -> Any:
-        """See :func:`custvalue.plotting.uplift_by_segment` (on a frame from :func:`custvalue.measure_uplift`)."""
+        """See :func:`custvalue.plotting.uplift_by_segment` (on a frame from :func:`custvalue.measure_uplift`).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> scored = cv.score(cv.datasets.load_cdnow_summary(), horizon=39)
+        >>> cv.measure_uplift(cv.simulate_campaign(2000, seed=1), n_boot=100).cv.plot.uplift_by_segment().get_xlabel()
+        'group'
+        """
         return uplift_by_segment(self._frame, ax)

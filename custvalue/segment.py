@@ -7,13 +7,30 @@ keeps every other column, and the fitted models it carries.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.checks import (
+    check_callable_or_text,
+    check_choice,
+    check_column,
+    check_frame,
+    check_int,
+    check_labels,
+    check_names,
+    check_number,
+    check_numbers,
+    check_range,
+    check_seed,
+    check_values,
+    invalid,
+)
+from custvalue.errors import CustValueError, InvalidParameterError, MissingColumnError
+from custvalue.expressions import boolean_mask
 
 __all__ = ["segment", "segment_summary", "RFM_SEGMENTS", "LIFECYCLE_STAGES", "value_column"]
 
@@ -35,18 +52,22 @@ OTHER = "Other"
 METHODS = ("value_tiers", "rfm", "lifecycle", "kmeans", "rules")
 
 
-def value_column(frame: pd.DataFrame, preferred: str | None = None) -> str:
-    """The value column to use: ``preferred``, else ``clv``, else ``total_value`` (historic value)."""
+def value_column(frame: pd.DataFrame, preferred: str | None = None, name: str = "value") -> str:
+    """The numeric value column to use: ``preferred`` (the argument ``name``), else ``clv``, else ``total_value``.
+
+    Examples
+    --------
+    >>> value_column(pd.DataFrame({"total_value": [1.0]}))
+    'total_value'
+    """
     if preferred is not None:
-        if preferred not in frame.columns:
-            raise SchemaError(f"column {preferred!r} is not in the frame; it has {list(frame.columns)}")
-        return preferred
-    for name in ("clv", "total_value"):
-        if name in frame.columns:
-            return name
-    raise SchemaError(
+        return check_column(frame, preferred, name, numeric=True)
+    for column in ("clv", "total_value"):
+        if column in frame.columns:
+            return check_column(frame, column, name, numeric=True)
+    raise MissingColumnError(
         "no value column: segmenting by value needs 'clv' (run custvalue.score first) or 'total_value' "
-        "(run custvalue.summarize), or pass value='your_column'"
+        f"(run custvalue.summarize), or pass {name}='your_column'"
     )
 
 
@@ -76,14 +97,25 @@ def segment(frame: pd.DataFrame, method: str = "rfm", **options: Any) -> pd.Data
           k-means, labelled C1..Ck by increasing mean ``value``. Options:
           ``k`` (default: chosen by silhouette among 2..8), ``features``,
           ``value``, ``seed``.
-        * ``"rules"`` — ``rules``: mapping of name to a boolean
-          ``DataFrame.eval`` expression or a callable returning a boolean
-          Series; first match wins, others are "Other".
+        * ``"rules"`` — ``rules``: mapping of name to an expression string
+          in custvalue's safe expression language (see
+          :mod:`custvalue.expressions`: columns, numbers, comparisons,
+          and/or/not, arithmetic, ``in [...]``, a few functions; never Python
+          code) or a callable returning one True/False per customer; first
+          match wins, others are "Other".
 
     Returns
     -------
     DataFrame
         A copy with ``segment`` (and the per-method score columns).
+
+    Raises
+    ------
+    custvalue.errors.InvalidParameterError
+        For an unknown method or option, or an option of the wrong type or value (naming it).
+    custvalue.errors.SchemaError
+        For a column the method needs that is missing (a ``KeyError`` too), not numeric, or
+        holds missing or infinite values.
 
     Examples
     --------
@@ -95,21 +127,17 @@ def segment(frame: pd.DataFrame, method: str = "rfm", **options: Any) -> pd.Data
     >>> segment(df, method="rules", rules=rules)["segment"].tolist()
     ['small', 'Other', 'big', 'Other', 'big', 'Other']
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(f"segment needs a DataFrame of customers, got {type(frame).__name__}")
-    if len(frame) == 0:
-        raise SchemaError("segment: the frame is empty")
+    frame = check_frame(frame, "frame")
+    method = check_choice(method, "method", list(METHODS))
     makers: dict[str, Callable[..., pd.DataFrame]] = {
         "value_tiers": _value_tiers, "rfm": _rfm, "lifecycle": _lifecycle, "kmeans": _kmeans, "rules": _rules,
     }
-    if method not in makers:
-        raise InvalidParameterError(f"unknown segmentation method {method!r}; use one of {list(METHODS)}")
-    try:
-        return makers[method](frame, **options)
-    except TypeError as err:
-        if "unexpected keyword" in str(err):
-            raise InvalidParameterError(f"segment(method={method!r}): {err}") from None
-        raise
+    maker = makers[method]
+    known = [p for p in inspect.signature(maker).parameters if p != "frame"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise InvalidParameterError(f"segment(method={method!r}) has no option(s) {unknown}; its options are {known}")
+    return maker(frame, **options)
 
 
 def _categorical(labels: Sequence | np.ndarray, categories: Sequence[str], index: pd.Index) -> pd.Series:
@@ -119,26 +147,31 @@ def _categorical(labels: Sequence | np.ndarray, categories: Sequence[str], index
 def _value_tiers(frame: pd.DataFrame, value: str | None = None, quantiles: Sequence[float] | None = None,
                  bins: Sequence[float] | None = None, labels: Sequence[str] | None = None) -> pd.DataFrame:
     column = value_column(frame, value)
-    values = frame[column].astype(float)
-    if values.isna().any():
-        raise SchemaError(f"value_tiers: column {column!r} has missing values")
+    values = pd.Series(check_values(frame, column), index=frame.index)
     if quantiles is not None and bins is not None:
-        raise InvalidParameterError("pass quantiles= or bins=, not both")
+        raise InvalidParameterError(f"quantiles={quantiles!r} and bins={bins!r}: pass one of them, not both")
     if bins is not None:
-        edges = [-np.inf, *sorted(bins), np.inf]
+        edges = [-np.inf, *check_numbers(bins, "bins"), np.inf]
     else:
-        cuts = sorted(quantiles) if quantiles is not None else [1 / 3, 2 / 3]
-        if not all(0 < q < 1 for q in cuts):
-            raise InvalidParameterError(f"quantiles must lie in (0, 1), got {cuts}")
+        cuts = ([1 / 3, 2 / 3] if quantiles is None else
+                check_numbers(quantiles, "quantiles", low=0, high=1, low_open=True, high_open=True))
         edges = [-np.inf, *cuts, np.inf]
         values = values.rank(method="max", pct=True)  # equal values share a tier
     n_tiers = len(edges) - 1
-    labels = list(labels) if labels is not None else (["low", "mid", "high"] if n_tiers == 3 else
-                                                       [f"tier {i + 1}" for i in range(n_tiers)])
-    if len(labels) != n_tiers:
-        raise InvalidParameterError(f"{n_tiers} tiers need {n_tiers} labels, got {len(labels)}")
+    tiers = (check_labels(labels, "labels", n_tiers) if labels is not None else
+             ["low", "mid", "high"] if n_tiers == 3 else [f"tier {i + 1}" for i in range(n_tiers)])
     codes = pd.cut(values, edges, labels=False, right=True)
-    return frame.assign(segment=_categorical(np.asarray(labels, dtype=object)[codes.to_numpy()], labels, frame.index))
+    return frame.assign(segment=_categorical(np.asarray(tiers, dtype=object)[codes.to_numpy()], tiers, frame.index))
+
+
+def _summary_values(frame: pd.DataFrame, purpose: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """frequency, recency and T, checked (present, numeric, finite, >= 0)."""
+    missing = [c for c in ("frequency", "recency", "T") if c not in frame.columns]
+    if missing:
+        raise MissingColumnError(f"{purpose} need frequency, recency and T; the frame lacks {missing} "
+                                 "(run custvalue.summarize or custvalue.score first)")
+    fix = "run custvalue.summarize on clean transactions (custvalue.clean) to get valid summaries"
+    return tuple(check_values(frame, c, low=0, fix=fix) for c in ("frequency", "recency", "T"))  # type: ignore[return-value]
 
 
 def quintile_scores(values: pd.Series) -> pd.Series:
@@ -154,9 +187,11 @@ def quintile_scores(values: pd.Series) -> pd.Series:
 
 
 def _rfm(frame: pd.DataFrame, rules: Mapping[str, Mapping[str, tuple[int, int]]] | None = None) -> pd.DataFrame:
-    missing = [c for c in ("frequency", "recency", "T") if c not in frame.columns]
-    if missing:
-        raise SchemaError(f"rfm segments need frequency, recency and T; missing {missing} (run custvalue.summarize)")
+    _summary_values(frame, "rfm segments")
+    has_m = "monetary_value" in frame.columns
+    if has_m:
+        check_values(frame, "monetary_value")
+    grid = RFM_SEGMENTS if rules is None else _check_score_rules(rules, has_m)
     out = frame.assign(
         r_score=quintile_scores(-(frame["T"] - frame["recency"])),  # less time since last purchase is better
         f_score=quintile_scores(frame["frequency"]),
@@ -166,7 +201,6 @@ def _rfm(frame: pd.DataFrame, rules: Mapping[str, Mapping[str, tuple[int, int]]]
         out["m_score"] = quintile_scores(frame["monetary_value"])
         letters = letters + out["m_score"].astype(str)
     out["rfm_score"] = letters
-    grid = RFM_SEGMENTS if rules is None else _check_score_rules(rules, "m_score" in out)
     return out.assign(segment=score_segments(out, grid))
 
 
@@ -184,18 +218,35 @@ def score_segments(scores: pd.DataFrame, grid: Mapping[str, Mapping[str, tuple[i
     return _categorical(labels, [*grid, OTHER], scores.index)
 
 
-def _check_score_rules(rules: Mapping, has_m: bool) -> dict:
-    checked = {}
+def _check_score_rules(rules: object, has_m: bool) -> dict[str, dict[str, tuple[int, int]]]:
+    example = "rules={'VIP': {'r': (4, 5), 'f': (4, 5)}}"
+    if not isinstance(rules, Mapping) or not rules:
+        raise invalid("rules", rules, f"it must map segment names to score ranges, e.g. {example}")
+    checked: dict[str, dict[str, tuple[int, int]]] = {}
+    letters = ("r", "f", "m") if has_m else ("r", "f")
     for name, ranges in rules.items():
+        _check_segment_name(name)
         if not isinstance(ranges, Mapping) or not ranges:
-            raise InvalidParameterError(f"rule {name!r} must map 'r', 'f' or 'm' to a (low, high) score range")
+            raise invalid(f"rules[{name!r}]", ranges, f"it must map {letters} to a (low, high) score range, "
+                          f"e.g. {example}")
+        checked[name] = {}
         for letter, bounds in ranges.items():
-            if letter not in ("r", "f", "m") or (letter == "m" and not has_m):
-                raise InvalidParameterError(f"rule {name!r}: unknown or unavailable score {letter!r}")
-            if len(bounds) != 2 or not 1 <= bounds[0] <= bounds[1] <= 5:
-                raise InvalidParameterError(f"rule {name!r}: {letter} range must be (low, high) within 1..5")
-        checked[name] = dict(ranges)
+            if letter not in letters:
+                raise invalid(f"rules[{name!r}]", ranges, f"{letter!r} is not a score; use {letters}"
+                              + ("" if has_m else " (m needs a monetary_value column)"))
+            low, high = check_range(bounds, f"rules[{name!r}][{letter!r}]", low=1, high=5)
+            if low != int(low) or high != int(high):
+                raise invalid(f"rules[{name!r}][{letter!r}]", bounds, "scores are whole numbers 1..5")
+            checked[name][letter] = (int(low), int(high))
     return checked
+
+
+def _check_segment_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise invalid("rules", name, "each segment name must be a non-empty string")
+    if name == OTHER:
+        raise invalid("rules", name, f"{OTHER!r} names the customers no rule matches; call your segment otherwise")
+    return name
 
 
 def lifecycle_stage(frame: pd.DataFrame, thresholds: Mapping[str, float] | None = None) -> pd.Series:
@@ -210,22 +261,23 @@ def lifecycle_stage(frame: pd.DataFrame, thresholds: Mapping[str, float] | None 
     * at risk — P(alive) < ``at_risk_p_alive`` (0.5) when scored, else idle > ``at_risk_after`` (``2·gap``);
     * loyal — ``frequency >= loyal_frequency`` (default: the 75th percentile among repeat buyers, at least 3);
     * active — everyone else.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"frequency": [0, 4, 2, 6], "recency": [0.0, 10.0, 4.0, 30.0], "T": [2.0, 40.0, 30.0, 31.0],
+    ...                    "p_alive": [0.9, 0.05, 0.3, 0.95]})
+    >>> lifecycle_stage(df).tolist()
+    ['new', 'churned', 'at risk', 'loyal']
     """
-    thresholds = dict(thresholds or {})
-    known = {"new_within", "churned_after", "at_risk_after", "churned_p_alive", "at_risk_p_alive", "loyal_frequency"}
-    unknown = set(thresholds) - known
-    if unknown:
-        raise InvalidParameterError(f"unknown lifecycle thresholds {sorted(unknown)}; known: {sorted(known)}")
-    missing = [c for c in ("frequency", "recency", "T") if c not in frame.columns]
-    if missing:
-        raise SchemaError(f"lifecycle stages need frequency, recency and T; missing {missing}")
-    x, recency, T = (frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    thresholds = _check_thresholds(thresholds)
+    x, recency, T = _summary_values(frame, "lifecycle stages")
     repeat = x > 0
     gap = float(np.median(recency[repeat] / x[repeat])) if repeat.any() else float(np.median(T))
     new_within = thresholds.get("new_within", 2 * gap)
     idle = T - recency
     if "p_alive" in frame.columns:
-        alive = frame["p_alive"].to_numpy(dtype=float)
+        alive = check_values(frame, "p_alive", low=0, high=1,
+                             fix="score the customers again (custvalue.score) or drop the p_alive column")
         churned = alive < thresholds.get("churned_p_alive", 0.1)
         at_risk = alive < thresholds.get("at_risk_p_alive", 0.5)
     else:
@@ -244,6 +296,20 @@ def lifecycle_stage(frame: pd.DataFrame, thresholds: Mapping[str, float] | None 
     return _categorical(stage, LIFECYCLE_STAGES, frame.index)
 
 
+def _check_thresholds(thresholds: object) -> dict[str, float]:
+    known = ("new_within", "churned_after", "at_risk_after", "churned_p_alive", "at_risk_p_alive", "loyal_frequency")
+    if thresholds is None:
+        return {}
+    if not isinstance(thresholds, Mapping):
+        raise invalid("thresholds", thresholds, f"it must be a dict of thresholds, e.g. {{'churned_p_alive': 0.2}}; "
+                      f"known: {list(known)}")
+    unknown = sorted(map(str, set(thresholds) - set(known)))
+    if unknown:
+        raise invalid("thresholds", thresholds, f"unknown threshold(s) {unknown}; known: {list(known)}")
+    return {key: check_number(value, f"thresholds[{key!r}]", low=0, high=1 if key.endswith("p_alive") else None)
+            for key, value in thresholds.items()}
+
+
 def _lifecycle(frame: pd.DataFrame, thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
     return frame.assign(segment=lifecycle_stage(frame, thresholds))
 
@@ -254,12 +320,21 @@ def _kmeans(frame: pd.DataFrame, k: int | None = None, features: Sequence[str] |
 
     if features is None:
         features = [c for c in ("frequency", "recency", "T", "monetary_value", "clv", "p_alive") if c in frame.columns]
-    missing = [c for c in features if c not in frame.columns]
-    if missing or not features:
-        raise SchemaError(f"kmeans features {missing or features} are not in the frame")
-    data = frame[list(features)].to_numpy(dtype=float)
-    if not np.all(np.isfinite(data)):
-        raise SchemaError(f"kmeans: features {list(features)} have missing or infinite values")
+        if not features:
+            raise MissingColumnError("kmeans needs numeric features: pass features=['col', ...] or segment a "
+                                     "summary or scored frame")
+    features = check_names(features, "features")
+    for column in features:
+        check_column(frame, column, "features", numeric=True)
+    data = np.column_stack([check_values(frame, column) for column in features])
+    max_k = check_int(max_k, "max_k", low=2)
+    seed = check_seed(seed)
+    n = len(frame)
+    if k is not None:
+        k = check_int(k, "k", low=1, high=n)
+    elif n < 3:
+        raise InvalidParameterError(f"k=None chooses the number of clusters among 2..{max_k} by silhouette, which "
+                                    f"needs at least 3 customers; the frame has {n}. How to fix: pass k=1 or k={n}")
     spread = data.std(axis=0)
     standardized = (data - data.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     rng = np.random.default_rng(seed)
@@ -272,12 +347,10 @@ def _kmeans(frame: pd.DataFrame, k: int | None = None, features: Sequence[str] |
         scored = [(silhouette(standardized, labels := cluster(c), rng), c, labels) for c in candidates]
         _, k, labels = max(scored, key=lambda item: item[0])
     else:
-        if not isinstance(k, int) or not 1 <= k <= len(frame):
-            raise InvalidParameterError(f"k must be a whole number between 1 and the number of customers, got {k!r}")
         labels = cluster(k)
     has_value = value is not None or "clv" in frame or "total_value" in frame
-    order_by = frame[value_column(frame, value)] if has_value else frame[features[0]]
-    means = pd.Series(order_by.to_numpy(dtype=float)).groupby(labels).mean().sort_values()
+    order_by = check_values(frame, value_column(frame, value)) if has_value else data[:, 0]
+    means = pd.Series(order_by).groupby(labels).mean().sort_values()
     rename = {old: f"C{i + 1}" for i, old in enumerate(means.index)}
     names = [f"C{i + 1}" for i in range(len(means))]
     return frame.assign(segment=_categorical([rename[label] for label in labels], names, frame.index))
@@ -306,25 +379,42 @@ def silhouette(points: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
 
 def _rules(frame: pd.DataFrame,
            rules: Mapping[str, str | Callable[[pd.DataFrame], Any]] | None = None) -> pd.DataFrame:
-    if not rules:
-        raise InvalidParameterError("method='rules' needs rules={'name': 'expression' or callable, ...}")
+    example = "rules={'big': 'clv >= 100', 'small': lambda d: d['clv'] < 10}"
+    if not isinstance(rules, Mapping) or not rules:
+        raise invalid("rules", rules, f"method='rules' needs a dict of segment name to expression or function, "
+                      f"e.g. {example}")
     labels = np.full(len(frame), OTHER, dtype=object)
     unassigned = np.ones(len(frame), dtype=bool)
     for name, rule in rules.items():
-        try:
-            match = rule(frame) if callable(rule) else frame.eval(rule)
-        except Exception as err:  # a user's expression: report it with its name
-            raise InvalidParameterError(f"rule {name!r} failed: {err}") from None
-        match = np.asarray(match, dtype=bool)
-        if match.shape != (len(frame),):
-            raise InvalidParameterError(f"rule {name!r} must give one True/False per customer")
+        _check_segment_name(name)
+        rule = check_callable_or_text(rule, f"rules[{name!r}]")
+        match = boolean_mask(frame, rule, f"rules[{name!r}]") if isinstance(rule, str) else _called(rule, frame, name)
         labels[match & unassigned] = name
         unassigned &= ~match
     return frame.assign(segment=_categorical(labels, [*rules, OTHER], frame.index))
 
 
+def _called(rule: Callable[[pd.DataFrame], Any], frame: pd.DataFrame, name: str) -> np.ndarray:
+    """The True/False per customer a rule function gives (refused unless it is exactly that)."""
+    try:
+        match = rule(frame)
+    except CustValueError:
+        raise
+    except Exception as err:  # a user's function: report it with its name
+        raise InvalidParameterError(f"rules[{name!r}]: the function raised {type(err).__name__}: {err}") from None
+    values = np.asarray(match.to_numpy() if isinstance(match, pd.Series) else match)
+    if values.shape != (len(frame),) or not (values.dtype == bool or pd.api.types.is_bool_dtype(values.dtype)):
+        raise InvalidParameterError(
+            f"rules[{name!r}]: the function must give one True/False per customer ({len(frame):,}), got "
+            f"{values.dtype} values of shape {values.shape}; compare something, e.g. lambda d: d['clv'] > 100")
+    return values.astype(bool)
+
+
 def segment_summary(frame: pd.DataFrame, value: str | None = None) -> pd.DataFrame:
     """One row per segment: customers, share, total and mean value, value share, mean P(alive), F and R.
+
+    Means over a segment without customers, and value shares when the total value is 0, are
+    undefined: they are ``<NA>`` (the columns are nullable floats), never NaN.
 
     Examples
     --------
@@ -336,20 +426,29 @@ def segment_summary(frame: pd.DataFrame, value: str | None = None) -> pd.DataFra
     low              1        0.333333         10.0          0.1
     high             2        0.666667         90.0          0.9
     """
+    frame = check_frame(frame, "frame")
     if "segment" not in frame.columns:
-        raise SchemaError("segment_summary needs a 'segment' column: run custvalue.segment first")
+        raise MissingColumnError("segment_summary needs a 'segment' column: run custvalue.segment first")
     column = value_column(frame, value)
-    groups = frame.groupby("segment", observed=False, sort=True)
-    total = frame[column].sum()
+    values = pd.Series(check_values(frame, column), index=frame.index)
+    groups = values.groupby(frame["segment"], observed=False, sort=True)
+    total = float(values.sum())
+    sums = groups.sum()
     table = pd.DataFrame({
         "customers": groups.size(),
         "customer_share": groups.size() / len(frame),
-        "total_value": groups[column].sum(),
-        "mean_value": groups[column].mean(),
-        "value_share": groups[column].sum() / total if total else np.nan,
+        "total_value": sums,
+        "mean_value": _missing_when_empty(groups.mean()),
+        "value_share": (sums / total).astype("Float64") if total else pd.Series(pd.NA, sums.index, dtype="Float64"),
     })
     for name, source in (("mean_p_alive", "p_alive"), ("mean_frequency", "frequency"), ("mean_recency", "recency")):
         if source in frame.columns:
-            table[name] = groups[source].mean()
+            source_values = pd.Series(check_values(frame, source), index=frame.index)
+            table[name] = _missing_when_empty(source_values.groupby(frame["segment"], observed=False, sort=True).mean())
     table.attrs["value_column"] = column
     return table
+
+
+def _missing_when_empty(means: pd.Series) -> pd.Series:
+    # The mean of a segment without customers is undefined: <NA> (a nullable float), never NaN.
+    return means.astype("Float64")

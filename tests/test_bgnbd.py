@@ -302,3 +302,22 @@ def test_every_prediction_is_finite_and_in_range(cls, params, customers):
     assert ((0 <= new_probabilities) & (new_probabilities <= 1)).all()
     assert (discounted >= 0).all() and (discounted <= purchases[2] * (1 + 1e-9) + 1e-300).all()
     assert (new >= 0).all() and np.all(np.diff(new) >= 0)
+
+
+def test_log_likelihood_of_customers_whose_two_terms_differ_by_thousands():
+    # For x in the thousands with T far beyond t_x the "died" term exceeds the "alive" one by far more than the
+    # ±700 at which exponents are clipped: the log-sum-exp must still add the whole gap (direct logaddexp here).
+    from scipy.special import betaln, gammaln
+
+    from custvalue.models.bgnbd import bgnbd_loglik
+
+    r, alpha, a, b = 0.5, 3.0, 0.8, 2.0
+    x, t_x, T = np.array([3000.0]), np.array([10.0]), np.array([900.0])
+    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    alive = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    died = betaln(a + 1, b + x - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x)
+    assert died - alive > 5000
+    expected = float((head + np.logaddexp(alive, died))[0])
+    data = {"frequency": x, "recency": t_x, "T": T}
+    value = bgnbd_loglik(np.log([r, alpha, a, b]), data, np.ones(1), 0)
+    assert value == pytest.approx(expected, rel=1e-12)

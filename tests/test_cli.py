@@ -431,11 +431,11 @@ def test_unknown_flag_suggests_the_close_one(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--horizon", "-1"], "--horizon must be a finite number >= 0, got -1.0"),
+    (["--horizon", "-1"], "--horizon -1.0 is not valid: it must lie in [0, inf)"),
     (["--intervals", "1.5"], "--intervals"),
-    (["--discount-rate", "-1"], "--discount-rate must be a number >= 0"),
-    (["--margin", "-2"], "--margin must be a number >= 0"),
-    (["--intervals", "0.9", "--interval-draws", "3"], "--interval-draws must be a whole number >= 10"),
+    (["--discount-rate", "-1"], "--discount-rate -1.0 is not valid: it must lie in [0, inf)"),
+    (["--margin", "-2"], "--margin -2.0 is not valid: it must lie in [0, 1]"),
+    (["--intervals", "0.9", "--interval-draws", "3"], "--interval-draws 3 is not valid: it must be a whole number"),
 ])
 def test_step_errors_name_the_flags(orders, capsys, flags, message):
     line = fails(capsys, "score", orders[0], *flags)

@@ -42,7 +42,7 @@ def test_compare_models_ranks_by_the_metric(calhold):
     assert table.loc["bgnbd", "aic"] == pytest.approx(8 - 2 * bg.log_likelihood_)
     by_bic = cv.compare_models(calhold, ["bgnbd", "paretonbd"], metric="bic")
     assert by_bic["bic"].is_monotonic_increasing
-    with pytest.raises(InvalidParameterError, match="unknown metric"):
+    with pytest.raises(InvalidParameterError, match="metric=.r2. is not valid"):
         cv.compare_models(calhold, metric="r2")
     with pytest.raises(SchemaError, match="calibration/holdout frame"):
         cv.compare_models(cv.datasets.load_cdnow_summary())
@@ -80,3 +80,18 @@ def test_tracking_by_hand():
     expected = model.expected_purchases_new(end / 7) + model.expected_purchases_new((end - 2) / 7)
     assert track["predicted_cumulative"].iloc[-1] == pytest.approx(expected)
     np.testing.assert_allclose(track["predicted_incremental"].cumsum(), track["predicted_cumulative"])
+
+
+def test_the_same_model_twice_is_numbered_not_overwritten(calhold):
+    table = cv.compare_models(calhold, ["bgnbd", cv.models.get("bgnbd", penalizer=0.01)])
+    assert sorted(table.index) == ["bgnbd", "bgnbd (2)"]
+    assert table.attrs["models"]["bgnbd (2)"].penalizer == 0.01
+    assert str(table.attrs["models"]) == "fitted models: " + ", ".join(table.attrs["models"])
+
+
+def test_auto_choice_fits_its_candidates_with_the_penalizer():
+    tx = cv.clean(cv.datasets.load_cdnow(sample=True))
+    scored = cv.score(tx, model="auto", spend_model=None, penalizer=0.001)
+    choice = cv.fitted_models(scored)["model_choice"]
+    assert {m.penalizer for m in choice.attrs["models"].values()} == {0.001}
+    assert cv.fitted_models(scored)["model"].penalizer == 0.001

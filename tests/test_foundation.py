@@ -35,7 +35,7 @@ def test_units_are_calendar_exact():
     assert days_per_unit("D") == 1 and days_per_unit("W") == 7
     assert days_per_unit("M") == pytest.approx(30.436875)
     assert days_per_unit("Y") == 365.2425
-    with pytest.raises(InvalidParameterError, match="unknown time unit 'Q'"):
+    with pytest.raises(InvalidParameterError, match="unit='Q' is not valid"):
         days_per_unit("Q")
 
 

@@ -51,7 +51,7 @@ def test_rfm_scores_use_time_since_last_purchase_and_ties_deterministically():
     assert set(custom["segment"].unique()) <= {"VIP", "Other"}
     vip = (out["r_score"] >= 4) & (out["m_score"] >= 4)
     assert (custom["segment"] == "VIP").equals(vip)
-    with pytest.raises(InvalidParameterError, match="within 1..5"):
+    with pytest.raises(InvalidParameterError, match=r"rules\['bad'\]\['r'\]=\(0, 9\) is not valid: .* in \[1, 5\]"):
         cv.segment(df, "rfm", rules={"bad": {"r": (0, 9)}})
 
 
@@ -91,7 +91,7 @@ def test_lifecycle_stages_with_and_without_p_alive():
     assert prospects.iloc[0] == "prospect"
     custom = cv.segment(df, "lifecycle", thresholds={"loyal_frequency": 2})["segment"]
     assert custom.iloc[3] == "loyal"
-    with pytest.raises(InvalidParameterError, match="unknown lifecycle thresholds"):
+    with pytest.raises(InvalidParameterError, match=r"thresholds=.*unknown threshold\(s\) \['soon'\]"):
         cv.segment(df, "lifecycle", thresholds={"soon": 1})
 
 
@@ -113,7 +113,7 @@ def test_rules_first_match_wins_and_bad_rules_are_named():
     df = pd.DataFrame({"clv": [5.0, 150.0, 50.0], "frequency": [0, 5, 2]})
     out = cv.segment(df, "rules", rules={"whale": "clv > 100", "regular": lambda d: d["frequency"] >= 2})
     assert out["segment"].tolist() == ["Other", "whale", "regular"]
-    with pytest.raises(InvalidParameterError, match="rule 'oops' failed"):
+    with pytest.raises(KeyError, match=r"rules\['oops'\]=.*no column 'no_such_column'"):
         cv.segment(df, "rules", rules={"oops": "no_such_column > 1"})
 
 
@@ -123,7 +123,7 @@ def test_segment_keeps_columns_models_and_input(scored):
     pd.testing.assert_frame_equal(scored, before)
     assert set(scored.columns) < set(out.columns)
     assert cv.fitted_models(out)["model"] is cv.fitted_models(scored)["model"]
-    with pytest.raises(InvalidParameterError, match="unknown segmentation method"):
+    with pytest.raises(InvalidParameterError, match="method='magic' is not valid"):
         cv.segment(scored, "magic")
 
 
@@ -185,8 +185,8 @@ def test_cohort_retention_on_cdnow():
     january = tx[tx["customer_id"].isin(tx.groupby("customer_id")["date"].min().loc[lambda d: d < "1997-02-01"].index)]
     active_feb = january[(january["date"] >= "1997-02-01") & (january["date"] < "1997-03-01")]["customer_id"].nunique()
     assert matrix.loc[pd.Period("1997-01", "M"), 1] == pytest.approx(active_feb / january["customer_id"].nunique())
-    assert matrix.attrs["cohort_size"].sum() == tx["customer_id"].nunique()
-    with pytest.raises(InvalidParameterError, match="period must be"):
+    assert sum(matrix.attrs["cohort_size"].values()) == tx["customer_id"].nunique()
+    with pytest.raises(InvalidParameterError, match="period=.* is not valid"):
         cv.cohort_retention(tx, "fortnight")
 
 
@@ -205,3 +205,39 @@ def test_kpis_on_cdnow_transactions_against_pandas():
     assert k["retention_rate"] == pytest.approx(kept) and k["churn_rate"] == pytest.approx(1 - kept)
     with pytest.raises(InvalidParameterError, match="before start"):
         cv.kpis(tx, "1998-06-30", "1998-01-01")
+
+
+def test_segment_summary_leaves_undefined_means_missing(scored):
+    segmented = cv.segment(scored, "rfm")
+    table = cv.segment_summary(segmented)
+    empty = table["customers"] == 0
+    if not empty.any():  # make one: a grid with a segment nobody falls in
+        segmented = cv.segment(scored, "rfm", rules={"Nobody": {"r": (5, 5), "f": (1, 1)}, "All": {"r": (1, 5)}})
+        segmented = segmented[segmented["segment"] != "Nobody"]
+        table = cv.segment_summary(segmented)
+        empty = table["customers"] == 0
+    assert empty.any()
+    assert table.loc[empty, "mean_value"].isna().all() and table["mean_value"].dtype == "Float64"
+    assert table.loc[~empty, "mean_value"].notna().all()
+    zero = cv.segment_summary(segmented.assign(clv=0.0))
+    assert zero["value_share"].isna().all()
+
+
+def test_kpis_read_yyyymmdd_integers_and_refuse_missing_rows():
+    tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": [20240102, 20240213, 20240301], "amount": [1.0, 2.0, 3.0]})
+    by_int = cv.kpis(tx)["value"]
+    by_date = cv.kpis(tx.assign(date=pd.to_datetime(tx["date"].astype(str))))["value"]
+    pd.testing.assert_series_equal(by_int, by_date)
+    assert by_int["revenue"] == 6.0 and by_int["orders"] == 3.0 and by_int["customers"] == 2.0
+    with pytest.raises(cv.SchemaError, match="amount"):
+        cv.kpis(tx.assign(amount=[1.0, np.nan, 3.0]))
+
+
+def test_kpis_compare_dates_of_several_time_zones_in_utc():
+    tx = pd.DataFrame({"customer_id": [1, 2, 2], "amount": [1.0, 2.0, 3.0],
+                       "date": [pd.Timestamp("2024-01-01 23:30", tz="UTC"),
+                                pd.Timestamp("2024-01-02 08:00", tz="US/Eastern"),
+                                pd.Timestamp("2024-01-05 08:00", tz="Asia/Tokyo")]})
+    k = cv.kpis(tx, "2024-01-01", "2024-01-03")["value"]
+    # In UTC the three orders fall on 1, 2 and 4 January: two in the period.
+    assert k["orders"] == 2.0 and k["revenue"] == 3.0

@@ -29,14 +29,30 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from custvalue.clean import EXAMPLES_PER_REASON, REASONS, CleanReport, _counts_text, classify_rows
-from custvalue.columns import REQUIRED_COLUMNS, canonical_columns, day_number, is_summary, parse_dates
+from custvalue.clean import (
+    EXAMPLES_PER_REASON,
+    REASONS,
+    CleanReport,
+    _counts_text,
+    classify_rows,
+    float_id_facts,
+    float_ids_to_int,
+    today,
+)
+from custvalue.columns import (
+    REQUIRED_COLUMNS,
+    canonical_columns,
+    day_number,
+    first_date_format,
+    is_summary,
+    parse_dates,
+)
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.grouping import group_rows
 from custvalue.models import Ability, BaseModel
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.score import ModelSpec, score_frame, score_models
-from custvalue.summary import _end_day, _transactions, summary_frame
+from custvalue.summary import _end_day, checked_transactions, summary_frame
 from custvalue.timeunits import day_numbers
 from custvalue.validation import validate_summary
 
@@ -111,7 +127,7 @@ def summarize_dask(ddf: dd.DataFrame, unit: str, observation_end: str | pd.Times
 def _summarize_partition(part: pd.DataFrame, end_day: int, unit: str, grain: str) -> pd.DataFrame:
     if len(part) == 0:
         return _summary_meta(part, unit, grain)
-    data = _transactions(_in_input_order(part).drop(columns=ORDER), None)
+    data = checked_transactions(_in_input_order(part).drop(columns=ORDER), None)
     return summary_frame(data, day_numbers(data["date"]), end_day, unit, grain)[0]
 
 
@@ -128,14 +144,16 @@ def _summary_meta(tx_meta: pd.DataFrame, unit: str, grain: str) -> pd.DataFrame:
 def score_dask(ddf: dd.DataFrame, model: ModelSpec, spend_model: ModelSpec | None, horizon: float, unit: str,
                discount_rate: float, margin: float, *, observation_end: str | pd.Timestamp | None, grain: str,
                columns: Mapping[str, str] | None, intervals: float | None, interval_draws: int,
-               interval_method: str, compute: bool = False) -> dd.DataFrame | pd.DataFrame:
+               interval_method: str, penalizer: float | None = None,
+               compute: bool = False) -> dd.DataFrame | pd.DataFrame:
     """:func:`custvalue.score` for a Dask DataFrame of transactions or of customer summaries."""
     if isinstance(model, str) and model == "auto":
         raise InvalidParameterError(
             "model='auto' is not available on Dask; compare models on a sample with custvalue.compare_models "
             "(pandas) and name the winner")
-    if intervals is not None and interval_method != "asymptotic":
-        raise InvalidParameterError("on Dask, prediction intervals use interval_method='asymptotic'")
+    if intervals is not None and interval_method == "bootstrap":
+        raise InvalidParameterError("on Dask, prediction intervals use interval_method='delta' (the default) or "
+                                    "'asymptotic': the bootstrap refits on the whole summary")
     summarized = not (is_summary(ddf._meta) or {"frequency", "periods"} <= set(ddf.columns))
     summary = summarize_dask(ddf, unit, observation_end, grain=grain, columns=columns) if summarized else ddf
     summary_unit = provenance(summary).get("unit")
@@ -143,7 +161,7 @@ def score_dask(ddf: dd.DataFrame, model: ModelSpec, spend_model: ModelSpec | Non
         raise InvalidParameterError(
             f"this summary is in unit {summary_unit!r} but score was asked for unit={unit!r}; "
             "pass the same unit or summarize again")
-    count_model, spend = score_models(model, spend_model)
+    count_model, spend = score_models(model, spend_model, penalizer)
     to_fit = [m for m in (count_model, spend) if m is not None and not m.is_fitted]
     if to_fit:
         summary = summary.persist()  # read twice, to fit and to score: one row per customer, kept in memory
@@ -189,13 +207,31 @@ def _distinct_partition(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def clean_dask(ddf: dd.DataFrame, *, columns: Mapping[str, str] | None, observation_end: str | pd.Timestamp | None,
                date_format: str | None, policies: dict[str, str],
                compute: bool = False) -> dd.DataFrame | pd.DataFrame:
-    """:func:`custvalue.clean` for a Dask DataFrame."""
+    """:func:`custvalue.clean` for a Dask DataFrame.
+
+    What pandas decides on the whole frame is decided here before the partitions are cleaned, so that
+    both give the same rows and dtypes: the format of the first date, and whether float customer ids
+    become int64 (two small passes over one column each).
+    """
     renamed = _renamed(ddf, columns)
+    now = today()
+    first_format = None
+    if date_format is None and not pd.api.types.is_datetime64_any_dtype(renamed._meta["date"].dtype):
+        first = renamed["date"].dropna().head(1, npartitions=-1, compute=True)
+        first_format = first_date_format(first) if len(first) else None
+    ids_to_int = False
+    if pd.api.types.is_float_dtype(renamed._meta["customer_id"].dtype):
+        facts = renamed["customer_id"].map_partitions(
+            lambda ids: pd.DataFrame([float_id_facts(ids)], columns=["whole", "largest"]),
+            meta=pd.DataFrame({"whole": pd.Series([], dtype=bool), "largest": pd.Series([], dtype=float)})).compute()
+        ids_to_int = float_ids_to_int(renamed._meta["customer_id"].dtype, bool(facts["whole"].all()),
+                                      float(facts["largest"].max()))
 
     def classify(part: pd.DataFrame) -> pd.DataFrame:
         part = _in_input_order(part)
         data = part.drop(columns=ORDER)
-        out, reason, flag = classify_rows(data, data, policies, date_format, observation_end, whole_frame=False)
+        out, reason, flag = classify_rows(data, data, policies, date_format, observation_end, whole_frame=False,
+                                          today=now, first_format=first_format)
         return out.assign(**{ORDER: part[ORDER].to_numpy(), REASON: reason, FLAG: flag})
 
     meta = renamed._meta
@@ -205,6 +241,8 @@ def clean_dask(ddf: dd.DataFrame, *, columns: Mapping[str, str] | None, observat
     ordered = _with_input_order(renamed)
     classified = ordered.shuffle(on="customer_id").map_partitions(classify, meta=meta)
     kept = classified[classified[REASON] < 0].drop(columns=[REASON, FLAG])
+    if ids_to_int:  # float ids that are all whole numbers become int64, as on pandas
+        kept = kept.astype({"customer_id": np.int64})
     noted = classified[(classified[REASON] >= 0) | (classified[FLAG] >= 0)]
     report = DaskCleanReport(ddf, noted[[ORDER, REASON, FLAG]], ordered.map_partitions(len))
     if not compute:

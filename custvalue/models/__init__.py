@@ -14,6 +14,7 @@ from custvalue.models.bgcnbd import BetaGeoCNBD, ModifiedBetaGeoCNBD
 from custvalue.models.bgnbd import BetaGeo
 from custvalue.models.formula import FormulaCLV, HistoricValue
 from custvalue.models.gammagamma import GammaGamma
+from custvalue.models.gammagamma_individual import GammaGammaIndividual  # noqa: F401  (registers itself)
 from custvalue.models.mbgnbd import ModifiedBetaGeo
 from custvalue.models.paretonbd import ParetoNBD
 from custvalue.models.registry import available, get, load, register, resolve

@@ -24,9 +24,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma
+from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma, roots_legendre
 
 from custvalue.checks import check_int, check_number
+from custvalue.columns import slices
 from custvalue.errors import InvalidParameterError
 from custvalue.models._base import Ability, BaseModel, MLEModel, count_index
 from custvalue.models._covariates import CovariateMixin
@@ -367,62 +368,37 @@ def count_distribution(post: Posterior, n: np.ndarray, t: float) -> np.ndarray:
     return np.clip(alive + np.where(n == 0, post.dead[:, None], 0.0), 0.0, 1.0)
 
 
-def _rate_profile(tau: np.ndarray, k: np.ndarray, a: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """E[(1 + pτ)^−(k+1)] over p ~ Beta(a, m): the purchase rate at τ = s/β after T relative to the rate at T,
-    as (1+τ)^−a 2F1(a, a+m−k−1; a+m; τ/(1+τ)) (Pfaff), kept within its bounds [(1+τ)^−(k+1), 1]."""
-    log1p_tau = np.log1p(tau)
-    value = np.exp(-a * log1p_tau) * hyp2f1(a, a + m - k - 1.0, a + m, tau / (1.0 + tau))
-    lower = np.exp(-(k + 1.0) * log1p_tau)
-    bad = ~(np.isfinite(value) & (value >= lower) & (value <= 1.0))
-    if np.any(bad):
-        rows = np.nonzero(bad)
-        k_bad, tau_bad = np.broadcast_to(k, bad.shape)[rows], tau[rows]
-        value = value.copy()
-        value[rows] = beta_expectation(lambda p, i: np.exp(-(k_bad[i, None] + 1.0) * np.log1p(p * tau_bad[i, None])),
-                                       np.broadcast_to(a, bad.shape)[rows], np.broadcast_to(m, bad.shape)[rows])
-    return np.clip(value, lower, 1.0)
+DISCOUNT_NODES = 32  # Gauss-Legendre nodes in log-time: relative error below 1e-9 (tested against a fine rule)
+NEGLIGIBLE = 40.0     # e^-40: discount factors below it are dropped
+DISCOUNT_ROWS = 32_768
 
 
-TRAPEZOID_STEP = 0.35  # in log-time: the rule's error is about exp(−π²/step), far below 1e-9
-CHUNK_CELLS = 2_000_000
+def discounted_given_alive(post: Posterior, horizon: float, delta: float) -> np.ndarray:
+    """∫₀ᴴ e^(−δs) dM(s) of customers alive at T, M(s) their expected purchases in (T, T + s].
 
-
-def discounted_given_alive(post: Posterior, horizon: float | np.ndarray, delta: float) -> np.ndarray:
-    """∫₀ᴴ e^(−δs) dE[X(T+s)] of customers alive at T: k ∫₀^(H/β) e^(−δβτ) E[(1+pτ)^−(k+1)] dτ.
-
-    The purchase rate at s after T is E[λ e^(−λps)] = (k/β) E[(1+ps/β)^−(k+1)]. The
-    integral is taken by the trapezoid rule in log-time (τ = e^v, or τ = (H/β)/(1 + e^−v)
-    for a finite horizon), where the integrand is smooth and decays exponentially at both
-    ends, so the rule converges geometrically; the nodes span from far below the time the
-    rate starts to fall to where the discount factor is below e^−40.
+    By parts it is e^(−δH) M(H) + δ ∫₀ᴴ e^(−δs) M(s) ds, and in log-time s = β(e^w − 1) the
+    integrand is analytic in a strip of half-width π around the real axis (M's only
+    singularities sit at Im w = ±π), so a Gauss–Legendre rule in w converges geometrically:
+    :data:`DISCOUNT_NODES` closed-form evaluations of M per distinct posterior. An infinite
+    horizon is cut where e^(−δs) falls below e^−40.
     """
-    k, beta, a, m, horizon = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (post.k, post.beta, post.a,
-                                                                                          post.m, horizon)))
-    length = horizon / beta
-    c = delta * beta
-    with np.errstate(divide="ignore"):
-        cut = np.where(c > 0, 40.0 / np.where(c > 0, c, 1.0), np.inf)
-    falls = np.minimum(1.0, (a + m) / ((k + 1.0) * a))
-    low = 1e-10 * np.minimum(np.minimum(falls, length), cut)
-    finite = np.isfinite(length)
-    safe_length = np.where(finite, length, 1.0)
-    upper_share = np.minimum(1.0 - 1e-13, np.where(finite, cut / safe_length, 1.0))
-    v_low = np.where(finite, np.log(low / safe_length) - np.log1p(-low / safe_length), np.log(low))
-    v_high = np.where(finite, np.log(upper_share) - np.log1p(-upper_share), np.log(np.where(finite, 1.0, cut)))
-    n_nodes = int(np.ceil(np.max(v_high - v_low, initial=1.0) / TRAPEZOID_STEP)) + 1
-    out = np.empty(k.shape)
-    rows_per_chunk = max(1, CHUNK_CELLS // n_nodes)
-    grid = np.linspace(0.0, 1.0, n_nodes)
-    for start in range(0, k.size, rows_per_chunk):
-        part = slice(start, start + rows_per_chunk)
-        step = (v_high[part] - v_low[part]) / (n_nodes - 1)
-        v = v_low[part, None] + (v_high[part] - v_low[part])[:, None] * grid
-        share = 1.0 / (1.0 + np.exp(-v))
-        fin = finite[part, None]
-        tau = np.where(fin, safe_length[part, None] * share, np.exp(v))
-        dtau = np.where(fin, safe_length[part, None] * share * (1.0 - share), tau)
-        rate = _rate_profile(tau, k[part, None], a[part, None], m[part, None])
-        out[part] = k[part] * step * np.sum(np.exp(-c[part, None] * tau) * rate * dtau, axis=1)
+    k, beta, a, m = (np.asarray(v, dtype=float) for v in (post.k, post.beta, post.a, post.m))
+    end = np.minimum(float(horizon), NEGLIGIBLE / delta) * np.ones_like(beta)
+    u, weights = roots_legendre(DISCOUNT_NODES)
+    n = DISCOUNT_NODES
+    out = np.empty(k.size)
+    for part in slices(k.size, DISCOUNT_ROWS):  # rows × nodes temporaries stay small
+        width = np.log1p(end[part] / beta[part])
+        w = (u + 1.0) / 2.0 * width[:, None]
+        s = beta[part, None] * np.expm1(w)
+        jacobian = beta[part, None] * np.exp(w) * width[:, None] / 2.0
+        size = len(width)
+        k_n, beta_n, a_n, m_n = (np.repeat(v[part], n) for v in (k, beta, a, m))
+        nodes = Posterior(k_n, beta_n, a_n, m_n, np.zeros(size * n))
+        inside = mean_given_alive(nodes, s.ravel()).reshape(s.shape)
+        at_end = mean_given_alive(Posterior(k[part], beta[part], a[part], m[part], np.zeros(size)), end[part])
+        integral = np.einsum("ij,j->i", np.exp(-delta * s) * inside * jacobian, weights)
+        out[part] = np.exp(-delta * end[part]) * at_end + delta * integral
     return out
 
 
@@ -552,8 +528,8 @@ class BetaGeoFamily(CovariateMixin, MLEModel):
     def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
         """Expected purchases in (T, T + horizon], each discounted by e^(−delta·s) at its time s after T.
 
-        No closed form is published for this family: the integral of the discounted purchase rate is
-        evaluated numerically (relative error below 1e-8), once per distinct (x, T) and customer parameters.
+        No closed form is published for this family: the integral is evaluated by Gauss–Legendre
+        quadrature in log-time (relative error below 1e-9), once per distinct (x, T) and customer parameters.
         ``horizon`` may be ``numpy.inf`` (then ``delta`` must be > 0).
         """
         self._check_fitted()

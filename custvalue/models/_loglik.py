@@ -117,11 +117,12 @@ class Accumulator:
         With w the share e^second / (e^first + e^second), the gradient is
         g1 + w (g2 − g1) and the Hessian H1 + w (H2 − H1) + w (1 − w)(g2 − g1)(g2 − g1)ᵀ.
         """
+        gap = second.value - first.value
         # Clipping at ±700 changes nothing representable (e^-700 ~ 1e-304) but keeps exp() off the
-        # denormal and infinite inputs it handles many times slower.
-        d = np.clip(second.value - first.value, -700.0, 700.0)
+        # denormal and infinite inputs it handles many times slower; the value takes the whole gap.
+        d = np.clip(gap, -700.0, 700.0)
         small = np.exp(-np.abs(d))
-        self.add_value(weights, first.value + np.maximum(d, 0.0) + np.log1p(small))
+        self.add_value(weights, first.value + np.maximum(gap, 0.0) + np.log1p(small))
         if self.order == 0:
             return
         share = np.where(d > 0, 1.0, small) / (1.0 + small)
