@@ -249,6 +249,8 @@ def summary_frame(data: pd.DataFrame, raw_days: np.ndarray, end_day: int, unit: 
     repeat_value = agg.total[present] - agg.first_period_total[present]
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(frequency > 0, repeat_value / np.maximum(frequency, 1), 0.0)
+    litt = agg.log_gaps[present]  # Σ ln(gap in days) → Σ ln(gap in units), in place
+    litt -= frequency * np.log(factor)
     end_period = period_start_days(np.array([end_day]), grain)[0]
     summary = pd.DataFrame(
         {
@@ -260,8 +262,7 @@ def summary_frame(data: pd.DataFrame, raw_days: np.ndarray, end_day: int, unit: 
             "last_purchase": _to_dates(last),
             "n_transactions": agg.n_transactions[present],
             "total_value": agg.total[present],
-            # Σ ln(gap / days per unit) over the frequency gaps between consecutive occasions
-            "litt": agg.log_gaps[present] - frequency * np.log(factor),
+            "litt": litt,
         },
         index=pd.Index(ids[present], name="customer_id"),
     )
@@ -313,19 +314,18 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     is_start = np.empty(len(pairs), dtype=bool)  # a customer's first period
     is_start[0] = True
     day_mask = key_type((1 << bits) - 1)
-    with np.errstate(divide="ignore"):
-        log_days = np.log(np.arange(1 << bits, dtype=float))  # ln(gap) by table lookup
+    log_days = np.log(np.maximum(np.arange(1 << bits, dtype=float), 1.0))  # ln(gap) by table lookup; 0 at 0
     log_gaps = np.zeros(n_customers)
-    for part in slices(len(pairs) - 1):
+    for part in slices(len(pairs) - 1, 1 << 20):  # small slices: the gaps' temporaries stay below the sort's
         window = pairs[part.start:part.stop + 1]
         customer = window >> key_type(bits)
-        new_customer = is_start[part.start + 1:part.stop + 1]
-        np.not_equal(customer[1:], customer[:-1], out=new_customer)
-        day = (window & day_mask).astype(np.int64)
-        gap = np.where(new_customer, 1, day[1:] - day[:-1])  # ln 1 = 0 across customers
-        low = int(customer[1])  # pairs are sorted by customer: the slice covers codes low..high
-        owner = (customer[1:] - customer.dtype.type(low)).astype(np.intp)
-        log_gaps[low:low + int(owner[-1]) + 1] += np.bincount(owner, weights=log_days[gap])
+        np.not_equal(customer[1:], customer[:-1], out=is_start[part.start + 1:part.stop + 1])
+        # Within a customer the key difference is the gap in days; across customers it is zeroed (ln → 0).
+        gap = window[1:] - window[:-1]
+        np.multiply(gap, customer[1:] == customer[:-1], out=gap)
+        low = customer[1]
+        owner = customer[1:] - low  # pairs are sorted by customer: the slice covers codes low..low + owner[-1]
+        log_gaps[int(low):int(low) + int(owner[-1]) + 1] += np.bincount(owner, weights=np.take(log_days, gap))
     starts = np.flatnonzero(is_start)
     del is_start
     ends = np.r_[starts[1:], len(pairs)] - 1
