@@ -316,7 +316,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     day_mask = key_type((1 << bits) - 1)
     log_days = np.log(np.maximum(np.arange(1 << bits, dtype=float), 1.0))  # ln(gap) by table lookup; 0 at 0
     log_gaps = np.zeros(n_customers)
-    for part in slices(len(pairs) - 1, 1 << 20):  # small slices: the gaps' temporaries stay below the sort's
+    for part in slices(len(pairs) - 1, 1 << 18):  # small slices: the gaps' temporaries stay in cache
         window = pairs[part.start:part.stop + 1]
         customer = window >> key_type(bits)
         np.not_equal(customer[1:], customer[:-1], out=is_start[part.start + 1:part.stop + 1])
