@@ -17,7 +17,7 @@ B. G. S. Hardie and K. L. Lee (2005) for BG/NBD and E. P. Batislam, M. Denizel a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -106,12 +106,11 @@ def _same_rate(log_params: np.ndarray, k_from: int, k_to: int) -> np.ndarray:
 class RegularBetaGeoFamily(BetaGeoFamily):
     """What BG/CNBD-k and MBG/CNBD-k share; a subclass sets ``shift`` as for BG/NBD and MBG/NBD.
 
-    The fitted regularity is ``k_``; with ``k=None`` the log-likelihood of each k it tried is in
+    The fitted regularity is ``k_``; with ``k=None`` the log-likelihood of each k fitted to the end is in
     ``log_likelihood_by_k_`` (and the AIC and BIC of :meth:`summary` count k as a parameter).
     """
 
     scenario_knobs: ClassVar[tuple[str, ...]] = ("purchase_rate",)  # type: ignore[assignment]
-    example_hyper_parameters: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, k: int | None = None, penalizer: float = 0.0, engine: str = "native",
                  purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None):
@@ -150,8 +149,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
                                         f"{cls.__name__}.from_params(k=2, r=0.85, alpha=1.45, a=0.79, b=2.42)")
         if given is not None and fixed is not None and check_int(given, "k", low=1) != check_int(fixed, "k", low=1):
             raise InvalidParameterError(f"k={given!r} differs from the hyper-parameter k={fixed!r}; give one of them")
-        model = super().from_params(hyper_parameters, **params)
-        assert isinstance(model, RegularBetaGeoFamily)
+        model = cast(RegularBetaGeoFamily, super().from_params(hyper_parameters, **params))
         model.k_ = check_int(given if given is not None else fixed, "k", low=1)
         model.log_likelihood_by_k_ = None
         return model
@@ -280,8 +278,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
 
         def fit_at(k: int, starts: list[np.ndarray], on_subsample: bool = False) -> MLEResult:
             if on_subsample:
-                assert warm_blocks is not None
-                return maximize(self._bound(warm_blocks, k), starts, warm_scale, 2, float(self.penalizer),
+                return maximize(self._bound(cast(list, warm_blocks), k), starts, warm_scale, 2, float(self.penalizer),
                                 type(self).__name__, n_positive=len(self.param_names))
             warm = self._bound(warm_blocks, k, warm_scale) if warm_blocks is not None else None
             return maximize(self._bound(blocks, k), starts, n, 2, float(self.penalizer), type(self).__name__,
