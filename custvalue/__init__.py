@@ -12,6 +12,7 @@ from custvalue import (
     datasets,
     models,
 )
+from custvalue.alive import alive_path
 from custvalue.clean import CleanReport, clean, cleaning_report
 from custvalue.errors import (
     AbilityError,
@@ -27,7 +28,7 @@ from custvalue.filtering import filter_customers
 from custvalue.kpis import cohort_retention, kpis
 from custvalue.reading import read_csv
 from custvalue.score import fitted_models, score
-from custvalue.segment import segment, segment_summary
+from custvalue.segment import SegmentTable, segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
 from custvalue.uplift import measure_uplift, simulate_campaign, uplift, uplift_summary
 from custvalue.validation import validate
@@ -57,12 +58,14 @@ __all__ = [
     "fitted_models",
     "segment",
     "segment_summary",
+    "SegmentTable",
     "filter_customers",
     "kpis",
     "cohort_retention",
     "evaluate",
     "compare_models",
     "tracking",
+    "alive_path",
     "uplift",
     "uplift_summary",
     "measure_uplift",

@@ -13,6 +13,8 @@ from custvalue.checks import check_choice, check_frame, check_int, check_values,
 from custvalue.columns import customer_codes
 from custvalue.errors import AbilityError, InvalidParameterError, MissingColumnError, SchemaError, UnknownModelError
 from custvalue.models import Ability, BaseModel, Role, available, resolve
+from custvalue.progress import check_progress
+from custvalue.progress import progress as progress_bar
 from custvalue.provenance import provenance
 from custvalue.summary import calibration_holdout, checked_transactions, summarize
 from custvalue.timeunits import check_unit, day_numbers, days_per_unit
@@ -177,13 +179,17 @@ def error_metrics(predicted: np.ndarray, actual: np.ndarray, what: str = "purcha
 
 
 def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("bgnbd", "mbgnbd", "paretonbd"),
-                   metric: str = "mae") -> pd.DataFrame:
+                   metric: str = "mae", *, progress: bool | None = None) -> pd.DataFrame:
     """Fit each model on the calibration period and rank them by holdout error.
 
     Returns one row per model (index: model name) with ``mae``, ``rmse``,
     ``bias``, ``aggregate_error``, ``log_likelihood``, ``aic`` and ``bic``,
     sorted by ``metric`` (lower is better; for bias, closer to zero). The
     fitted models are in ``table.attrs["models"]``.
+
+    ``progress``: a bar over the models when the fits take more than two
+    seconds, in a notebook or a terminal (None, the default); False never
+    shows one, True shows one wherever tqdm is installed (see ``custvalue.progress``).
 
     Examples
     --------
@@ -193,6 +199,7 @@ def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("
     ['paretonbd', 'mbgnbd', 'bgnbd']
     """
     metric = check_choice(metric, "metric", ["mae", "rmse", "bias", "aggregate_error", "aic", "bic"])
+    show = check_progress(progress)
     if isinstance(models, str | BaseModel | type) or not isinstance(models, Iterable):
         raise invalid("models", models, "it must be a list of models (names, classes or instances), e.g. "
                       "models=['bgnbd', 'paretonbd']")
@@ -202,7 +209,7 @@ def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("
     resolved = [resolve_param(candidate, f"models[{i}]", Role.PURCHASE) for i, candidate in enumerate(candidates)]
     calibration_summary(calhold)
     rows, fitted = {}, {}
-    for candidate in resolved:
+    for candidate in progress_bar(resolved, "fitting and checking models", enabled=show):
         result = evaluate(candidate, calhold)
         name = result.model.name
         k = 2
@@ -324,9 +331,10 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
 
 
 def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, grain: str,
-                 columns: Mapping[str, str] | None, penalizer: float | None = None) -> tuple[str, pd.DataFrame]:
+                 columns: Mapping[str, str] | None, penalizer: float | None = None,
+                 progress: bool | None = None) -> tuple[str, pd.DataFrame]:
     """The candidate with the lowest holdout MAE when the observation window is split in two halves
-    (``score(model="auto")``).
+    (``score(model="auto")``; ``progress`` as in :func:`compare_models`).
 
     Returns the winner's name and the comparison table, whose ``attrs["reason"]`` says why it won.
     """
@@ -338,7 +346,7 @@ def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestam
     present = set(calibration_summary(calhold).columns)  # the regularity models need litt
     candidates = [model for model in (resolve(name, **hyper) for name in AUTO_CANDIDATES)
                   if set(model.required_columns()) <= present]
-    table = compare_models(calhold, candidates, metric="mae")
+    table = compare_models(calhold, candidates, metric="mae", progress=progress)
     winner = str(table.index[0])
     table.attrs["reason"] = (
         f"{winner} had the lowest holdout MAE ({table['mae'].iloc[0]:.4f} purchases per customer) when fitted "

@@ -33,7 +33,6 @@ PROBABILITIES = frozenset({"p_alive"})
 STEP = 1e-5  # forward-difference step on the optimiser's scale of the parameters
 
 ROWS_PER_CHUNK = 20_000
-LONG_RUN = 5_000_000  # draws × rows above which a progress bar is worth showing
 
 _Item = TypeVar("_Item")
 
@@ -45,12 +44,14 @@ def moved_to(model: BaseModel, params: dict[str, float], state: dict | None = No
 
 
 def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
-                    data: pd.DataFrame | None = None, seed: int = 0) -> list[BaseModel]:
+                    data: pd.DataFrame | None = None, seed: int = 0,
+                    show_progress: bool | None = None) -> list[BaseModel]:
     """``n_draws`` fitted copies of ``model`` with parameters drawn around its estimates.
 
     ``"asymptotic"``: log θ ~ N(log θ̂, Σ), Σ the inverse observed information.
     ``"bootstrap"``: refits on ``data``-shaped samples simulated from the
-    fitted model (same T, or same purchase counts for Gamma-Gamma).
+    fitted model (same T, or same purchase counts for Gamma-Gamma), with a
+    progress bar (``show_progress``: see :mod:`custvalue.progress`).
 
     Examples
     --------
@@ -86,7 +87,7 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
             raise InvalidParameterError("the parametric bootstrap needs the summary the model was fitted on")
         model.require(Ability.SIMULATION, "the parametric bootstrap")
         refits = []
-        for i in progress(range(n_draws), "bootstrap refits"):
+        for i in progress(range(n_draws), "bootstrap refits", enabled=show_progress):
             sample = model.simulate_like(data, seed=int(rng.integers(2**31)) + i)
             refits.append(model.clone().fit(sample))
         return refits
@@ -96,8 +97,9 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
 def prediction_intervals(rows: pd.DataFrame,
                          predict: Callable[[pd.DataFrame, BaseModel, BaseModel | None], dict[str, np.ndarray]],
                          count_draws: Sequence[BaseModel], spend_draws: Sequence[BaseModel | None],
-                         level: float) -> dict[str, np.ndarray]:
-    """``{column}_lower`` / ``{column}_upper`` for each column ``predict`` returns, over the draws.
+                         level: float, show_progress: bool | None = None) -> dict[str, np.ndarray]:
+    """``{column}_lower`` / ``{column}_upper`` for each column ``predict`` returns, over the draws
+    (``show_progress``: see :mod:`custvalue.progress`).
 
     Examples
     --------
@@ -119,7 +121,7 @@ def prediction_intervals(rows: pd.DataFrame,
                                     f"{len(count_draws)} and {len(spend_draws)}")
     tail = (1 - level) / 2
     out: dict[str, list[np.ndarray]] = {}
-    for start in progress(range(0, len(rows), ROWS_PER_CHUNK), "intervals"):
+    for start in progress(range(0, len(rows), ROWS_PER_CHUNK), "intervals", enabled=show_progress):
         chunk = rows.iloc[start:start + ROWS_PER_CHUNK]
         samples: dict[str, list[np.ndarray]] = {}
         for count_model, spend_model in zip(count_draws, spend_draws):

@@ -35,6 +35,7 @@ from custvalue.checks import (
 )
 from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaError
 from custvalue.models import Ability, BaseModel
+from custvalue.provenance import provenance
 
 if TYPE_CHECKING:
     from custvalue.evaluation import HoldoutEvaluation
@@ -43,7 +44,7 @@ MAX_BUCKETS = 1_000  # frequency columns of a plot
 
 __all__ = [
     "frequency_recency_matrix", "p_alive_matrix", "calibration_vs_holdout", "tracking", "period_transactions",
-    "clv_distribution", "lorenz", "segments", "rfm_heatmap", "cohort_retention", "uplift_by_segment",
+    "clv_distribution", "lorenz", "segments", "rfm_heatmap", "cohort_retention", "uplift_by_segment", "alive_path",
 ]
 
 
@@ -176,8 +177,18 @@ def tracking(track: pd.DataFrame, cumulative: bool = True, ax: Any = None) -> An
     ax.plot(track.index, track[f"actual_{kind}"], label="actual")
     ax.plot(track.index, track[f"predicted_{kind}"], linestyle="--", label="predicted")
     ax.set(title=f"Tracking: {kind} repeat purchases", xlabel="period end", ylabel="repeat purchases")
+    _concise_dates(ax)
     ax.legend()
     return ax
+
+
+def _concise_dates(ax: Any) -> None:
+    """Date ticks that never overlap: as few labels as fit, each saying only what changed (1997, Feb, ...)."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def period_transactions(model: BaseModel, summary: pd.DataFrame, max_frequency: int = 7, seed: int = 0,
@@ -262,7 +273,7 @@ def lorenz(scored: pd.DataFrame, column: str = "clv", ax: Any = None) -> Any:
 
 
 def segments(segmented: pd.DataFrame, ax: Any = None) -> Any:
-    """Share of customers and share of value per segment, side by side.
+    """Share of customers and share of value per segment, side by side (segments without customers left out).
 
     Examples
     --------
@@ -271,6 +282,8 @@ def segments(segmented: pd.DataFrame, ax: Any = None) -> Any:
     >>> segments(cv.segment(scored, method="value_tiers")).get_title()
     'Customers and value by segment'
     """
+    from matplotlib.ticker import PercentFormatter
+
     from custvalue.segment import segment_summary
 
     table = segment_summary(_require(segmented, ["segment"], "run custvalue.segment first", "segmented"))
@@ -281,13 +294,17 @@ def segments(segmented: pd.DataFrame, ax: Any = None) -> Any:
     ax.barh(positions + 0.2, value_share, height=0.4, label=f"share of {table.attrs['value_column']}")
     ax.set_yticks(positions, [str(s) for s in table.index])
     ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set(title="Customers and value by segment", xlabel="share", ylabel="segment")
     ax.legend()
     return ax
 
 
 def rfm_heatmap(segmented: pd.DataFrame, value: str | None = None, ax: Any = None) -> Any:
-    """R score × F score grid; cells count customers, or average ``value`` when given.
+    """R score × F score grid; cells count customers, or average ``value`` when given, and show the number.
+
+    Scores are those of ``segment(method="rfm")``: by rank, every score used when the data allow
+    (see :func:`custvalue.segment.rank_scores`); an empty cell is blank.
 
     Examples
     --------
@@ -297,18 +314,31 @@ def rfm_heatmap(segmented: pd.DataFrame, value: str | None = None, ax: Any = Non
     'RFM grid: mean clv'
     """
     segmented = _require(segmented, ["r_score", "f_score"], "run custvalue.segment(method='rfm') first", "segmented")
+    scores = [pd.Series(check_values(segmented, f"{letter}_score", low=1, high=5,
+                                     fix="score the customers with custvalue.segment(method='rfm')"),
+                        index=segmented.index) for letter in ("r", "f")]
     if value is None:
-        grid = segmented.groupby(["r_score", "f_score"]).size().unstack(fill_value=0)
-        label = "customers"
+        grid = scores[0].groupby(scores).size().unstack(fill_value=0)
+        label, form = "customers", "{:,.0f}"
     else:
         values = pd.Series(check_values(segmented, check_column(segmented, value, "value", numeric=True)),
                            index=segmented.index)
-        grid = values.groupby([segmented["r_score"], segmented["f_score"]]).mean().unstack()
-        label = f"mean {value}"
-    grid = grid.reindex(index=range(1, 6), columns=range(1, 6))
+        grid = values.groupby(scores).mean().unstack()
+        label, form = f"mean {value}", "{:,.2f}"
+    cells = grid.reindex(index=range(1, 6), columns=range(1, 6)).to_numpy(dtype=float)
+    if value is None:
+        cells = np.nan_to_num(cells, nan=0.0)
     ax = _axes(ax)
-    image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", cmap="viridis", extent=(0.5, 5.5, 0.5, 5.5))
+    image = ax.imshow(cells, origin="lower", cmap="viridis", extent=(0.5, 5.5, 0.5, 5.5))
     ax.figure.colorbar(image, ax=ax, label=label)
+    finite = cells[np.isfinite(cells)]
+    middle = (finite.min() + finite.max()) / 2 if len(finite) else 0.0  # dark text on the light half of viridis
+    for (r, f), cell in np.ndenumerate(cells):
+        if np.isfinite(cell):
+            ax.text(f + 1, r + 1, form.format(cell), ha="center", va="center", fontsize=8,
+                    color="black" if cell > middle else "white")
+    ax.set_xticks(range(1, 6))
+    ax.set_yticks(range(1, 6))
     ax.set(title=f"RFM grid: {label}", xlabel="F score (frequency, 5 = most)",
            ylabel="R score (recency, 5 = most recent)")
     return ax
@@ -353,6 +383,39 @@ def uplift_by_segment(measured: pd.DataFrame, ax: Any = None) -> Any:
     ax.axhline(0, color="grey", linestyle=":")
     ax.set_xticks(positions, [str(g) for g in measured.index])
     ax.set(title="Measured uplift with confidence intervals", xlabel="group", ylabel="lift in outcome per customer")
+    return ax
+
+
+def alive_path(path: pd.DataFrame, ax: Any = None) -> Any:
+    """P(alive) of one customer through their history, periods with a purchase marked (from
+    :func:`custvalue.alive_path`).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> model = cv.models.BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+    >>> path = cv.alive_path(model, cv.datasets.load_cdnow(sample=True), customer_id=1)
+    >>> alive_path(path).get_title()
+    'P(alive) of customer 1 (bgnbd)'
+    """
+    path = _require(path, ["purchases", "p_alive"], "run custvalue.alive_path(model, transactions, customer_id) "
+                    "first", "path")
+    if not isinstance(path.index, pd.DatetimeIndex):
+        raise invalid("path", path, "it must be the frame of custvalue.alive_path(model, transactions, customer_id), "
+                      "indexed by date")
+    alive = check_values(path, "p_alive", low=0, high=1, fix="run custvalue.alive_path again")
+    bought = check_values(path, "purchases", low=0, fix="run custvalue.alive_path again") > 0
+    made = provenance(path)
+    model, customer = made.get("model"), made.get("customer_id")
+    ax = _axes(ax)
+    ax.plot(path.index, alive, label="P(alive)")
+    ax.plot(path.index[bought], alive[bought], linestyle="none", marker="o", label="purchase in the period")
+    ax.set_ylim(0, 1.05)
+    who = "one customer" if customer is None else f"customer {customer}"
+    ax.set(title=f"P(alive) of {who}" + (f" ({model.name})" if isinstance(model, BaseModel) else ""),
+           xlabel="date", ylabel="P(alive)")
+    _concise_dates(ax)
+    ax.legend(loc="lower left")
     return ax
 
 
@@ -490,3 +553,16 @@ class PlotAccessor:
         'group'
         """
         return uplift_by_segment(self._frame, ax)
+
+    def alive_path(self, ax: Any = None) -> Any:
+        """See :func:`custvalue.plotting.alive_path` (on a frame from :func:`custvalue.alive_path`).
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> model = cv.models.get("paretonbd").fit(cv.datasets.load_cdnow_summary())
+        >>> path = cv.alive_path(model, cv.datasets.load_cdnow(sample=True), customer_id=6)
+        >>> path.cv.plot.alive_path().get_ylabel()
+        'P(alive)'
+        """
+        return alive_path(self._frame, ax)

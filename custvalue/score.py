@@ -25,6 +25,7 @@ from custvalue.evaluation import choose_model, resolve_param
 from custvalue.grouping import group_rows
 from custvalue.intervals import delta_bounds, linearize, parameter_draws, prediction_intervals
 from custvalue.models import Ability, BaseModel, Role, available
+from custvalue.progress import check_progress
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.summary import summarize
 from custvalue.timeunits import check_grain, check_unit
@@ -52,6 +53,7 @@ def score(
     interval_draws: int = 200,
     interval_method: str = "delta",
     penalizer: float | None = None,
+    progress: bool | None = None,
     compute: bool = False,
 ) -> pd.DataFrame:
     """Fit CLV models and score every customer.
@@ -97,6 +99,10 @@ def score(
         purchase and spend models that have a ``penalizer`` hyper-parameter
         and are not fitted yet (those of ``model="auto"`` too). Try 0.001 or
         0.01 when a fit does not converge. Refused when it applies to no fit.
+    progress : bool, optional
+        A progress bar for long work (``model="auto"``, bootstrap or draw
+        intervals): None shows one in notebooks and terminals after two
+        seconds, False never, True wherever tqdm is installed.
     compute : bool, default False
         Dask input only: return a computed pandas frame (keeping the fitted
         models) instead of a lazy Dask DataFrame. See the "Scaling up" page of the documentation.
@@ -143,6 +149,7 @@ def score(
     interval_method = check_choice(interval_method, "interval_method", INTERVAL_METHODS)
     if penalizer is not None:
         penalizer = check_number(penalizer, "penalizer", low=0)
+    progress = check_progress(progress)
     check_bool(compute, "compute")
     on_engine = engine_step("score", data)
     if on_engine is not None:
@@ -170,7 +177,7 @@ def score(
                 "rather than a summary, or name a model (see custvalue.compare_models)"
             )
         model, choice = choose_model(data, unit=unit, observation_end=observation_end, grain=grain, columns=columns,
-                                     penalizer=penalizer)
+                                     penalizer=penalizer, progress=progress)
     count_model, spend = score_models(model, spend_model, penalizer)
     for candidate in (count_model, spend):
         if candidate is not None:
@@ -178,7 +185,8 @@ def score(
     groups = model_groups(summary, count_model, spend)
     fit_models(summary, groups, count_model, spend)
     scored = score_frame(summary, count_model, spend, horizon, unit, discount_rate, margin, groups,
-                         intervals=intervals, interval_draws=interval_draws, interval_method=interval_method)
+                         intervals=intervals, interval_draws=interval_draws, interval_method=interval_method,
+                         progress=progress)
     return attach(scored, model_choice=choice)
 
 
@@ -292,7 +300,7 @@ def fit_models(summary: pd.DataFrame, groups: list | None, count_model: BaseMode
 def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,
                 unit: str, discount_rate: float, margin: float, groups: list | None = None, *,
                 intervals: float | None = None, interval_draws: int = 200,
-                interval_method: str = "delta") -> pd.DataFrame:
+                interval_method: str = "delta", progress: bool | None = None) -> pd.DataFrame:
     """``summary`` with the predictions of fitted models; ``groups`` (from :func:`model_groups`) saves regrouping.
 
     Refuses predictions that are not finite numbers, naming the column and customers."""
@@ -309,7 +317,7 @@ def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: Base
             rows, _, expand = group_rows(summary[needed_columns(count_model, spend_model)])
             out = predict(rows, count_model, spend_model, horizon, discount_rate, margin)
             out.update(interval_columns(rows, summary, count_model, spend_model, horizon, discount_rate, margin,
-                                        intervals, interval_draws, interval_method))
+                                        intervals, interval_draws, interval_method, progress))
             out = {k: v[expand] for k, v in out.items()}
     refuse_non_finite(out, summary, [count_model, spend_model])
     # concat rather than assign: assign copies each new 10-million-row column once more
@@ -345,14 +353,14 @@ def needed_columns(count_model: BaseModel, spend_model: BaseModel | None) -> lis
 
 def interval_columns(rows: pd.DataFrame, summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None,
                      horizon: float, discount_rate: float, margin: float, level: float, n_draws: int,
-                     method: str) -> dict[str, np.ndarray]:
+                     method: str, progress: bool | None = None) -> dict[str, np.ndarray]:
     """``*_lower`` / ``*_upper`` columns for the predictions of each distinct row."""
     n_draws = check_int(n_draws, "interval_draws", low=10)
-    count_draws = parameter_draws(count_model, n_draws, method, summary, seed=0)
-    spend_draws = (parameter_draws(spend_model, n_draws, method, summary[summary["frequency"] > 0], seed=1)
-                   if spend_model is not None else [None] * n_draws)
-    return prediction_intervals(
-        rows, lambda part, m, s: predict(part, m, s, horizon, discount_rate, margin), count_draws, spend_draws, level)
+    count_draws = parameter_draws(count_model, n_draws, method, summary, seed=0, show_progress=progress)
+    spend_draws = (parameter_draws(spend_model, n_draws, method, summary[summary["frequency"] > 0], seed=1,
+                                   show_progress=progress) if spend_model is not None else [None] * n_draws)
+    return prediction_intervals(rows, lambda part, m, s: predict(part, m, s, horizon, discount_rate, margin),
+                                count_draws, spend_draws, level, show_progress=progress)
 
 
 def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseModel | None, horizon: float,

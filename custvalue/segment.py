@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
 
 from custvalue.checks import (
+    check_bool,
     check_callable_or_text,
     check_choice,
     check_column,
@@ -32,7 +33,8 @@ from custvalue.checks import (
 from custvalue.errors import CustValueError, InvalidParameterError, MissingColumnError
 from custvalue.expressions import boolean_mask
 
-__all__ = ["segment", "segment_summary", "RFM_SEGMENTS", "LIFECYCLE_STAGES", "value_column"]
+__all__ = ["segment", "segment_summary", "SegmentTable", "rank_scores", "RFM_SEGMENTS", "LIFECYCLE_STAGES",
+           "value_column"]
 
 # The common public RF grid (REFERENCE): segment -> (R scores, F scores), 5 = best.
 RFM_SEGMENTS: dict[str, dict[str, tuple[int, int]]] = {
@@ -84,11 +86,13 @@ def segment(frame: pd.DataFrame, method: str = "rfm", **options: Any) -> pd.Data
           (cut points in (0, 1), default thirds) or ``bins`` (cut values),
           ``labels`` (default low / mid / high). Customers with equal value
           share a tier.
-        * ``"rfm"`` — R, F and M scores 1–5 by quintile (``r_score``,
-          ``f_score``, ``m_score``, ``rfm_score`` like "545") and named
-          segments from the RF grid :data:`RFM_SEGMENTS`. R is the time since
-          the last purchase (``T − recency``), most recent = 5. Ties get the
-          lowest score their value reaches, whatever the row order. Option
+        * ``"rfm"`` — R, F and M scores 1–5 by rank, fifths as equal as ties
+          allow (``r_score``, ``f_score``, ``m_score``, ``rfm_score`` like
+          "545"), and named segments from the RF grid :data:`RFM_SEGMENTS`.
+          R is the time since the last purchase (``T − recency``), most
+          recent = 5. Equal values share a score, whatever the row order, and
+          every score is used when there are five distinct values or more
+          (see :func:`rank_scores` for the tie rule). Option
           ``rules``: your own mapping of name to score ranges, e.g.
           ``{"VIP": {"r": (4, 5), "m": (5, 5)}}``, first match wins; customers
           no rule matches are "Other".
@@ -174,16 +178,51 @@ def _summary_values(frame: pd.DataFrame, purpose: str) -> tuple[np.ndarray, np.n
     return tuple(check_values(frame, c, low=0, fix=fix) for c in ("frequency", "recency", "T"))  # type: ignore[return-value]
 
 
-def quintile_scores(values: pd.Series) -> pd.Series:
-    """Scores 1..5 by quintile, higher values scoring higher; ties get the lowest score they reach.
+def rank_scores(values: pd.Series | np.ndarray | Sequence[float], n_scores: int = 5) -> np.ndarray:
+    """Scores 1..``n_scores`` by rank, higher values scoring higher, as equal in size as ties allow.
+
+    Tie rule: customers with equal values always share a score, so scores never depend on row
+    order. Scores are given from the lowest value up: each takes the next distinct values until
+    its size is as close as it can be to an equal share of the customers not yet scored (a fifth
+    of all for score 1), and it stops early when it must leave one distinct value for each score
+    still to give. So with at least ``n_scores`` distinct values every score is used, even when
+    most customers tie (say, on frequency 0); with fewer, the distinct values are spread over the
+    scale, the lowest scoring 1 and the highest ``n_scores``.
 
     Examples
     --------
-    >>> quintile_scores(pd.Series([0, 0, 0, 1, 2, 3, 4, 5, 6, 9])).tolist()
-    [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]
+    >>> rank_scores(pd.Series([0, 0, 0, 1, 2, 3, 4, 5, 6, 9])).tolist()
+    [1, 1, 1, 2, 2, 3, 3, 4, 5, 5]
+    >>> rank_scores(pd.Series([0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 7])).tolist()   # most tie at 0, every score used
+    [1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 5]
+    >>> rank_scores(pd.Series([0, 0, 0, 3])).tolist()   # two distinct values: the lowest and highest score
+    [1, 1, 1, 5]
     """
-    ranks = values.rank(method="min")
-    return (1 + np.floor(5 * (ranks - 1) / len(values))).astype(int)
+    n_scores = check_int(n_scores, "n_scores", low=1)
+    try:
+        numbers = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise invalid("values", values, "they must be numbers, e.g. summary['frequency']") from None
+    if not np.isfinite(numbers).all():
+        raise invalid("values", values, "they must be finite numbers: drop or fill missing values first")
+    distinct, position, counts = np.unique(numbers, return_inverse=True, return_counts=True)
+    d = len(distinct)
+    if d < n_scores:
+        spread = 1 + np.rint(np.arange(d) * (n_scores - 1) / max(d - 1, 1)).astype(np.int64)
+        return spread[position.ravel()]
+    cumulative = np.cumsum(counts)
+    n = cumulative[-1]
+    score_of = np.empty(d, dtype=np.int64)
+    start, done = 0, 0
+    for score in range(1, n_scores):
+        target = done + (n - done) / (n_scores - score + 1)
+        last = min(max(int(np.searchsorted(cumulative, target)), start), d - 1 - (n_scores - score))
+        if last > start and abs(cumulative[last - 1] - target) <= abs(cumulative[last] - target):
+            last -= 1  # stopping one value earlier is as close to the equal share, or closer
+        score_of[start:last + 1] = score
+        start, done = last + 1, cumulative[last]
+    score_of[start:] = n_scores
+    return score_of[position.ravel()]
 
 
 def _rfm(frame: pd.DataFrame, rules: Mapping[str, Mapping[str, tuple[int, int]]] | None = None) -> pd.DataFrame:
@@ -193,12 +232,12 @@ def _rfm(frame: pd.DataFrame, rules: Mapping[str, Mapping[str, tuple[int, int]]]
         check_values(frame, "monetary_value")
     grid = RFM_SEGMENTS if rules is None else _check_score_rules(rules, has_m)
     out = frame.assign(
-        r_score=quintile_scores(-(frame["T"] - frame["recency"])),  # less time since last purchase is better
-        f_score=quintile_scores(frame["frequency"]),
+        r_score=rank_scores(-(frame["T"] - frame["recency"])),  # less time since last purchase is better
+        f_score=rank_scores(frame["frequency"]),
     )
     letters = out["r_score"].astype(str) + out["f_score"].astype(str)
     if "monetary_value" in frame.columns:
-        out["m_score"] = quintile_scores(frame["monetary_value"])
+        out["m_score"] = rank_scores(frame["monetary_value"])
         letters = letters + out["m_score"].astype(str)
     out["rfm_score"] = letters
     return out.assign(segment=score_segments(out, grid))
@@ -410,45 +449,236 @@ def _called(rule: Callable[[pd.DataFrame], Any], frame: pd.DataFrame, name: str)
     return values.astype(bool)
 
 
-def segment_summary(frame: pd.DataFrame, value: str | None = None) -> pd.DataFrame:
+@overload
+def segment_summary(frame: pd.DataFrame, value: str | None = None, *, styled: Literal[False] = False) -> pd.DataFrame:
+    ...
+
+
+@overload
+def segment_summary(frame: pd.DataFrame, value: str | None = None, *, styled: Literal[True]) -> SegmentTable:
+    ...
+
+
+@overload
+def segment_summary(frame: pd.DataFrame, value: str | None = None, *,
+                    styled: bool = False) -> pd.DataFrame | SegmentTable:
+    ...
+
+
+def segment_summary(frame: pd.DataFrame, value: str | None = None, *, styled: bool = False
+                    ) -> pd.DataFrame | SegmentTable:
     """One row per segment: customers, share, total and mean value, value share, mean P(alive), F and R.
 
-    Means over a segment without customers, and value shares when the total value is 0, are
-    undefined: they are ``<NA>`` (the columns are nullable floats), never NaN.
+    Parameters
+    ----------
+    frame : DataFrame
+        Customers with a ``segment`` column (see :func:`segment`). Never modified.
+    value : str, optional
+        The value column (default ``clv``, else ``total_value``).
+    styled : bool, default False
+        False: the numbers, for code (shares are fractions in [0, 1]). True: a
+        :class:`SegmentTable` for reading, with shares as percentages, thousands
+        separated and two decimals; it shows as a table in notebooks and as
+        aligned text when printed, and keeps the numbers in ``.data``.
+
+    Returns
+    -------
+    DataFrame or SegmentTable
+        Indexed by ``segment``, in the segments' order. Segments without
+        customers are left out (the ``segment`` column's categories still list
+        them). A value share is ``<NA>`` when the total value is 0. Notes on
+        what may surprise (P(alive) of 1 for customers without a repeat
+        purchase) are in ``.attrs["notes"]``.
 
     Examples
     --------
     >>> df = pd.DataFrame({"clv": [10.0, 30.0, 60.0], "frequency": [0, 2, 4], "recency": [0.0, 5.0, 9.0],
-    ...                    "segment": pd.Categorical(["low", "high", "high"], ["low", "high"], ordered=True)})
+    ...                    "segment": pd.Categorical(["low", "high", "high"], ["low", "mid", "high"], ordered=True)})
     >>> segment_summary(df)[["customers", "customer_share", "total_value", "value_share"]]
              customers  customer_share  total_value  value_share
     segment
     low              1        0.333333         10.0          0.1
     high             2        0.666667         90.0          0.9
+    >>> print(segment_summary(df, styled=True))
+             customers  % of customers  total clv  mean clv  % of clv  mean frequency  mean recency
+    segment
+    low              1           33.3%         10     10.00     10.0%            0.00           0.0
+    high             2           66.7%         90     45.00     90.0%            3.00           7.0
     """
     frame = check_frame(frame, "frame")
+    styled = check_bool(styled, "styled")
     if "segment" not in frame.columns:
         raise MissingColumnError("segment_summary needs a 'segment' column: run custvalue.segment first")
     column = value_column(frame, value)
     values = pd.Series(check_values(frame, column), index=frame.index)
-    groups = values.groupby(frame["segment"], observed=False, sort=True)
+    groups = values.groupby(frame["segment"], observed=True, sort=True)
     total = float(values.sum())
     sums = groups.sum()
-    table = pd.DataFrame({
-        "customers": groups.size(),
-        "customer_share": groups.size() / len(frame),
-        "total_value": sums,
-        "mean_value": _missing_when_empty(groups.mean()),
-        "value_share": (sums / total).astype("Float64") if total else pd.Series(pd.NA, sums.index, dtype="Float64"),
-    })
+    with np.errstate(all="ignore"):
+        table = pd.DataFrame({
+            "customers": groups.size(),
+            "customer_share": groups.size() / len(frame),
+            "total_value": sums,
+            "mean_value": groups.mean().astype("Float64"),
+            "value_share": (sums / total).astype("Float64") if total else pd.Series(pd.NA, sums.index,
+                                                                                   dtype="Float64"),
+        })
     for name, source in (("mean_p_alive", "p_alive"), ("mean_frequency", "frequency"), ("mean_recency", "recency")):
         if source in frame.columns:
             source_values = pd.Series(check_values(frame, source), index=frame.index)
-            table[name] = _missing_when_empty(source_values.groupby(frame["segment"], observed=False, sort=True).mean())
+            table[name] = source_values.groupby(frame["segment"], observed=True, sort=True).mean().astype("Float64")
     table.attrs["value_column"] = column
-    return table
+    table.attrs["notes"] = _notes(frame)
+    return SegmentTable(table) if styled else table
 
 
-def _missing_when_empty(means: pd.Series) -> pd.Series:
-    # The mean of a segment without customers is undefined: <NA> (a nullable float), never NaN.
-    return means.astype("Float64")
+def _notes(frame: pd.DataFrame) -> list[str]:
+    """What may surprise a reader of the summary: P(alive) = 1 for customers without a repeat purchase."""
+    if not {"p_alive", "frequency"} <= set(frame.columns):
+        return []
+    one_time = check_values(frame, "frequency") == 0
+    certain = one_time & (check_values(frame, "p_alive") >= 1 - 1e-9)
+    if not certain.any() or certain.sum() < one_time.sum():
+        return []
+    by_segment = pd.Series(certain, index=frame.index).groupby(frame["segment"], observed=True, sort=True).mean()
+    mostly = [f"'{name}'" for name, share in by_segment.items() if share >= 0.5]
+    where = f"; they make up most of {_listed(mostly)}" if mostly else ""
+    return [
+        f"P(alive) is 1 for the {_customers(int(certain.sum()))} ({certain.mean():.0%}) without a repeat "
+        f"purchase{where}. The purchase model lets a customer drop out only right after a purchase, as "
+        "BG/NBD does, so a customer who has not bought again since the first purchase cannot have dropped "
+        "out, however long ago that was. MBG/NBD and Pareto/NBD let customers drop out before any repeat "
+        "purchase: score with model='mbgnbd' or 'paretonbd' to rank one-time buyers by how long they have "
+        "been silent."
+    ]
+
+
+def _customers(n: int) -> str:
+    return f"{n:,} customer" + ("" if n == 1 else "s")
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# How SegmentTable shows each column: (header, format of a value); {value} is the value column's name.
+DISPLAY = {
+    "customers": ("customers", "{:,.0f}"),
+    "customer_share": ("% of customers", "share"),
+    "total_value": ("total {value}", "{:,.0f}"),
+    "mean_value": ("mean {value}", "{:,.2f}"),
+    "value_share": ("% of {value}", "share"),
+    "mean_p_alive": ("mean P(alive)", "{:.2f}"),
+    "mean_frequency": ("mean frequency", "{:,.2f}"),
+    "mean_recency": ("mean recency", "{:,.1f}"),
+}
+MISSING = "n/a"
+
+
+def _shown(value: object, form: str) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return MISSING
+    if form != "share":
+        return form.format(value)
+    share = float(value)  # type: ignore[arg-type]
+    if 0 < share < 0.0005:  # a few customers among many: not "0.0%"
+        return "<0.1%"
+    return ">99.9%" if 0.9995 <= share < 1 else f"{share:.1%}"
+
+
+class SegmentTable:
+    """A segment summary for reading (``segment_summary(..., styled=True)``).
+
+    Shares show as percentages ("17.3%"; "<0.1%" and ">99.9%" where rounding
+    would show 0.0% or 100.0%), counts and totals with thousands separators, means with two
+    decimals, undefined shares as "n/a", and the summary's notes under the
+    table: as HTML in a notebook, as aligned text when printed. The numbers
+    stay in ``data`` (a DataFrame, shares as fractions); :meth:`style`
+    gives a pandas ``Styler`` to restyle or export (it needs jinja2).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"total_value": [5.0, 15.0], "segment": ["a", "b"]})
+    >>> table = segment_summary(df, styled=True)
+    >>> table.data["customer_share"].tolist(), table.text().splitlines()[2].split()
+    ([0.5, 0.5], ['a', '1', '50.0%', '5', '5.00', '25.0%'])
+    """
+
+    def __init__(self, data: pd.DataFrame):
+        self.data = check_frame(data, "data", allow_empty=True)
+
+    @property
+    def notes(self) -> list[str]:
+        """Notes on what may surprise in the table (those of ``segment_summary``).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"clv": [5.0, 9.0], "frequency": [0, 3], "recency": [0.0, 4.0], "T": [8.0, 8.0],
+        ...                    "p_alive": [1.0, 0.7], "segment": ["new", "old"]})
+        >>> segment_summary(df, styled=True).notes[0][:66]
+        'P(alive) is 1 for the 1 customer (50%) without a repeat purchase; '
+        """
+        return [str(note) for note in self.data.attrs.get("notes", [])]
+
+    def _headers_and_cells(self) -> tuple[dict[str, str], dict[str, list[str]]]:
+        value = str(self.data.attrs.get("value_column", "value")).removeprefix("total_").replace("_", " ")
+        shown = [c for c in self.data.columns if c in DISPLAY]
+        headers = {c: DISPLAY[c][0].format(value=value) for c in shown}
+        cells = {c: [_shown(v, DISPLAY[c][1]) for v in self.data[c].tolist()] for c in shown}
+        return headers, cells
+
+    def text(self) -> str:
+        """The table as aligned text (two spaces between columns), notes wrapped below it; ``print`` shows it.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"total_value": [1.0] * 2001, "segment": ["many"] * 2000 + ["one"]})
+        >>> print(segment_summary(df, styled=True).text())
+                 customers  % of customers  total value  mean value  % of value
+        segment
+        many         2,000          >99.9%        2,000        1.00      >99.9%
+        one              1           <0.1%            1        1.00       <0.1%
+        """
+        import textwrap
+
+        headers, cells = self._headers_and_cells()
+        name = str(self.data.index.name or "")
+        rows = [str(label) for label in self.data.index]
+        first = max([len(name), *map(len, rows)])
+        widths = {c: max([len(headers[c]), *map(len, cells[c])]) for c in headers}
+        lines = [" " * first + "".join(f"  {headers[c]:>{widths[c]}}" for c in headers), name]
+        lines += [f"{row:<{first}}" + "".join(f"  {cells[c][i]:>{widths[c]}}" for c in headers)
+                  for i, row in enumerate(rows)]
+        for note in self.notes:
+            lines += [""] + textwrap.wrap(f"Note: {note}", width=100)
+        return "\n".join(lines)
+
+    def style(self) -> Any:
+        """A pandas ``Styler`` of ``data`` with the same formats and the notes as its caption (needs jinja2).
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"total_value": [1.0, 3.0], "segment": ["a", "b"]})
+        >>> html = segment_summary(df, styled=True).style().to_html()
+        >>> "75.0%" in html and "% of customers" in html
+        True
+        """
+        headers, _ = self._headers_and_cells()
+        formats = {c: (lambda v, form=DISPLAY[c][1]: _shown(v, form)) for c in headers}
+        styler = self.data.style.format(formats, subset=list(headers), na_rep=MISSING)
+        styler = styler.hide([c for c in self.data.columns if c not in headers], axis=1)
+        styler = styler.relabel_index(list(headers.values()), axis=1)
+        return styler.set_caption(" ".join(self.notes)) if self.notes else styler
+
+    def _repr_html_(self) -> str:
+        import html
+
+        headers, cells = self._headers_and_cells()
+        shown = pd.DataFrame({headers[c]: cells[c] for c in headers}, index=self.data.index)
+        notes = "".join(f"<p><small>Note: {html.escape(note)}</small></p>" for note in self.notes)
+        return shown.to_html(border=0, justify="right") + notes
+
+    def __str__(self) -> str:
+        return self.text()
+
+    __repr__ = __str__

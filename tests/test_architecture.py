@@ -18,7 +18,7 @@ FLOORS = {
     "custvalue.columns": 2,
     "custvalue.clean": 3, "custvalue.summary": 3,
     "custvalue.models": 4,
-    "custvalue.intervals": 5, "custvalue.evaluation": 5, "custvalue.datasets": 5,
+    "custvalue.intervals": 5, "custvalue.evaluation": 5, "custvalue.datasets": 5, "custvalue.alive": 5,
     "custvalue.score": 6,
     "custvalue.segment": 7, "custvalue.filtering": 7, "custvalue.uplift": 7, "custvalue.kpis": 7,
     "custvalue.reading": 7,

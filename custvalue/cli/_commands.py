@@ -29,34 +29,46 @@ NO_SPEND_MODEL = "none"
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Clean the CDNOW master file and summarize its customers."""
+    """Clean the CDNOW master file, summarize, score and segment its customers, and size a campaign."""
     tx = load_cdnow()
     print(f"CDNOW master: {len(tx):,} raw transactions of {tx['customer_id'].nunique():,} customers\n")
     cleaned = clean(tx)
     print(cleaning_report(cleaned))
     summary = summarize(cleaned, unit="W", observation_end="1998-06-30")
-    print(f"\nCustomer summary (weeks, observation end 1998-06-30): {len(summary):,} customers")
+    print(f"\nCustomer summary (times in weeks, observation end 1998-06-30): {len(summary):,} customers")
     columns = ["frequency", "recency", "T", "monetary_value", "n_transactions", "total_value"]
-    with pd.option_context("display.width", 120, "display.max_columns", 12, "display.precision", 2):
-        print(summary[columns].describe().T[["mean", "std", "min", "50%", "max"]])
-        scored = score(summary, model="bgnbd", spend_model="gammagamma", horizon=52, unit="W")
-        models = fitted_models(scored)
-        print("\nBG/NBD purchase model (Fader, Hardie & Lee 2005):")
-        print(models["model"].summary())
-        print("\nGamma-Gamma spend model (Fader & Hardie 2013):")
-        print(models["spend_model"].summary())
-        shown = ["frequency", "recency", "T", "monetary_value",
-                 "expected_purchases", "p_alive", "expected_spend", "clv"]
-        print("\nTop 10 customers by expected value over the next 52 weeks (clv, $):")
-        print(scored.nlargest(10, "clv")[shown])
-        print(f"\nExpected value of all {len(scored):,} customers over 52 weeks: ${scored['clv'].sum():,.0f}")
-        segmented = segment(scored, method="rfm")
-        print("\nRFM segments:")
-        table = segment_summary(segmented)
-        print(table[["customers", "customer_share", "mean_value", "value_share", "mean_p_alive"]].round(3))
-        at_risk = uplift(filter_customers(segmented, "At Risk"), purchase_rate=1.1, cost_per_customer=0.5)
-        print("\nWhat if a $0.50-per-customer campaign lifts the purchase rate of 'At Risk' customers by 10%?")
-        print(uplift_summary(at_risk))
+    described = summary[columns].describe().T[["mean", "std", "min", "50%", "max"]].rename(columns={"50%": "median"})
+    print(described.to_string(float_format=lambda v: f"{v:,.2f}", col_space=10))
+    scored = score(summary, model="bgnbd", spend_model="gammagamma", horizon=52, unit="W")
+    models = fitted_models(scored)
+    for title, model in (("BG/NBD purchase model (Fader, Hardie & Lee 2005)", models["model"]),
+                         ("Gamma-Gamma spend model (Fader & Hardie 2013)", models["spend_model"])):
+        print(f"\n{title}, log-likelihood {model.log_likelihood_:,.2f}:")
+        print(model.summary().to_string(float_format=lambda v: f"{v:.4f}"))
+    shown = ["frequency", "recency", "T", "monetary_value", "expected_purchases", "p_alive", "expected_spend", "clv"]
+    print("\nTop 10 customers by expected value over the next 52 weeks (clv, $):")
+    print(scored.nlargest(10, "clv")[shown].to_string(float_format=lambda v: f"{v:,.2f}", col_space=9))
+    print(f"\nExpected value of all {len(scored):,} customers over 52 weeks: ${scored['clv'].sum():,.0f}")
+    one_time = scored["frequency"] == 0
+    print(f"{one_time.mean():.0%} of customers have made no repeat purchase; BG/NBD gives each of them P(alive) = 1 "
+          "(see the note under the segments).")
+    segmented = segment(scored, method="rfm")
+    print("\nRFM segments (R and F scored 1-5 by rank, 5 = best):")
+    table = segment_summary(segmented, styled=True)
+    print(table)
+    target = "Loyal Customers"  # valuable, and slipping away
+    plan = uplift_summary(uplift(filter_customers(segmented, target), purchase_rate=1.1, cost_per_customer=0.5))
+    print(f"\nUplift scenario: what if a $0.50-per-customer campaign lifted the purchase rate of the {target}\n"
+          f"({plan.treated:,} customers, mean P(alive) {table.data.loc[target, 'mean_p_alive']:.2f}) by 10%?")
+    rows = [("expected value without it", f"${plan.baseline_value:,.2f}"),
+            ("expected value with it", f"${plan.scenario_value:,.2f}"),
+            ("incremental value", f"${plan.incremental_value:,.2f}"), ("cost", f"${plan.cost:,.2f}")]
+    if plan.roi is not None:
+        rows.append(("return on the cost", f"{plan.roi:.0%}"))
+    if plan.break_even_cost_per_customer is not None:
+        rows.append(("break-even cost per customer", f"${plan.break_even_cost_per_customer:,.2f}"))
+    width = max(len(label) for label, _ in rows)
+    print("\n".join(f"  {label:<{width}}  {value:>12}" for label, value in rows))
     return 0
 
 
