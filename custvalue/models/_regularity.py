@@ -5,7 +5,7 @@ While alive, a customer buys at every k-th event ("stage") of a Poisson process 
 BG/NBD's exponential. After each repeat purchase (MBG/CNBD-k: also right after the first)
 the customer drops out for good with probability p ~ Beta(a, b). With n = x + shift dropout
 chances survived by a customer alive at T, c = r + kx and u = (T − t_x)/(α + T), the
-likelihood of the purchase times (Reutterer, Platzer & Schroeder 2021, the (M)BG/CNBD-k
+likelihood of the purchase times (Reutterer, Platzer & Schröder 2021, the (M)BG/CNBD-k
 likelihood) is
 
     L = e^((k−1)·litt) / Γ(k)^x · Γ(c) α^r / Γ(r) · [B(a, b+n)/B(a, b) · (α+T)^−c · S(c, u)

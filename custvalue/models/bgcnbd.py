@@ -9,9 +9,9 @@ Likelihood and predictions are those of :mod:`custvalue.models._regularity`.
 
 References: T. Reutterer, M. Platzer and N. Schröder (2021), "Leveraging purchase regularity for
 predicting customer behavior the easy way", International Journal of Research in Marketing 38(1),
-194-215; the R package BTYDplus (M. Platzer), which implements the same likelihood; P. S. Fader,
-B. G. S. Hardie and K. L. Lee (2005) for BG/NBD and E. P. Batislam, M. Denizel and A. Filiztekin
-(2007) for MBG/NBD.
+doi:10.1016/j.ijresmar.2020.09.002; the R package BTYDplus (M. Platzer), which implements the same
+likelihood; P. S. Fader, B. G. S. Hardie and K. L. Lee (2005) for BG/NBD and E. P. Batislam, M. Denizel
+and A. Filiztekin (2007) for MBG/NBD.
 """
 
 from __future__ import annotations
