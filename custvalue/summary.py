@@ -389,7 +389,8 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     last = np.zeros(n_customers, dtype=np.int64)
     zeros = np.zeros(n_customers)
     if len(days) == 0:
-        return Aggregates(n_tx, first, last, total, zeros, n_tx, np.zeros(n_customers, dtype=np.int64), zeros, zeros, zeros)
+        return Aggregates(n_tx, first, last, total, zeros, n_tx, np.zeros(n_customers, dtype=np.int64), zeros, zeros,
+                          zeros)
     base = int(days.min())
     bits = max(int(days.max()) - base, 1).bit_length()
     key_type: type[np.unsignedinteger] = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
