@@ -217,6 +217,17 @@ def test_litt_is_the_sum_of_the_logs_of_the_times_between_purchase_occasions():
     assert calhold["litt_cal"].tolist() == pytest.approx([0.0, 0.0], abs=1e-15)  # one gap of a week: ln 1
 
 
+def test_litt_on_the_hourly_grain():
+    # Occasions at 00:00, 03:00 (twice: one occasion) and 09:00: gaps of 3 and 6 hours.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1], "amount": [1.0, 2.0, 3.0, 4.0],
+                       "date": pd.to_datetime(["2024-01-01 00:10", "2024-01-01 03:05", "2024-01-01 03:40",
+                                               "2024-01-01 09:00"])})
+    hours = cv.summarize(tx, unit="h", grain="h", observation_end="2024-01-01 12:00")
+    assert hours.loc[1, "litt"] == pytest.approx(np.log(3.0) + np.log(6.0), rel=1e-14)
+    days = cv.summarize(tx, unit="D", grain="h", observation_end="2024-01-01 12:00")
+    assert days.loc[1, "litt"] == pytest.approx(np.log(3.0 / 24) + np.log(6.0 / 24), rel=1e-14)
+
+
 @pytest.mark.parametrize("unit, grain", [("W", "D"), ("D", "D"), ("M", "W")])
 def test_litt_matches_a_groupby_on_random_transactions(unit, grain):
     tx = random_transactions(3000, 300, seed=5)
