@@ -22,7 +22,7 @@ from custvalue.timeunits import check_unit, days_per_unit, tick_numbers, ticks_p
 __all__ = ["evaluate", "HoldoutEvaluation", "compare_models", "tracking", "calibration_summary", "choose_model",
            "FittedModels", "resolve_param"]
 
-AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd")
+AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd", "bgcnbd", "mbgcnbd")
 
 
 def resolve_param(spec: object, name: str, role: Role | None = None, **hyper_parameters: Any) -> BaseModel:
@@ -80,8 +80,8 @@ def calibration_summary(calhold: pd.DataFrame, name: str = "calhold") -> pd.Data
         raise SchemaError(f"{name}: duration_holdout must be the same positive length for every customer. "
                           f"How to fix: {fix}")
     summary = calhold.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T",
-                                      "monetary_value_cal": "monetary_value"})
-    keep = [c for c in ("frequency", "recency", "T", "monetary_value") if c in summary.columns]
+                                      "monetary_value_cal": "monetary_value", "litt_cal": "litt"})
+    keep = [c for c in ("frequency", "recency", "T", "monetary_value", "litt") if c in summary.columns]
     return summary[keep]
 
 
@@ -346,7 +346,9 @@ def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestam
     calibration_end = start + (end - start) / 2
     calhold = calibration_holdout(tx, calibration_end, end, unit, grain=grain, columns=columns)
     hyper = {} if penalizer is None else {"penalizer": penalizer}
-    candidates = [resolve(name, **hyper) for name in AUTO_CANDIDATES]
+    present = set(calibration_summary(calhold).columns)  # the regularity models need litt
+    candidates = [model for model in (resolve(name, **hyper) for name in AUTO_CANDIDATES)
+                  if set(model.required_columns()) <= present]
     table = compare_models(calhold, candidates, metric="mae", progress=progress)
     winner = str(table.index[0])
     table.attrs["reason"] = (

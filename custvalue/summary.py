@@ -11,7 +11,10 @@ occasion, dated at the start of its period.
 * ``monetary_value`` — mean value of the repeat occasions of positive value
   (0 without any), the spend a spend model fits on;
 * ``mean_log_value`` — mean natural log of the value of those same occasions
-  (0 without any), for ``gammagamma_individual``.
+  (0 without any), for ``gammagamma_individual``;
+* ``litt`` — the sum of the logs of the times between consecutive occasions
+  (0 without repeat occasions), which the regularity models (BG/CNBD-k,
+  MBG/CNBD-k) need to choose their k.
 
 Times are in ``unit`` ("h", "D", "W", "M", "Y"; calendar-exact and
 fractional), independently of the grain.
@@ -101,12 +104,14 @@ def summarize(
     DataFrame
         Indexed by ``customer_id`` (sorted), with ``frequency``, ``recency``,
         ``T``, ``monetary_value``, ``mean_log_value``, ``first_purchase``,
-        ``last_purchase``, ``n_transactions`` and ``total_value``.
+        ``last_purchase``, ``n_transactions``, ``total_value`` and ``litt``.
         ``frequency`` counts every repeat occasion, $0 ones included;
         ``monetary_value`` and ``mean_log_value`` are the mean value and the
         mean natural log of the value of the repeat occasions whose value is
         positive (0 without any), so that a spend model fits on positive
         spends only. ``n_transactions`` and ``total_value`` count every row.
+        ``litt`` is the sum of the logs of the ``frequency`` times between
+        consecutive purchase occasions, in ``unit`` (0 without repeat purchases).
 
     Raises
     ------
@@ -203,7 +208,8 @@ def calibration_holdout(
         ``T_cal``, ``monetary_value_cal``, ``frequency_holdout`` (purchase
         occasions in the holdout, $0 ones included), ``monetary_value_holdout``
         (the mean value of those of positive value, 0 without any) and
-        ``duration_holdout`` (holdout length in ``unit``).
+        ``duration_holdout`` (holdout length in ``unit``) and ``litt_cal`` (the
+        calibration summary's ``litt``).
 
     Raises
     ------
@@ -283,6 +289,7 @@ def calibration_holdout(
             "frequency_holdout": holdout["frequency_holdout"].astype(np.int64),
             "monetary_value_holdout": holdout["monetary_value_holdout"].astype(float),
             "duration_holdout": float(end_period - cal_period) / factor,
+            "litt_cal": calibration["litt"],
         }
     )
     return attach(result, unit=unit, grain=grain, calibration_end=tick_date(cal_end, grain),
@@ -317,6 +324,8 @@ def summary_frame(data: pd.DataFrame, raw_ticks: np.ndarray, end_tick: int, unit
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(n_spends > 0, agg.spend_total[present] / np.maximum(n_spends, 1), 0.0)
         mean_log = np.where(n_spends > 0, agg.spend_log_total[present] / np.maximum(n_spends, 1), 0.0)
+    litt = agg.log_gaps[present]  # Σ ln(gap in ticks) → Σ ln(gap in units), in place
+    litt -= frequency * np.log(factor)
     end_period = period_start_ticks(np.array([end_tick]), grain)[0]
     summary = pd.DataFrame(
         {
@@ -329,6 +338,7 @@ def summary_frame(data: pd.DataFrame, raw_ticks: np.ndarray, end_tick: int, unit
             "last_purchase": ticks_to_dates(last, grain),
             "n_transactions": agg.n_transactions[present],
             "total_value": agg.total[present],
+            "litt": litt,
         },
         index=pd.Index(ids[present], name="customer_id"),
     )
@@ -353,6 +363,7 @@ class Aggregates:
     n_spends: np.ndarray
     spend_total: np.ndarray
     spend_log_total: np.ndarray
+    log_gaps: np.ndarray  # Σ ln(ticks between consecutive periods): the regularity models' litt
 
 
 def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_customers: int,
@@ -361,7 +372,9 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
 
     One sort of a combined key ``code << bits | tick`` finds the distinct
     purchase periods and each customer's first and last; bincounts give the
-    sums. The key is 32-bit whenever it fits, which sorts twice as fast.
+    sums. The key is 32-bit whenever it fits, which sorts twice as fast. The
+    same pass over the distinct pairs sums the logs of the gaps between each
+    customer's consecutive periods (a table lookup: gaps are whole ticks).
     Element-wise work runs in slices of :data:`SLICE_ROWS`, so that its
     temporaries stay small next to the data (100M transactions: gigabytes).
 
@@ -376,7 +389,8 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     last = np.zeros(n_customers, dtype=np.int64)
     zeros = np.zeros(n_customers)
     if len(days) == 0:
-        return Aggregates(n_tx, first, last, total, zeros, n_tx, np.zeros(n_customers, dtype=np.int64), zeros, zeros)
+        return Aggregates(n_tx, first, last, total, zeros, n_tx, np.zeros(n_customers, dtype=np.int64), zeros, zeros,
+                          zeros)
     base = int(days.min())
     bits = max(int(days.max()) - base, 1).bit_length()
     key_type: type[np.unsignedinteger] = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
@@ -395,16 +409,25 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     del key, is_new
     is_start = np.empty(len(pairs), dtype=bool)  # a customer's first period
     is_start[0] = True
-    for part in slices(len(pairs) - 1):
-        customer = pairs[part.start:part.stop + 1] >> key_type(bits)
+    day_mask = key_type((1 << bits) - 1)
+    log_days = np.log(np.maximum(np.arange(1 << bits, dtype=float), 1.0))  # ln(gap) by table lookup; 0 at 0
+    log_gaps = np.zeros(n_customers)
+    for part in slices(len(pairs) - 1, 1 << 18):  # small slices: the gaps' temporaries stay in cache
+        window = pairs[part.start:part.stop + 1]
+        customer = window >> key_type(bits)
         np.not_equal(customer[1:], customer[:-1], out=is_start[part.start + 1:part.stop + 1])
+        # Within a customer the key difference is the gap in days; across customers it is zeroed (ln → 0).
+        gap = window[1:] - window[:-1]
+        np.multiply(gap, customer[1:] == customer[:-1], out=gap)
+        low = customer[1]
+        owner = customer[1:] - low  # pairs are sorted by customer: the slice covers codes low..low + owner[-1]
+        log_gaps[int(low):int(low) + int(owner[-1]) + 1] += np.bincount(owner, weights=np.take(log_days, gap))
     starts = np.flatnonzero(is_start)
     del is_start
     ends = np.r_[starts[1:], len(pairs)] - 1
     present = (pairs[starts] >> key_type(bits)).astype(np.int64)
     n_periods = np.zeros(n_customers, dtype=np.int64)
     n_periods[present] = ends - starts + 1
-    day_mask = key_type((1 << bits) - 1)
     first[present] = (pairs[starts] & day_mask).astype(np.int64) + base
     last[present] = (pairs[ends] & day_mask).astype(np.int64) + base
     del pairs
@@ -414,7 +437,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     first_total = np.bincount(codes[in_first], weights=amounts[in_first], minlength=n_customers)
     if not spend:
         return Aggregates(n_periods, first, last, total, first_total, n_tx, np.zeros(n_customers, dtype=np.int64),
-                          zeros, zeros)
+                          zeros, zeros, log_gaps)
     n_spends, spend_total, spend_log = _single_spends(codes, amounts, in_first, n_periods, total, first_total)
     del in_first
     pooled_customers = n_tx > n_periods
@@ -431,7 +454,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
         n_spends[pooled_customers] = np.bincount(owner, minlength=n_customers)[pooled_customers]
         spend_total[pooled_customers] = np.bincount(owner, period_value, minlength=n_customers)[pooled_customers]
         spend_log[pooled_customers] = np.bincount(owner, np.log(period_value), minlength=n_customers)[pooled_customers]
-    return Aggregates(n_periods, first, last, total, first_total, n_tx, n_spends, spend_total, spend_log)
+    return Aggregates(n_periods, first, last, total, first_total, n_tx, n_spends, spend_total, spend_log, log_gaps)
 
 
 def _sorted_with_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -228,6 +228,22 @@ def orders(tmp_path):
     return path, cv.clean(tx)
 
 
+def test_cleaning_flags_match_the_library(tmp_path, capsys):
+    rows = pd.DataFrame({"customer_id": ["a", "a", "a", "a", "b"],
+                         "date": ["2024-01-02", "2024-01-02", "2024-02-01", "2024-02-05", "2024-01-10"],
+                         "amount": [10.0, 10.0, 30.0, -20.0, 0.0], "order": ["o1", "o1", "o2", "o2", "o3"]})
+    path = tmp_path / "orders.csv"
+    rows.to_csv(path, index=False)
+    out = tmp_path / "summary.csv"
+    code, _, err = run(capsys, "summarize", path, "--drop", "duplicate", "--returns", "net", "--net-by", "order",
+                       "-o", out)
+    assert code == 0 and "duplicate" in err and "netted_return" in err
+    expected = cv.summarize(cv.clean(rows, duplicates="drop", negative_amounts="net", net_by="order"))
+    ours = pd.read_csv(out).set_index("customer_id")
+    np.testing.assert_allclose(ours["monetary_value"], expected["monetary_value"])  # 30 - 20 netted: 10
+    assert ours.loc["a", "monetary_value"] == 10.0 and ours.loc["b", "frequency"] == 0
+
+
 def test_formula_model_takes_its_options(orders, capsys):
     path, tx = orders
     line = fails(capsys, "score", path, "--model", "formula")
@@ -404,7 +420,8 @@ def test_bad_flag_values(small, capsys, flags, message):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--model", "bgndb"], "argument --model: invalid choice: 'bgndb' (choose from 'bgnbd', 'mbgnbd', 'paretonbd'"),
+    (["--model", "bgndb"],
+     "argument --model: invalid choice: 'bgndb' (choose from 'bgcnbd', 'bgnbd', 'mbgcnbd', 'mbgnbd', 'paretonbd'"),
     (["--spend-model", "gg"], "argument --spend-model: invalid choice: 'gg'"),
     (["--horizon", "abc"], "argument --horizon: 'abc' is not a number"),
     (["--horizon", "nan"], "argument --horizon: 'nan' is not a finite number"),

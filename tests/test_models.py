@@ -261,7 +261,8 @@ def test_convergence_error_is_honest():
 
 def test_registry_lists_gets_and_refuses():
     assert cv.models.available() == sorted(
-        ["bgbb", "bgnbd", "formula", "gammagamma", "gammagamma_individual", "historic", "mbgnbd", "paretonbd", "sbg"])
+        ["bgbb", "bgcnbd", "bgnbd", "formula", "gammagamma", "gammagamma_individual", "historic", "mbgcnbd",
+         "mbgnbd", "paretonbd", "sbg"])
     assert isinstance(cv.models.get("paretonbd", penalizer=0.01), ParetoNBD)
     with pytest.raises(UnknownModelError, match="available models: \\['bgbb'"):
         cv.models.get("bg-nbd")

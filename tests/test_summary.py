@@ -170,7 +170,7 @@ def test_months_are_calendar_exact_and_grain_is_independent_of_unit():
 def test_extra_columns_and_types():
     out = cv.summarize(random_transactions(500, 50, seed=2), unit="W")
     assert list(out.columns) == BTYD + ["mean_log_value", "first_purchase", "last_purchase", "n_transactions",
-                                        "total_value"]
+                                        "total_value", "litt"]
     assert out["frequency"].dtype == np.int64
     assert (out["last_purchase"] >= out["first_purchase"]).all()
     assert out["n_transactions"].sum() == 500
@@ -199,6 +199,46 @@ def test_summary_passes_through_validated():
     out = cv.summarize(summary)
     pd.testing.assert_frame_equal(out, summary)
     assert out is not summary
+
+
+def test_litt_is_the_sum_of_the_logs_of_the_times_between_purchase_occasions():
+    # By hand: occasions on days 0, 7 (twice: one occasion) and 21, in weeks: ln 1 + ln 2; in days ln 7 + ln 14.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1, 2], "amount": [5.0, 6.0, 7.0, 8.0, 9.0],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-08", "2024-01-22",
+                                               "2024-01-03"])})
+    weeks = cv.summarize(tx, unit="W", observation_end="2024-02-01")
+    assert weeks["litt"].tolist() == pytest.approx([np.log(2.0), 0.0], abs=1e-15)
+    days = cv.summarize(tx, unit="D", observation_end="2024-02-01")
+    assert days.loc[1, "litt"] == pytest.approx(np.log(7.0) + np.log(14.0), rel=1e-15)
+    # Grain W: the occasions are the weeks starting 2024-01-01, -08 and -22 (Mondays).
+    assert cv.summarize(tx, unit="W", observation_end="2024-02-01", grain="W").loc[1, "litt"] == \
+        pytest.approx(np.log(2.0), abs=1e-15)
+    calhold = cv.calibration_holdout(tx, "2024-01-15", "2024-02-01", unit="W")
+    assert calhold["litt_cal"].tolist() == pytest.approx([0.0, 0.0], abs=1e-15)  # one gap of a week: ln 1
+
+
+def test_litt_on_the_hourly_grain():
+    # Occasions at 00:00, 03:00 (twice: one occasion) and 09:00: gaps of 3 and 6 hours.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1], "amount": [1.0, 2.0, 3.0, 4.0],
+                       "date": pd.to_datetime(["2024-01-01 00:10", "2024-01-01 03:05", "2024-01-01 03:40",
+                                               "2024-01-01 09:00"])})
+    hours = cv.summarize(tx, unit="h", grain="h", observation_end="2024-01-01 12:00")
+    assert hours.loc[1, "litt"] == pytest.approx(np.log(3.0) + np.log(6.0), rel=1e-14)
+    days = cv.summarize(tx, unit="D", grain="h", observation_end="2024-01-01 12:00")
+    assert days.loc[1, "litt"] == pytest.approx(np.log(3.0 / 24) + np.log(6.0 / 24), rel=1e-14)
+
+
+@pytest.mark.parametrize("unit, grain", [("W", "D"), ("D", "D"), ("M", "W")])
+def test_litt_matches_a_groupby_on_random_transactions(unit, grain):
+    tx = random_transactions(3000, 300, seed=5)
+    out = cv.summarize(tx, unit=unit, grain=grain)
+    periods = cv.timeunits.period_start_days(cv.timeunits.day_numbers(tx["date"]), grain)
+    occasions = pd.DataFrame({"c": tx["customer_id"].to_numpy(), "d": periods}).drop_duplicates()
+    occasions = occasions.sort_values(["c", "d"])
+    gaps = occasions.groupby("c")["d"].diff() / cv.timeunits.days_per_unit(unit)
+    expected = np.log(gaps).groupby(occasions["c"]).sum()
+    np.testing.assert_allclose(out["litt"], expected.loc[out.index], rtol=1e-12, atol=1e-12)
+    assert (out.loc[out["frequency"] == 0, "litt"] == 0).all()
 
 
 @st.composite

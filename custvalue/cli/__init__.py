@@ -55,7 +55,7 @@ class Parser(argparse.ArgumentParser):
     ...     build_parser().parse_args(["score", "orders.csv", "--unit", "Q"])
     ... except UsageError as err:
     ...     print(err)
-    argument --unit: 'Q' is not one of D, W, M, Y (days, weeks, months, years).
+    argument --unit: 'Q' is not one of h, D, W, M, Y (hours, days, weeks, months, years).
     How to fix: custvalue score --help lists the commands and options
     """
 

@@ -33,7 +33,7 @@ TEXT_OPTIONS = {"--sep": "sep", "--no-header": "no_header", "--names": "names", 
 SAMPLE_ROWS = 200
 ID_SAMPLE_ROWS = 10_000
 # --drop REASON: rows clean keeps (and counts in the report) by default are dropped instead.
-DROP = {"duplicate": "duplicates", "zero_amount": "zero_amounts"}
+DROP = ("duplicate", "zero_amount")
 
 
 def layout_of(args: argparse.Namespace) -> TextLayout:
@@ -85,10 +85,11 @@ def read_transactions(args: argparse.Namespace) -> pd.DataFrame:
     unused = {c: f"original_{c}" for c in raw.columns if c in roles and roles[c] != c}
     mapping = {**unused, **{column: role for role, column in roles.items() if column != role}}
     try:
-        dropped = {DROP[reason]: "drop" for reason in args.drop or []}
-        netting = {"net_by": args.net_by} if args.returns == "net" and args.net_by else {}
+        drop = set(args.drop or [])
         tx = clean(raw, columns=mapping or None, observation_end=args.observation_end, date_format=args.date_format,
-                   negative_amounts=args.returns, **dropped, **netting)
+                   duplicates="drop" if "duplicate" in drop else "keep",
+                   zero_amounts="drop" if "zero_amount" in drop else "keep",
+                   negative_amounts=args.returns, net_by=args.net_by if args.returns == "net" else None)
     except SchemaError as err:
         if args.observation_end is not None and "after_observation_end" in str(err) and not len(err.failure_cases):
             raise UsageError(f"every usable transaction of {display_name(args.input)} is after --observation-end "
