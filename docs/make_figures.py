@@ -122,10 +122,9 @@ def score_matrices() -> Any:
 
 
 def score_clv() -> Any:
-    """Score: the distribution of next year's CLV and its concentration (full CDNOW)."""
-    fig, (left, right) = figure(2)
-    cdnow_segments().cv.plot.clv_distribution(bins=40, ax=left)
-    cdnow_segments().cv.plot.lorenz(ax=right)
+    """Plots: the distribution of next year's CLV (full CDNOW; its Lorenz curve is on the home page)."""
+    fig, (ax,) = figure(1, 7)
+    cdnow_segments().cv.plot.clv_distribution(bins=40, ax=ax)
     return fig
 
 
