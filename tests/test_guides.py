@@ -3,11 +3,12 @@
 Each guide page documents the functions of one step. The tests read the pages as text:
 
 - every parameter of those functions has a row in one of the page's parameter tables (a table
-  whose first header is "parameter"), and every row names a parameter that exists;
+  whose first header is "parameter"), and every row names a parameter that exists (segment's
+  options per method, and the lifecycle thresholds, included);
 - every example in those tables names its parameter and runs, in the namespace the page's own
   doctests build (the doctests themselves, outputs included, run through ``--doctest-glob``);
-- each page opens with the question it answers, has its pitfalls, stays readable (80 to 250 lines)
-  and keeps its code within 88 columns;
+- each page opens with the question it answers, has its pitfalls, stays readable (80 to 250 lines),
+  keeps its code within 88 columns, and its links to a section land on a heading;
 - the figures of ``docs/make_figures.py``, drawn again into a temporary folder, match the
   committed ones in ``docs/img``, and every picture a page shows is one of them.
 """
@@ -21,6 +22,7 @@ import importlib.util
 import inspect
 import io
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,8 +32,9 @@ import pytest
 
 import custvalue as cv
 
-# The module, not the function of the same name that the package exports.
+# The modules, not the functions of the same names that the package exports.
 segment_module = importlib.import_module("custvalue.segment")
+plotting = importlib.import_module("custvalue.plotting")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -46,17 +49,18 @@ PAGES: dict[str, list[Callable[..., Any]]] = {
     "filter.md": [cv.filter_customers],
     "uplift.md": [cv.uplift, cv.uplift_summary, cv.measure_uplift, cv.simulate_campaign],
     "kpis.md": [cv.kpis, cv.cohort_retention],
-    "plots.md": [getattr(cv.plotting, name) for name in cv.plotting.__all__],
+    "plots.md": [getattr(plotting, name) for name in plotting.__all__],
     "evaluation.md": [cv.evaluate, cv.compare_models, cv.tracking, cv.alive_path],
 }
 CODE_SPAN = re.compile(r"`([^`]+)`")
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
+LINK = re.compile(r"\]\(([\w./-]*\.md)?#([\w-]+)\)")
 MAX_COLUMNS = 88
 
 
 def segment_options() -> set[str]:
-    """The options of every segment method (``segment(frame, method, **options)``), and the lifecycle thresholds."""
+    """The options of every segment method (``segment(frame, method, **options)``)."""
     options = set()
     for method in segment_module.METHODS:
         maker = getattr(segment_module, f"_{method}")
@@ -119,6 +123,19 @@ def test_every_parameter_has_a_row_and_every_row_a_parameter(page):
     assert not rows - expected, f"{page}: rows for parameters that do not exist: {sorted(rows - expected)}"
 
 
+def lifecycle_thresholds() -> list[str]:
+    """The thresholds ``segment(method="lifecycle", thresholds=...)`` knows, as its error lists them."""
+    frame = cv.datasets.load_cdnow_summary()
+    with pytest.raises(cv.InvalidParameterError) as refused:
+        cv.segment(frame, method="lifecycle", thresholds={"no_such_threshold": 1.0})
+    return ast.literal_eval(re.search(r"known: (\[[^\]]*\])", str(refused.value)).group(1))
+
+
+def test_the_segment_page_names_every_lifecycle_threshold():
+    text = page_text("segment.md")
+    assert not [name for name in lifecycle_thresholds() if f"`{name}`" not in text]
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_each_example_names_its_parameters(page):
     # The first argument (the frame or model a step works on) is passed by position, and **options
@@ -179,6 +196,22 @@ def test_code_fits_in_88_columns(page):
     text = (DOCS / page).read_text(encoding="utf-8")
     long = [line for block in FENCE.findall(text) for line in block.splitlines() if len(line) > MAX_COLUMNS]
     assert not long, f"{page}: code lines longer than {MAX_COLUMNS} columns: {long}"
+
+
+def slug(heading: str) -> str:
+    """The anchor Python-Markdown's toc extension gives a heading (its default slugify)."""
+    text = unicodedata.normalize("NFKD", heading).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", text).strip().lower())
+
+
+@pytest.mark.parametrize("page", [*sorted(f"guide/{p.name}" for p in GUIDE.glob("*.md")), "index.md",
+                                  "getting-started.md"])
+def test_links_to_a_section_land_on_a_heading(page):
+    source = DOCS / page
+    for target, anchor in LINK.findall(source.read_text(encoding="utf-8")):
+        linked = (source.parent / target).resolve() if target else source
+        headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+        assert anchor in {slug(h) for h in headings}, f"{page} links to {target}#{anchor}, which has no such section"
 
 
 def test_every_guide_page_is_in_the_navigation():
