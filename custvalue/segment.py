@@ -99,8 +99,8 @@ def segment(frame: pd.DataFrame, method: str = "rfm", **options: Any) -> pd.Data
         * ``"lifecycle"`` — :data:`LIFECYCLE_STAGES`, see :func:`lifecycle_stage`.
         * ``"kmeans"`` — clusters of standardized ``features`` by SciPy's
           k-means, labelled C1..Ck by increasing mean ``value``. Options:
-          ``k`` (default: chosen by silhouette among 2..8), ``features``,
-          ``value``, ``seed``.
+          ``k`` (default: chosen by silhouette among 2..``max_k``),
+          ``max_k`` (default 8), ``features``, ``value``, ``seed``.
         * ``"rules"`` — ``rules``: mapping of name to an expression string
           in custvalue's safe expression language (see
           :mod:`custvalue.expressions`: columns, numbers, comparisons,
