@@ -649,8 +649,8 @@ class SegmentTable:
         lines = [" " * first + "".join(f"  {headers[c]:>{widths[c]}}" for c in headers), name]
         lines += [f"{row:<{first}}" + "".join(f"  {cells[c][i]:>{widths[c]}}" for c in headers)
                   for i, row in enumerate(rows)]
-        for note in self.notes:
-            lines += [""] + textwrap.wrap(f"Note: {note}", width=100)
+        for note in self.notes:  # no blank line: printed output stays one block (and doctests stay readable)
+            lines += textwrap.wrap(f"Note: {note}", width=100)
         return "\n".join(lines)
 
     def style(self) -> Any:
