@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, polygamma
 
-from custvalue.errors import SchemaError, invalid_values_error
+from custvalue.errors import ModelWarning, SchemaError, invalid_values_error
 from custvalue.models._base import Ability, MLEModel, Role
 
 
@@ -118,7 +118,7 @@ class GammaGamma(MLEModel):
             warnings.warn(
                 f"GammaGamma: q = {self.params_['q']:.3f} <= 1, so the population mean spend p·v/(q−1) is "
                 "undefined; expected spends of customers without repeat purchases are infinite. "
-                "Check for extreme spend outliers or use a penalizer.", RuntimeWarning, stacklevel=3,
+                "Check for extreme spend outliers or use a penalizer.", ModelWarning, stacklevel=3,
             )
 
     def population_mean_spend(self) -> float:
