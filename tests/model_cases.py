@@ -170,10 +170,19 @@ def prediction_problems(model: BaseModel, data: Any) -> list[str]:
                 warnings.simplefilter("error")
                 problem = check(model, data)
         except (FloatingPointError, Warning, ArithmeticError) as err:
-            problem = f"{type(err).__name__}: {err}"
+            problem = f"{type(err).__name__}: {err} ({_where(err)})"
         if problem:
             problems.append(f"{ability.value}: {problem}")
     return problems
+
+
+def _where(err: BaseException) -> str:
+    """The last line of custvalue's code an exception passed through: the model file to fix."""
+    import traceback
+    from pathlib import Path
+
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if "custvalue" in Path(f.filename).parts]
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
 
 
 def _conditional(model: BaseModel, data: pd.DataFrame) -> str:

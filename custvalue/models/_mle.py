@@ -47,8 +47,10 @@ EDGE_DRIFT = 12.0
 FLAT_VARIANCE = 25.0
 #: Converged when the remaining Newton step is below this share of every standard error ...
 STEP_SE_SHARE = 0.01
-#: ... and every entry of the gradient of the mean log-likelihood below this.
+#: ... and every entry of the gradient of the mean log-likelihood below this, or of the total log-likelihood
+#: below GRADIENT_TOL_TOTAL (a gain of 0.05 for a move by a factor e: nothing, for a few hundred customers).
 GRADIENT_TOL = 1e-5
+GRADIENT_TOL_TOTAL = 0.05
 #: Iterations of the first climb (Newton with exact Hessians, else L-BFGS) and of the final Newton polish.
 CLIMB_STEPS = 300
 POLISH_STEPS = {2: 100, 1: 12, 0: 8}
@@ -348,7 +350,8 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
     elif watch.lost:
         return f"parameters ran off to {np.round(np.exp(z), 6)} without a limit in sight ({message})"
     watch = _Watch(full, ref, start_drift=_drift(z, ref))
-    point, status = newton(full, z, POLISH_STEPS[min(order, 2)], 1e-7 if order == 2 else 1e-6, watch=watch)
+    point, status = newton(full, z, POLISH_STEPS[min(order, 2)], 1e-7 if order == 2 else 1e-6, watch=watch,
+                           n_customers=None if order == 2 else n)
     message = f"{message}; then Newton's method: {status}"
     if watch.direction is not None:
         return _settle(full, point.z, watch.direction, n, ref, order, message)
@@ -482,13 +485,16 @@ def _lbfgs(evaluate: Objective, start: np.ndarray, watch: _Watch) -> tuple[np.nd
 
 
 def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float = 1e-10,
-           free: np.ndarray | None = None, watch: _Watch | None = None) -> tuple[_Point, str]:
+           free: np.ndarray | None = None, watch: _Watch | None = None,
+           n_customers: float | None = None) -> tuple[_Point, str]:
     """Newton's method with backtracking on the coordinates in ``free`` (all by default).
 
     Returns the last point (with the derivatives there) and why it stopped:
-    ``"converged"`` (no coordinate moved by more than ``tol``), ``"no further
-    gain"``, ``"line search failed"``, ``"edge"`` (``watch`` stopped it),
-    ``"non-finite derivatives"`` or ``"step limit"``.
+    ``"converged"`` (no coordinate moved by more than ``tol`` or, given
+    ``n_customers``, the next step is below a tenth of STEP_SE_SHARE of every
+    standard error: for finite-difference Hessians, each costing many
+    likelihood evaluations), ``"no further gain"``, ``"line search failed"``,
+    ``"edge"`` (``watch`` stopped it), ``"non-finite derivatives"`` or ``"step limit"``.
     """
     point = _Point.at(objective, np.asarray(z, dtype=float), free)
     free = np.ones(len(z), dtype=bool) if free is None else free
@@ -502,6 +508,10 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
         eigenvalues = np.maximum(np.abs(eigenvalues), 1e-10 * max(1.0, float(np.max(np.abs(eigenvalues)))))
         step = np.zeros_like(point.z)
         step[free] = vectors @ ((vectors.T @ point.grad[free]) / eigenvalues)
+        if n_customers is not None and np.all(np.linalg.eigvalsh(-point.hess[np.ix_(free, free)]) > 0):
+            se = np.sqrt(np.sum(vectors**2 / eigenvalues, axis=1) / n_customers)
+            if np.all(np.abs(step[free]) <= 0.1 * STEP_SE_SHARE * se):
+                return point, "converged"
         # Far from the top the quadratic model is poor: move at most a factor e^1 per parameter.
         scale = min(1.0, 1.0 / max(float(np.max(np.abs(step))), 1e-300))
         value = point.value
@@ -526,6 +536,7 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
 @dataclass(frozen=True)
 class _Verdict:
     interior: bool
+    concave: bool  # the information matrix is positive definite
     covariance: np.ndarray
     flat: np.ndarray  # coordinates the data hardly inform (variance above FLAT_VARIANCE)
     direction: np.ndarray | None  # where the objective still rises, when not at an interior maximum
@@ -539,7 +550,7 @@ def _assess(point: _Point, n: float, free: np.ndarray | None = None) -> _Verdict
     covariance = np.full((k, k), np.nan)
     flat = np.zeros(k, dtype=bool)
     if not (np.isfinite(point.value) and np.all(np.isfinite(point.grad)) and np.all(np.isfinite(point.hess))):
-        return _Verdict(False, covariance, flat, None, "non-finite derivatives")
+        return _Verdict(False, False, covariance, flat, None, "non-finite derivatives")
     index = np.flatnonzero(free)
     info = -(point.hess + point.hess.T)[np.ix_(free, free)] / 2
     g = point.grad[free]
@@ -553,7 +564,7 @@ def _assess(point: _Point, n: float, free: np.ndarray | None = None) -> _Verdict
         v = vectors[:, 0]
         direction = np.zeros(k)
         direction[free] = v if float(v @ g) >= 0 else -v
-        return _Verdict(False, covariance, flat, direction, "the information matrix is not positive definite")
+        return _Verdict(False, False, covariance, flat, direction, "the information matrix is not positive definite")
     inverse = (vectors / eigenvalues) @ vectors.T
     variance = np.diag(inverse) / n
     flat[index] |= variance > FLAT_VARIANCE
@@ -562,10 +573,11 @@ def _assess(point: _Point, n: float, free: np.ndarray | None = None) -> _Verdict
     ratio = float(np.max(np.abs(step[free]) / np.sqrt(variance)))
     gradient = float(np.max(np.abs(g), initial=0.0))
     covariance[np.ix_(free, free)] = inverse / n
-    interior = bool(gradient <= GRADIENT_TOL and ratio <= STEP_SE_SHARE and not flat.any())
+    interior = bool(gradient <= max(GRADIENT_TOL, GRADIENT_TOL_TOTAL / n) and ratio <= STEP_SE_SHARE
+                    and not flat.any())
     problem = (f"largest gradient {gradient:.2g}, remaining step {ratio:.2g} standard errors"
                + (", standard errors above 5 on the log scale" if flat.any() else ""))
-    return _Verdict(interior, covariance, flat, None if interior else step, problem)
+    return _Verdict(interior, True, covariance, flat, None if interior else step, problem)
 
 
 def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float, ref: np.ndarray, order: int,
@@ -584,7 +596,8 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
         if not free.any():
             break
         watch = _Watch(evaluate, ref, free, start_drift=_drift(z, ref, free))
-        point, _ = newton(evaluate, z, POLISH_STEPS[min(order, 2)], 1e-7, free=free, watch=watch)
+        point, _ = newton(evaluate, z, POLISH_STEPS[min(order, 2)], 1e-7, free=free, watch=watch,
+                          n_customers=None if order == 2 else n)
         z = point.z
         if watch.direction is None:
             break
@@ -604,6 +617,18 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
         known = free & ~verdict.flat
         if known.any():
             covariance = _assess(point, n, known).covariance
+    if running.any():
+        # A probe fooled by a slow approach to a maximum far out: the likelihood is curved in every direction
+        # here. Newton's method on every parameter finds that maximum, or runs off again.
+        whole = _assess(_Point.at(evaluate, z), n)
+        if whole.concave and not whole.flat.any():
+            watch = _Watch(evaluate, ref, start_drift=_drift(z, ref))
+            polished, status = newton(evaluate, z, POLISH_STEPS[min(order, 2)], 1e-7, watch=watch,
+                                      n_customers=None if order == 2 else n)
+            verdict = _assess(polished, n)
+            if watch.direction is None and verdict.interior:
+                return polished.value, MLEResult(polished.z, np.nan, f"{message}; then Newton's method: {status}",
+                                                 verdict.covariance)
     if not unidentified:
         return f"{message}; an edge was probed but not confirmed"
     return point.value, MLEResult(z, np.nan, f"{message}; estimates at an edge of the parameter space",
