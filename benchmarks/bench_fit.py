@@ -3,7 +3,8 @@
 Run:  python benchmarks/bench_fit.py [--repeats 3] [--quick]
 
 * BG/NBD on 1M customers with continuous T;
-* Pareto/NBD on 200k customers on a day grid (times in weeks, days / 7);
+* Pareto/NBD on 200k customers on a day grid (times in weeks, days / 7), and against BG/NBD on
+  the same 1M customers; with two covariates on 200k;
 * score (fit BG/NBD + Gamma-Gamma, all predictions, CLV) on 1M customers, and with weekly
   discounting on the same customers on a day grid.
 
@@ -51,7 +52,7 @@ def paretonbd_data(n: int) -> pd.DataFrame:
     return summary
 
 
-def compare(label: str, ours, theirs, repeats: int) -> None:
+def compare(label: str, ours, theirs, repeats: int, relative_difference: bool = False) -> None:
     t_ours, m = timed(ours, repeats)
     t_theirs, f = timed(theirs, max(1, repeats // 3)) if theirs else (np.nan, None)
     print(f"{label}")
@@ -59,6 +60,10 @@ def compare(label: str, ours, theirs, repeats: int) -> None:
     if f is not None:
         print(f"  lifetimes  median {t_theirs:8.3f} s   {np.round(f.params_.to_numpy(), 4)}")
         print(f"  ratio lifetimes / custvalue: {t_theirs / t_ours:.0f}x")
+        if relative_difference:
+            theirs_params = f.params_[list(m.params_.index)].to_numpy(dtype=float)
+            gap = np.max(np.abs(m.params_.to_numpy() / theirs_params - 1))
+            print(f"  largest relative difference of the estimates: {gap:.1e}")
 
 
 def main() -> None:
@@ -84,14 +89,43 @@ def bench_bgnbd(scale: int, repeats: int) -> None:
     compare(f"BG/NBD fit, {len(data):,} customers, continuous T",
             lambda: BetaGeo().fit(data),
             lambda: BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"]), repeats)
+    # Covariates (lifetimes has none): a purchase and a dropout covariate, Newton's method on the analytic Hessian.
+    n = 200_000 // scale
+    rng = np.random.default_rng(4)
+    covariates = pd.DataFrame({"email": rng.integers(0, 2, n).astype(float), "age": rng.normal(0, 1, n)})
+    hyper = {"purchase_covariates": ["email"], "dropout_covariates": ["age"]}
+    truth = BetaGeo.from_params(hyper, r=0.6, alpha=5.0, a=0.8, b=2.5, **{"purchase[email]": 0.5,
+                                                                         "dropout[age]": 0.4})
+    sim = truth.simulate(n, rng.uniform(20, 60, n), seed=5, covariates=covariates).drop(columns="alive")
+    compare(f"BG/NBD fit with two covariates, {n:,} customers, continuous T",
+            lambda: BetaGeo(**hyper).fit(sim), None, repeats)
 
 
 def bench_paretonbd(scale: int, repeats: int) -> None:
+    """Pareto/NBD on a day grid: against lifetimes at 200k customers, against BG/NBD on the same 1M customers."""
     data = paretonbd_data(200_000 // scale)
     unique = len(data.drop_duplicates(["frequency", "recency", "T"]))
     compare(f"Pareto/NBD fit, {len(data):,} customers on a day grid ({unique:,} unique rows)",
             lambda: ParetoNBD().fit(data),
-            lambda: ParetoNBDFitter().fit(data["frequency"], data["recency"], data["T"]), repeats)
+            lambda: ParetoNBDFitter().fit(data["frequency"], data["recency"], data["T"]), repeats,
+            relative_difference=True)
+    big = paretonbd_data(1_000_000 // scale)
+    unique = len(big.drop_duplicates(["frequency", "recency", "T"]))
+    t_pareto, _ = timed(lambda: ParetoNBD().fit(big), repeats)
+    t_bgnbd, _ = timed(lambda: BetaGeo().fit(big), repeats)
+    print(f"Pareto/NBD and BG/NBD fits on the same {len(big):,} customers on a day grid ({unique:,} unique rows)")
+    print(f"  Pareto/NBD median {t_pareto:8.3f} s   BG/NBD median {t_bgnbd:8.3f} s   "
+          f"ratio Pareto/NBD / BG/NBD: {t_pareto / t_bgnbd:.1f}x")
+    # Covariates (lifetimes has none): continuous ones, so every customer is a distinct row.
+    n = 200_000 // scale
+    rng = np.random.default_rng(6)
+    covariates = pd.DataFrame({"email": rng.integers(0, 2, n).astype(float), "age": rng.normal(0, 1, n)})
+    hyper = {"purchase_covariates": ["email"], "dropout_covariates": ["age"]}
+    truth = ParetoNBD.from_params(hyper, r=0.55, alpha=10.5, s=0.6, beta=11.7, **{"purchase[email]": 0.5,
+                                                                                  "dropout[age]": 0.4})
+    sim = truth.simulate(n, rng.integers(70, 546, n) / 7, seed=7, covariates=covariates).drop(columns="alive")
+    compare(f"Pareto/NBD fit with two covariates, {n:,} customers on a day grid",
+            lambda: ParetoNBD(**hyper).fit(sim), None, repeats)
 
 
 def bench_score(scale: int, repeats: int) -> None:

@@ -12,6 +12,7 @@ from custvalue import (
     datasets,
     models,
 )
+from custvalue.alive import alive_path
 from custvalue.clean import CleanReport, clean, cleaning_report
 from custvalue.errors import (
     AbilityError,
@@ -25,8 +26,9 @@ from custvalue.errors import (
 from custvalue.evaluation import compare_models, evaluate, tracking
 from custvalue.filtering import filter_customers
 from custvalue.kpis import cohort_retention, kpis
+from custvalue.reading import read_csv
 from custvalue.score import fitted_models, score
-from custvalue.segment import segment, segment_summary
+from custvalue.segment import SegmentTable, segment, segment_summary
 from custvalue.summary import calibration_holdout, summarize
 from custvalue.uplift import measure_uplift, simulate_campaign, uplift, uplift_summary
 from custvalue.validation import validate
@@ -56,17 +58,20 @@ __all__ = [
     "fitted_models",
     "segment",
     "segment_summary",
+    "SegmentTable",
     "filter_customers",
     "kpis",
     "cohort_retention",
     "evaluate",
     "compare_models",
     "tracking",
+    "alive_path",
     "uplift",
     "uplift_summary",
     "measure_uplift",
     "simulate_campaign",
     "validate",
+    "read_csv",
     "RawTransactions",
     "CleanTransactions",
     "CustomerSummary",

@@ -1,3 +1,5 @@
+"""``python -m custvalue``: the command line (see :mod:`custvalue.cli`)."""
+
 import sys
 
 from custvalue.cli import main

@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from custvalue.engines import not_a_frame_error
-from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.checks import check_date, check_frame, check_mapping
+from custvalue.errors import MissingColumnError, SchemaError, format_examples
 
 __all__ = [
     "REQUIRED_COLUMNS", "SUMMARY_COLUMNS", "canonical_columns", "missing_columns_error", "parse_dates",
@@ -33,7 +33,10 @@ def is_summary(frame: pd.DataFrame) -> bool:
     return all(c in frame.columns for c in SUMMARY_COLUMNS) and "date" not in frame.columns
 
 
-def canonical_columns(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
+COLUMNS_EXAMPLE = "{'your_id': 'customer_id', 'your_date': 'date', 'your_amount': 'amount'}"
+
+
+def canonical_columns(tx: pd.DataFrame, columns: Mapping[str, str] | None, name: str = "tx") -> pd.DataFrame:
     """Return ``tx`` renamed to canonical names, canonical columns first; checks they exist.
 
     Examples
@@ -42,28 +45,29 @@ def canonical_columns(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd
     >>> list(canonical_columns(tx, {"cust": "customer_id", "day": "date", "value": "amount"}).columns)
     ['customer_id', 'date', 'amount', 'store']
     """
-    if not isinstance(tx, pd.DataFrame):
-        raise not_a_frame_error(tx, "transactions")
-    mapping = dict(columns or {})
+    tx = check_frame(tx, name, allow_empty=True)
+    mapping = check_mapping(columns, "columns", example=COLUMNS_EXAMPLE)
     unknown = [c for c in mapping if c not in tx.columns]
     if unknown:
-        raise SchemaError(
-            f"columns= names {unknown} that are not in the frame; its columns are {list(tx.columns)}"
+        raise MissingColumnError(
+            f"columns= names {unknown} that are not in the frame; its columns are {list(map(str, tx.columns))}. "
+            f"How to fix: map existing columns, e.g. columns={COLUMNS_EXAMPLE}"
         )
     renamed = tx.rename(columns=mapping) if mapping else tx
     missing = [c for c in REQUIRED_COLUMNS if c not in renamed.columns]
     if missing:
         raise missing_columns_error(missing, list(map(str, renamed.columns)))
     if renamed.columns.duplicated().any():
-        dupes = sorted(set(renamed.columns[renamed.columns.duplicated()]))
-        raise SchemaError(f"the frame has duplicated column names {dupes}; rename them first")
+        dupes = sorted(map(str, set(renamed.columns[renamed.columns.duplicated()])))
+        raise SchemaError(f"columns={mapping}: the renamed frame has duplicated column names {dupes}; map each "
+                          "canonical name from one column only, or drop the other column first")
     order = [c for c in (*REQUIRED_COLUMNS, "quantity") if c in renamed.columns]
     rest = [c for c in renamed.columns if c not in order]
     return renamed[order + rest]
 
 
 def missing_columns_error(missing: list[str], available: list[str]) -> SchemaError:
-    """A :class:`SchemaError` for required columns absent from a frame, suggesting close names."""
+    """A :class:`MissingColumnError` for required columns absent from a frame, suggesting close names."""
     hints = []
     lowered = {c.lower(): c for c in available}
     for name in missing:
@@ -73,7 +77,7 @@ def missing_columns_error(missing: list[str], available: list[str]) -> SchemaErr
         else:
             hints.append(f"'{name}'")
     example = ", ".join(f"'your_{m}': '{m}'" for m in missing)
-    return SchemaError(
+    return MissingColumnError(
         f"required column(s) {', '.join(hints)} missing; the frame has {available}.\n"
         f"How to fix: rename them or pass columns={{{example}}}",
         pd.DataFrame({"column": missing, "check": "column_in_dataframe", "index": None,
@@ -81,44 +85,124 @@ def missing_columns_error(missing: list[str], available: list[str]) -> SchemaErr
     )
 
 
-def parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
+# Dates that begin with day and month as numbers (01/02/2024, 1.2.24): day-first or month-first?
+DAY_MONTH_NUMBERS = r"^\s*\d{1,2}[-/. ]\d{1,2}[-/. ]\d{2,4}(?:$|\D)"
+
+
+def parse_dates(values: pd.Series, date_format: str | None, first_format: str | None = None) -> pd.Series:
     """Dates as datetime64; what cannot be read becomes NaT.
 
     Integers of eight digits are YYYYMMDD (the form of CDNOW and many exports);
-    strings are read with ``date_format`` or pandas' inference.
+    strings are read with ``date_format`` or in the format of the first date
+    (``first_format``: that of the first date of the whole data, when ``values``
+    is a part of it), and those in another format one by one; but when one of
+    those begins with day and month as numbers, the formats are refused: a date
+    such as 01/02/2024 would be read day-first in one row and month-first in
+    another. Dates with several time-zone offsets are converted to UTC.
     """
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
         return values
     if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
-        as_text = values.astype("Int64").astype(str).replace("<NA>", None)
+        with np.errstate(invalid="ignore"):
+            whole = values.where(np.isfinite(values.to_numpy(dtype=float, na_value=np.nan)) & (values.abs() < 1e9))
+        as_text = whole.astype("Int64").astype(str).replace("<NA>", None)
         return pd.to_datetime(as_text, format=date_format or "%Y%m%d", errors="coerce")
-    with warnings.catch_warnings():
-        # pandas warns when it falls back to parsing element by element; that is expected here.
-        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
-        try:
-            parsed = pd.to_datetime(values, format=date_format, errors="coerce")
-        except (ValueError, TypeError):  # mixed time-zone offsets
-            parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
+    values = _scalars_or_missing(values)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "datetime":
+        # datetime objects: in several time zones (pandas would make all but the first NaT), compare them in UTC
+        zones = {str(getattr(v, "tzinfo", None)) for v in values.dropna()}
+        return pd.to_datetime(values, errors="coerce", utc=len(zones) > 1)
+    if date_format is None and first_format is None:
+        first_format = first_date_format(values)
+    parsed = _to_datetime(values, date_format or first_format)
     retry = parsed.isna() & values.notna()
     if date_format is None and retry.any() and not retry.all():
-        # Inference took the first value's format; read the rest one by one.
-        again = pd.to_datetime(values[retry], format="mixed", errors="coerce",
-                               utc=isinstance(parsed.dtype, pd.DatetimeTZDtype))
+        # Rows in another format than the first date's: read them one by one, unless that mixes formats.
+        again = _to_datetime(values[retry], "mixed")
+        rescued = again.notna()
+        if rescued.any():
+            _refuse_mixed_formats(values, first_format, retry, rescued)
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype) != isinstance(again.dtype, pd.DatetimeTZDtype):
+            parsed, again = pd.to_datetime(parsed, utc=True), pd.to_datetime(again, utc=True)
         parsed = parsed.copy()
         parsed[retry] = again
     return parsed
 
 
+def first_date_format(values: pd.Series) -> str | None:
+    """The format of the first date string of ``values`` (pandas' guess), or None.
+
+    Examples
+    --------
+    >>> first_date_format(pd.Series([None, "13/02/2024", "01/02/2024"]))
+    '%d/%m/%Y'
+    """
+    present = values.dropna()
+    first = present.iloc[0] if len(present) else None
+    return _guess_format(first) if isinstance(first, str) else None
+
+
+def _guess_format(text: str) -> str | None:
+    from pandas.tseries.api import guess_datetime_format
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Parsing dates in %d/%m/%Y format when dayfirst=False"
+        return guess_datetime_format(text.strip())
+
+
+def _to_datetime(values: pd.Series, date_format: str | None) -> pd.Series:
+    with warnings.catch_warnings():
+        # pandas warns when it falls back to parsing element by element; that is expected here.
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return pd.to_datetime(values, format=date_format, errors="coerce")
+        except (ValueError, TypeError):  # mixed time-zone offsets
+            return pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
+
+
+def _refuse_mixed_formats(values: pd.Series, first_format: str | None, retry: pd.Series,
+                          rescued: pd.Series) -> None:
+    """Raise when a date read in another format than the first one begins with day and month as numbers."""
+    others = values[retry][rescued.to_numpy()]
+    if not others.astype(str).str.match(DAY_MONTH_NUMBERS).any():
+        return
+    column = str(values.name or "date")
+    examples: dict[str, pd.Series] = {str(first_format): values[~retry & values.notna()].iloc[:3]}
+    for value in pd.unique(others.to_numpy())[:100]:
+        fmt = str(_guess_format(str(value)))
+        shown = examples.get(fmt, others.iloc[:0])
+        if len(shown) < 3:
+            examples[fmt] = pd.concat([shown, others[others == value].iloc[:3 - len(shown)]])
+    lines = [f"  read as {fmt}:\n{format_examples(rows.to_frame(column), 3)}" for fmt, rows in examples.items()]
+    ambiguous = [fmt for fmt in examples if fmt != "None" and not fmt.startswith("%Y")]
+    formats = (ambiguous[1:] + ambiguous[:1]) or ["%d/%m/%Y"]  # those of the other rows first
+    choices = " or ".join(f"date_format={fmt!r}" for fmt in formats)
+    cases = pd.DataFrame({"column": column, "check": "one date format", "index": others.index,
+                          "failure_case": others.to_numpy()})
+    raise SchemaError(
+        f"column '{column}' mixes date formats: {len(others):,} row(s) do not follow the format of the first "
+        f"date ({first_format}), so a date such as 01/02/2024 could be read day-first in one row and "
+        "month-first in another:\n" + "\n".join(lines) + "\n"
+        f"How to fix: pass the format your dates are written in, {choices}: e.g. "
+        f"custvalue.clean(tx, date_format={formats[0]!r}); rows in another format are then dropped as "
+        "unparseable_date and reported (date_format='mixed' reads each row on its own)",
+        cases,
+    )
+
+
+def _scalars_or_missing(values: pd.Series) -> pd.Series:
+    """``values`` with lists, dicts, sets and arrays (which no parser reads) replaced by missing values."""
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "unknown-array"):
+        return values
+    unusable = values.map(lambda v: isinstance(v, list | dict | set | tuple | np.ndarray)).to_numpy(dtype=bool)
+    return values.mask(unusable) if unusable.any() else values
+
+
 def as_timestamp(value: object, name: str, tz: object = None) -> pd.Timestamp:
     """``value`` as a Timestamp in the time zone ``tz`` of the data (naive when the data are naive)."""
-    try:
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        raise InvalidParameterError(f"{name}={value!r} is not a date") from None
-    if pd.isna(stamp):
-        raise InvalidParameterError(f"{name} is missing (got {value!r}); pass a date such as '1997-09-30'")
+    stamp = check_date(value, name)
     if tz is not None and stamp.tzinfo is None:
-        stamp = stamp.tz_localize(tz)  # type: ignore[arg-type]
+        stamp = stamp.tz_localize(tz)
     elif tz is None and stamp.tzinfo is not None:
         stamp = stamp.tz_localize(None)
     return stamp

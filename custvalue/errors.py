@@ -17,10 +17,10 @@ __all__ = [
     "InvalidParameterError",
     "ConvergenceError",
     "AbilityError",
+    "MissingColumnError",
     "ModelFileError",
     "CustValueWarning",
     "IdentificationWarning",
-    "ModelWarning",
 ]
 
 
@@ -81,6 +81,13 @@ class AbilityError(InvalidParameterError):
     """
 
 
+class MissingColumnError(SchemaError, KeyError):
+    """A column a step needs, or a parameter names, is not in the frame (a ``KeyError`` too, as in pandas)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
+
+
 class ModelFileError(CustValueError, ValueError):
     """A saved model (a file, or the dictionary of :meth:`~custvalue.models.BaseModel.to_dict`) is not one
     custvalue can load: not JSON, not UTF-8 text, too large or too deeply nested, or a field with a wrong
@@ -122,11 +129,6 @@ class IdentificationWarning(CustValueWarning):
     def __init__(self, message: str, parameters: dict[str, str] | None = None):
         super().__init__(message)
         self.parameters = dict(parameters or {})
-
-
-class ModelWarning(CustValueWarning, RuntimeWarning):
-    """A fitted model's estimates make some of its predictions infinite or undefined (Gamma-Gamma with
-    q <= 1, say). Also a ``RuntimeWarning``, which is what such warnings were before."""
 
 
 def format_examples(frame: pd.DataFrame | pd.Series, limit: int = 5) -> str:

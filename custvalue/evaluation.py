@@ -2,37 +2,83 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from custvalue.columns import canonical_columns, customer_codes
-from custvalue.errors import InvalidParameterError, SchemaError
-from custvalue.models import Ability, BaseModel, resolve
+from custvalue.checks import check_choice, check_frame, check_int, check_values, invalid
+from custvalue.columns import customer_codes
+from custvalue.errors import AbilityError, InvalidParameterError, MissingColumnError, SchemaError, UnknownModelError
+from custvalue.models import Ability, BaseModel, Role, available, resolve
+from custvalue.progress import check_progress
+from custvalue.progress import progress as progress_bar
 from custvalue.provenance import provenance
-from custvalue.summary import calibration_holdout, summarize
-from custvalue.timeunits import day_numbers, days_per_unit
+from custvalue.summary import calibration_holdout, checked_transactions, summarize
+from custvalue.timeunits import check_unit, day_numbers, days_per_unit
 
-__all__ = ["evaluate", "HoldoutEvaluation", "compare_models", "tracking", "calibration_summary", "choose_model"]
+__all__ = ["evaluate", "HoldoutEvaluation", "compare_models", "tracking", "calibration_summary", "choose_model",
+           "FittedModels", "resolve_param"]
 
 AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd")
 
 
-def fitted_model(model: str | type[BaseModel] | BaseModel, summary: pd.DataFrame) -> BaseModel:
+def resolve_param(spec: object, name: str, role: Role | None = None, **hyper_parameters: Any) -> BaseModel:
+    """:func:`custvalue.models.resolve` for the argument ``name``, whose errors then name it; ``role``: the one
+    the model must have."""
+    try:
+        model = resolve(spec, **hyper_parameters)  # type: ignore[arg-type]
+    except UnknownModelError as err:
+        raise UnknownModelError(f"{name}={spec!r}: {err}") from None
+    except InvalidParameterError as err:
+        raise InvalidParameterError(f"{name}={_short(spec)}: {err}") from None
+    if role is not None and model.role is not role:
+        raise AbilityError(f"{name}={model.name!r} is a {model.role.value} model; {name} takes a {role.value} model: "
+                           f"one of {available(role=role)}")
+    return model
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def fitted_model(model: str | type[BaseModel] | BaseModel, summary: pd.DataFrame, name: str = "model",
+                 role: Role | None = None) -> BaseModel:
     """``model`` resolved and, unless it was fitted already, fitted on ``summary`` (never the caller's object)."""
-    resolved = resolve(model)
+    resolved = resolve_param(model, name, role)
     return resolved if resolved.is_fitted else resolved.fit(summary)
+
 
 CALHOLD_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout")
 
 
-def calibration_summary(calhold: pd.DataFrame) -> pd.DataFrame:
-    """The calibration part of a :func:`custvalue.calibration_holdout` frame, with summary column names."""
+def calibration_summary(calhold: pd.DataFrame, name: str = "calhold") -> pd.DataFrame:
+    """The calibration part of a :func:`custvalue.calibration_holdout` frame, with summary column names;
+    the holdout columns are checked (finite, whole purchase counts >= 0, one positive duration).
+
+    Examples
+    --------
+    >>> ch = pd.DataFrame({"frequency_cal": [1], "recency_cal": [2.0], "T_cal": [4.0], "frequency_holdout": [0],
+    ...                    "duration_holdout": [4.0]})
+    >>> list(calibration_summary(ch).columns)
+    ['frequency', 'recency', 'T']
+    """
+    calhold = check_frame(calhold, name)
     missing = [c for c in CALHOLD_COLUMNS if c not in calhold.columns]
     if missing:
-        raise SchemaError(f"needs a calibration/holdout frame (custvalue.calibration_holdout); missing {missing}")
+        raise MissingColumnError(f"{name} needs a calibration/holdout frame (custvalue.calibration_holdout); "
+                                 f"missing {missing}")
+    fix = "build the frame with custvalue.calibration_holdout(tx, calibration_end, observation_end)"
+    holdout = check_values(calhold, "frequency_holdout", low=0, fix=fix)
+    if (holdout != np.floor(holdout)).any():
+        raise SchemaError(f"{name}: column 'frequency_holdout' must hold whole purchase counts. How to fix: {fix}")
+    duration = check_values(calhold, "duration_holdout", low=0, fix=fix)
+    if np.ptp(duration) > 1e-9 or duration[0] <= 0:
+        raise SchemaError(f"{name}: duration_holdout must be the same positive length for every customer. "
+                          f"How to fix: {fix}")
     summary = calhold.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T",
                                       "monetary_value_cal": "monetary_value"})
     keep = [c for c in ("frequency", "recency", "T", "monetary_value") if c in summary.columns]
@@ -86,12 +132,17 @@ def evaluate(model: str | BaseModel, calhold: pd.DataFrame, spend_model: str | B
     >>> round(result.metrics["total_actual"]), round(result.metrics["total_predicted"])
     (1882, 1653)
     """
+    max_frequency = check_int(max_frequency, "max_frequency", low=0)
     summary = calibration_summary(calhold)
-    purchase_model = fitted_model(model, summary)
+    spend = None if spend_model is None else resolve_param(spend_model, "spend_model", Role.SPEND)
+    if spend is not None and "monetary_value_holdout" not in calhold.columns:
+        raise MissingColumnError("spend evaluation needs the column monetary_value_holdout (from "
+                                 "custvalue.calibration_holdout)")
+    purchase_model = resolve_param(model, "model")
     purchase_model.require(Ability.CONDITIONAL, "holdout evaluation")
+    if not purchase_model.is_fitted:
+        purchase_model.fit(summary)
     duration = calhold["duration_holdout"].to_numpy(dtype=float)
-    if np.ptp(duration) > 1e-9:
-        raise SchemaError("duration_holdout must be the same for every customer")
     predicted = purchase_model.expected_purchases(summary, float(duration[0])).to_numpy()
     actual = calhold["frequency_holdout"].to_numpy(dtype=float)
     per_customer = pd.DataFrame({"frequency_cal": summary["frequency"], "actual": actual, "predicted": predicted},
@@ -103,36 +154,42 @@ def evaluate(model: str | BaseModel, calhold: pd.DataFrame, spend_model: str | B
     by_frequency.index = [f"{b}+" if b == max_frequency else str(b) for b in by_frequency.index]
     by_frequency.index.name = "frequency_cal"
     spend_metrics = None
-    if spend_model is not None:
-        spend = fitted_model(spend_model, summary)
-        spend.require(Ability.SPEND, "spend evaluation")
+    if spend is not None:
+        if not spend.is_fitted:
+            spend.fit(summary)
         bought = actual > 0
-        if "monetary_value_holdout" not in calhold.columns:
-            raise SchemaError("spend evaluation needs monetary_value_holdout (from custvalue.calibration_holdout)")
-        spend_metrics = error_metrics(spend.expected_spend(summary).to_numpy()[bought],
-                                      calhold["monetary_value_holdout"].to_numpy(dtype=float)[bought])
+        spend_actual = check_values(calhold, "monetary_value_holdout", low=0)[bought]
+        spend_metrics = error_metrics(spend.expected_spend(summary).to_numpy()[bought], spend_actual, "spend")
     return HoldoutEvaluation(purchase_model, metrics, by_frequency, per_customer, spend_metrics)
 
 
-def error_metrics(predicted: np.ndarray, actual: np.ndarray) -> pd.Series:
-    """MAE, RMSE, bias and the aggregate error of predictions."""
-    error = predicted - actual
+def error_metrics(predicted: np.ndarray, actual: np.ndarray, what: str = "purchases") -> pd.Series:
+    """MAE, RMSE, bias and the aggregate error of predictions; refused when nothing happened in the holdout
+    (the aggregate error would divide by zero)."""
     total_actual = float(actual.sum())
+    if not total_actual > 0:
+        raise SchemaError(f"calhold: no {what} in the holdout period, so a forecast of them cannot be judged. "
+                          "How to fix: choose a longer holdout (a later observation_end in calibration_holdout)")
+    error = predicted - actual
     return pd.Series({
         "mae": float(np.mean(np.abs(error))), "rmse": float(np.sqrt(np.mean(error**2))), "bias": float(error.mean()),
         "total_predicted": float(predicted.sum()), "total_actual": total_actual,
-        "aggregate_error": float(predicted.sum() / total_actual - 1) if total_actual else np.nan,
+        "aggregate_error": float(predicted.sum() / total_actual - 1),
     })
 
 
 def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("bgnbd", "mbgnbd", "paretonbd"),
-                   metric: str = "mae") -> pd.DataFrame:
+                   metric: str = "mae", *, progress: bool | None = None) -> pd.DataFrame:
     """Fit each model on the calibration period and rank them by holdout error.
 
     Returns one row per model (index: model name) with ``mae``, ``rmse``,
     ``bias``, ``aggregate_error``, ``log_likelihood``, ``aic`` and ``bic``,
     sorted by ``metric`` (lower is better; for bias, closer to zero). The
     fitted models are in ``table.attrs["models"]``.
+
+    ``progress``: a bar over the models when the fits take more than two
+    seconds, in a notebook or a terminal (None, the default); False never
+    shows one, True shows one wherever tqdm is installed (see ``custvalue.progress``).
 
     Examples
     --------
@@ -141,12 +198,23 @@ def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("
     >>> compare_models(calhold).index.tolist()
     ['paretonbd', 'mbgnbd', 'bgnbd']
     """
-    if metric not in ("mae", "rmse", "bias", "aggregate_error", "aic", "bic"):
-        raise InvalidParameterError(f"unknown metric {metric!r}; use mae, rmse, bias, aggregate_error, aic or bic")
+    metric = check_choice(metric, "metric", ["mae", "rmse", "bias", "aggregate_error", "aic", "bic"])
+    show = check_progress(progress)
+    if isinstance(models, str | BaseModel | type) or not isinstance(models, Iterable):
+        raise invalid("models", models, "it must be a list of models (names, classes or instances), e.g. "
+                      "models=['bgnbd', 'paretonbd']")
+    candidates = list(models)
+    if not candidates:
+        raise invalid("models", models, "it must name at least one model, e.g. models=['bgnbd', 'paretonbd']")
+    resolved = [resolve_param(candidate, f"models[{i}]", Role.PURCHASE) for i, candidate in enumerate(candidates)]
+    calibration_summary(calhold)
     rows, fitted = {}, {}
-    for candidate in models:
+    for candidate in progress_bar(resolved, "fitting and checking models", enabled=show):
         result = evaluate(candidate, calhold)
         name = result.model.name
+        k = 2
+        while name in rows:  # the same model twice (other hyper-parameters): number the later ones
+            name, k = f"{result.model.name} ({k})", k + 1
         stats = result.model.summary().attrs
         rows[name] = {**result.metrics.to_dict(), "log_likelihood": stats["log_likelihood"], "aic": stats["aic"],
                       "bic": stats["bic"]}
@@ -154,9 +222,69 @@ def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
     key = table[metric].abs() if metric in ("bias", "aggregate_error") else table[metric]
     table = table.loc[key.sort_values(kind="stable").index]
-    table.attrs["models"] = fitted
+    table.attrs["models"] = FittedModels(fitted)
     table.attrs["metric"] = metric
     return table
+
+
+class FittedModels(str):
+    """The fitted models of a comparison (name → model), kept in ``table.attrs["models"]``.
+
+    A mapping that is also a short text naming the models: pandas writes ``attrs`` as JSON when a
+    frame is saved to Parquet, and models are not JSON; only the text is written.
+
+    Examples
+    --------
+    >>> from custvalue.models import BetaGeo
+    >>> models = FittedModels({"bgnbd": BetaGeo()})
+    >>> list(models), str(models)
+    (['bgnbd'], 'fitted models: bgnbd')
+    """
+
+    _models: dict[str, BaseModel]
+
+    def __new__(cls, models: Mapping[str, BaseModel]) -> FittedModels:
+        self = super().__new__(cls, "fitted models: " + ", ".join(models))
+        self._models = dict(models)
+        return self
+
+    def __reduce__(self) -> tuple[type[FittedModels], tuple[dict[str, BaseModel]]]:
+        return FittedModels, (self._models,)
+
+    def __deepcopy__(self, memo: dict) -> FittedModels:
+        return self
+
+    def __getitem__(self, name: object) -> BaseModel:  # type: ignore[override]
+        return self._models[str(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    __hash__ = object.__hash__
+
+    def keys(self) -> KeysView[str]:
+        return self._models.keys()
+
+    def values(self) -> ValuesView[BaseModel]:
+        return self._models.values()
+
+    def items(self) -> ItemsView[str, BaseModel]:
+        return self._models.items()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._models.get(name, default)
 
 
 def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, period: str | None = None,
@@ -177,9 +305,13 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     >>> len(track), int(track["actual_cumulative"].iloc[-1])
     (78, 4339)
     """
+    if not isinstance(model, BaseModel):
+        raise invalid("model", model, "it must be a fitted model, e.g. custvalue.models.get('bgnbd').fit(summary)")
     model.require(Ability.NEW_CUSTOMER, "tracking")
-    tx = canonical_columns(transactions, columns)
-    step = days_per_unit(period or unit)
+    model._check_fitted()
+    check_unit(unit)
+    tx = checked_transactions(transactions, columns, "transactions")
+    step = days_per_unit(period or unit, "period" if period is not None else "unit")
     days = day_numbers(tx["date"])
     codes, _ = customer_codes(tx["customer_id"])
     first = np.full(codes.max() + 1, np.iinfo(np.int64).max)
@@ -195,13 +327,14 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     return pd.DataFrame({
         "actual_incremental": actual, "predicted_incremental": np.diff(np.concatenate([[0.0], cumulative])),
         "actual_cumulative": np.cumsum(actual), "predicted_cumulative": cumulative,
-    }, index=pd.Index(pd.to_datetime(edges, unit="D"), name="period_end"))
+    }, index=pd.Index(pd.to_datetime(edges, unit="D").astype("datetime64[us]"), name="period_end"))
 
 
 def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, grain: str,
-                 columns: Mapping[str, str] | None) -> tuple[str, pd.DataFrame]:
+                 columns: Mapping[str, str] | None, penalizer: float | None = None,
+                 progress: bool | None = None) -> tuple[str, pd.DataFrame]:
     """The candidate with the lowest holdout MAE when the observation window is split in two halves
-    (``score(model="auto")``).
+    (``score(model="auto")``; ``progress`` as in :func:`compare_models`).
 
     Returns the winner's name and the comparison table, whose ``attrs["reason"]`` says why it won.
     """
@@ -209,7 +342,9 @@ def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestam
     start, end = summary["first_purchase"].min(), provenance(summary).get("observation_end")
     calibration_end = start + (end - start) / 2
     calhold = calibration_holdout(tx, calibration_end, end, unit, grain=grain, columns=columns)
-    table = compare_models(calhold, AUTO_CANDIDATES, metric="mae")
+    hyper = {} if penalizer is None else {"penalizer": penalizer}
+    candidates = [resolve(name, **hyper) for name in AUTO_CANDIDATES]
+    table = compare_models(calhold, candidates, metric="mae", progress=progress)
     winner = str(table.index[0])
     table.attrs["reason"] = (
         f"{winner} had the lowest holdout MAE ({table['mae'].iloc[0]:.4f} purchases per customer) when fitted "

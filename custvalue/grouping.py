@@ -14,6 +14,9 @@ import pandas as pd
 __all__ = ["group_rows"]
 
 
+CHUNK_ROWS = 1 << 18  # rows hashed at a time: the hash table stays small next to the data
+
+
 def group_rows(frame: pd.DataFrame, weights: np.ndarray | None = None
                ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The distinct rows of ``frame`` in lexicographic order, the total weight of each, and each row's group.
@@ -24,21 +27,32 @@ def group_rows(frame: pd.DataFrame, weights: np.ndarray | None = None
     factorized to sorted codes; the codes are combined column by column into
     an integer key that is ranked again after each column, which keeps the key
     space small on a day grid (few distinct values per column). Exact: no
-    row hashing.
+    row hashing. Columns are factorized one at a time and in slices, so the
+    memory it takes stays within a few columns' worth.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1, 0, 1, 1], "T": [5.0, 3.0, 5.0, 4.0]})
+    >>> rows, counts, group = group_rows(frame)
+    >>> rows.values.tolist(), counts.tolist(), group.tolist()
+    ([[0.0, 3.0], [1.0, 4.0], [1.0, 5.0]], [1.0, 1.0, 2.0], [2, 0, 2, 1])
     """
-    factorized = [pd.factorize(frame[c].to_numpy(), sort=True, use_na_sentinel=False) for c in frame.columns]
-    key = factorized[0][0].astype(np.int64, copy=False)  # the codes are ours to overwrite
-    size = len(factorized[0][1])
+    key, first_uniques = factorize_sorted(frame[frame.columns[0]].to_numpy())
+    size = len(first_uniques)
+    uniques_of = [first_uniques]
     levels = [(np.arange(size), size)]  # per column: the sorted combined keys present so far, and its width
-    for code, uniques in factorized[1:]:
+    for column in frame.columns[1:]:
+        code, uniques = factorize_sorted(frame[column].to_numpy())
+        uniques_of.append(uniques)
         width = max(len(uniques), 1)
         key *= width  # size × width ≤ rows², far below 2⁶³
         key += code
+        del code
         present, key = _dense_rank(key, size * width)
         levels.append((present, width))
         size = len(present)
     values, rank = {}, np.arange(size)
-    for column, (_, uniques), (present, width) in zip(frame.columns[::-1], factorized[::-1], levels[::-1]):
+    for column, uniques, (present, width) in zip(frame.columns[::-1], uniques_of[::-1], levels[::-1]):
         combined = present[rank]
         values[column] = np.asarray(uniques)[combined % width]
         rank = combined // width
@@ -47,17 +61,40 @@ def group_rows(frame: pd.DataFrame, weights: np.ndarray | None = None
     return rows, np.bincount(key, weights=w, minlength=size).astype(float), key
 
 
+def factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int64 codes of ``values`` into their sorted distinct values (missing values last), and those values.
+
+    Numbers are hashed :data:`CHUNK_ROWS` at a time and the slices' distinct values merged, so
+    the hash table stays small (one for a million floats takes several times their memory).
+
+    Examples
+    --------
+    >>> codes, uniques = factorize_sorted(np.array([2.5, 1.0, np.nan, 2.5]))
+    >>> codes.tolist(), uniques.tolist()
+    ([1, 0, 2, 1], [1.0, 2.5, nan])
+    """
+    if values.dtype.kind not in "biuf" or len(values) <= CHUNK_ROWS:
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
+        return codes.astype(np.int64, copy=False), np.asarray(uniques)
+    parts = [pd.factorize(values[start:start + CHUNK_ROWS], use_na_sentinel=False)
+             for start in range(0, len(values), CHUNK_ROWS)]
+    uniques = np.unique(np.concatenate([np.asarray(u) for _, u in parts]))  # sorted, NaN last
+    codes = np.empty(len(values), dtype=np.int64)
+    for i, (part_codes, part_uniques) in enumerate(parts):
+        position = np.searchsorted(uniques, np.asarray(part_uniques))
+        codes[i * CHUNK_ROWS:i * CHUNK_ROWS + len(part_codes)] = position[part_codes]
+    return codes, uniques
+
+
 def _dense_rank(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     """The sorted distinct values of ``key`` (all in [0, space)) and each entry's rank among them."""
     if space <= max(8 * len(key), 2**20):
         seen = np.zeros(space, dtype=bool)
         seen[key] = True
         present = np.flatnonzero(seen)
-        rank = np.empty(space, dtype=np.int64)  # only the entries at present keys are written and read
+        # Only the entries at present keys are written and read; ranks fit 32 bits (half the memory).
+        rank = np.empty(space, dtype=np.int32 if len(present) < 2**31 else np.int64)
         rank[present] = np.arange(len(present))
-        return present, rank[key]
-    codes, present = pd.factorize(key)
-    order = np.argsort(present)
-    rank = np.empty(len(present), dtype=np.int64)
-    rank[order] = np.arange(len(present))
-    return present[order], rank[codes]
+        return present, rank[key].astype(np.int64)
+    codes, present = factorize_sorted(key)
+    return present, codes

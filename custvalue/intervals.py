@@ -1,37 +1,66 @@
 """Uncertainty intervals for every customer's predictions, at maximum-likelihood speed.
 
-Parameter vectors are drawn from the asymptotic normal of the log-parameters
-(mean: the estimates; covariance: the inverse observed information), or, as
-an option, from refits on data simulated from the fitted model (parametric
-bootstrap). Each draw re-predicts every distinct customer row; the quantiles
-over draws give the interval.
+Three ways, all for the uncertainty of the fitted parameters:
+
+* the **delta method** (default in :func:`custvalue.score`): each prediction is
+  linearised in the parameters on the optimiser's scale (forward differences,
+  one extra prediction per parameter) on a scale where it is close to normal —
+  log for counts, spends and values, logit for probabilities — and its
+  variance is gᵀΣg with Σ the inverse observed information;
+* **asymptotic draws**: parameter vectors drawn from the asymptotic normal of
+  the log-parameters, each re-predicting every distinct customer row, the
+  quantiles over draws giving the interval;
+* the **parametric bootstrap**: refits on data simulated from the fitted model.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
+from custvalue.checks import check_choice, check_frame, check_int, check_level, invalid
 from custvalue.errors import InvalidParameterError
 from custvalue.models import Ability, BaseModel
+from custvalue.progress import progress
 
-__all__ = ["parameter_draws", "prediction_intervals"]
+__all__ = ["parameter_draws", "prediction_intervals", "linearize", "delta_bounds", "PROBABILITIES"]
+
+#: Prediction columns that are probabilities: their delta-method intervals are taken on the logit scale.
+PROBABILITIES = frozenset({"p_alive"})
+STEP = 1e-5  # forward-difference step on the optimiser's scale of the parameters
 
 ROWS_PER_CHUNK = 20_000
-LONG_RUN = 5_000_000  # draws × rows above which a progress bar is worth showing
+
+_Item = TypeVar("_Item")
 
 
 def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
-                    data: pd.DataFrame | None = None, seed: int = 0) -> list[BaseModel]:
+                    data: pd.DataFrame | None = None, seed: int = 0,
+                    show_progress: bool | None = None) -> list[BaseModel]:
     """``n_draws`` fitted copies of ``model`` with parameters drawn around its estimates.
 
     ``"asymptotic"``: log θ ~ N(log θ̂, Σ), Σ the inverse observed information.
     ``"bootstrap"``: refits on ``data``-shaped samples simulated from the
-    fitted model (same T, or same purchase counts for Gamma-Gamma).
+    fitted model (same T, or same purchase counts for Gamma-Gamma), with a
+    progress bar (``show_progress``: see :mod:`custvalue.progress`).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> model = cv.models.get("bgnbd").fit(cv.datasets.load_cdnow_summary())
+    >>> len(parameter_draws(model, 20))
+    20
     """
+    if not isinstance(model, BaseModel):
+        raise invalid("model", model, "it must be a fitted custvalue model")
+    n_draws = check_int(n_draws, "n_draws", low=1)
+    method = check_choice(method, "method", ["asymptotic", "bootstrap"])
+    seed = check_int(seed, "seed", low=0)
+    if data is not None:
+        check_frame(data, "data")
     model._check_fitted()
     rng = np.random.default_rng(seed)
     names = list(model.parameter_names())
@@ -51,40 +80,124 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
             raise InvalidParameterError("the parametric bootstrap needs the summary the model was fitted on")
         model.require(Ability.SIMULATION, "the parametric bootstrap")
         refits = []
-        for i in _progress(range(n_draws), "bootstrap refits"):
+        for i in progress(range(n_draws), "bootstrap refits", enabled=show_progress):
             sample = model.simulate_like(data, seed=int(rng.integers(2**31)) + i)
             refits.append(model.clone().fit(sample))
         return refits
     raise InvalidParameterError(f"unknown interval method {method!r}; use 'asymptotic' or 'bootstrap'")
 
 
-def prediction_intervals(rows: pd.DataFrame, predict: Callable[[BaseModel, BaseModel | None], dict],
-                         count_draws: list[BaseModel], spend_draws: list[BaseModel | None],
-                         level: float) -> dict[str, np.ndarray]:
-    """``{column}_lower`` / ``{column}_upper`` for each column ``predict`` returns, over the draws."""
-    if not 0 < level < 1:
-        raise InvalidParameterError(f"intervals must be a level in (0, 1), e.g. 0.9; got {level}")
+def prediction_intervals(rows: pd.DataFrame,
+                         predict: Callable[[pd.DataFrame, BaseModel, BaseModel | None], dict[str, np.ndarray]],
+                         count_draws: Sequence[BaseModel], spend_draws: Sequence[BaseModel | None],
+                         level: float, show_progress: bool | None = None) -> dict[str, np.ndarray]:
+    """``{column}_lower`` / ``{column}_upper`` for each column ``predict`` returns, over the draws
+    (``show_progress``: see :mod:`custvalue.progress`).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> summary = cv.datasets.load_cdnow_summary()
+    >>> model = cv.models.get("bgnbd").fit(summary)
+    >>> draws = parameter_draws(model, 50)
+    >>> out = prediction_intervals(summary.head(3), lambda rows, m, s: {"p_alive": m.p_alive(rows).to_numpy()},
+    ...                            draws, [None] * 50, 0.9)
+    >>> sorted(out), bool((out["p_alive_lower"] <= out["p_alive_upper"]).all())
+    (['p_alive_lower', 'p_alive_upper'], True)
+    """
+    level = check_level(level, "level")
+    check_frame(rows, "rows")
+    if not callable(predict):
+        raise invalid("predict", predict, "it must be a function (rows, count_model, spend_model) -> dict of arrays")
+    if len(count_draws) != len(spend_draws) or not len(count_draws):
+        raise InvalidParameterError(f"count_draws and spend_draws must be non-empty and as long as each other; got "
+                                    f"{len(count_draws)} and {len(spend_draws)}")
     tail = (1 - level) / 2
     out: dict[str, list[np.ndarray]] = {}
-    for start in _progress(range(0, len(rows), ROWS_PER_CHUNK), "intervals", len(count_draws) * len(rows)):
+    for start in progress(range(0, len(rows), ROWS_PER_CHUNK), "intervals", enabled=show_progress):
         chunk = rows.iloc[start:start + ROWS_PER_CHUNK]
         samples: dict[str, list[np.ndarray]] = {}
         for count_model, spend_model in zip(count_draws, spend_draws):
             for column, values in predict(chunk, count_model, spend_model).items():
                 samples.setdefault(column, []).append(np.asarray(values, dtype=float))
-        for column, values in samples.items():
-            low, high = np.quantile(np.vstack(values), [tail, 1 - tail], axis=0)
+        for column, draws in samples.items():
+            low, high = np.quantile(np.vstack(draws), [tail, 1 - tail], axis=0)
             out.setdefault(f"{column}_lower", []).append(low)
             out.setdefault(f"{column}_upper", []).append(high)
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
-def _progress(iterable, label: str, work: int = LONG_RUN):
-    """A tqdm progress bar for long runs in a terminal, when tqdm is installed (``custvalue[progress]``)."""
-    if work < LONG_RUN or not sys.stderr.isatty():
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc=label)
+def _interval_scale(column: str, values: np.ndarray) -> np.ndarray:
+    """Values on the scale their intervals are symmetric on: logit for probabilities, log otherwise."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if column in PROBABILITIES:
+            return np.log(values) - np.log1p(-values)
+        return np.log(values)
+
+
+def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndarray]]
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The predictions ``predict(model)`` and the variance each column's transform (log, or logit for
+    ``PROBABILITIES``, i.e. P(alive)) owes to the uncertainty of ``model``'s parameters: gᵀΣg, g the forward-difference
+    gradient on the optimiser's scale, Σ the parameters' covariance (the inverse observed information).
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> summary = cv.datasets.load_cdnow_summary()
+    >>> model = cv.models.get("bgnbd").fit(summary)
+    >>> repeat_buyers = summary[summary["frequency"] > 0].head(3)
+    >>> values, variances = linearize(model, lambda m: {"p_alive": m.p_alive(repeat_buyers).to_numpy()})
+    >>> bool((variances["p_alive"] > 0).all())
+    True
+    """
+    model.require(Ability.INTERVALS, "delta-method prediction intervals")
+    covariance = model.covariance_log_.to_numpy()
+    if not np.all(np.isfinite(covariance)):
+        raise InvalidParameterError(f"{type(model).__name__} has no covariance (fitted with from_params?); "
+                                    "intervals need a model fitted on data")
+    names = list(model.parameter_names())
+    positive = model._is_log_scale()
+    values = model.params_.to_numpy()
+    z = np.where(positive, np.log(values), values)
+    center = {c: np.asarray(v, dtype=float) for c, v in predict(model).items()}
+    scaled = {c: _interval_scale(c, v) for c, v in center.items()}
+    gradients = {c: np.empty((len(v), len(z))) for c, v in center.items()}
+    for j in range(len(z)):
+        moved = z.copy()
+        moved[j] += STEP
+        natural = np.where(positive, np.exp(moved), moved)
+        shifted = predict(type(model).from_params(model.get_params(), **dict(zip(names, natural))))
+        for column, value in shifted.items():
+            with np.errstate(invalid="ignore"):
+                gradients[column][:, j] = (_interval_scale(column, np.asarray(value, dtype=float))
+                                           - scaled[column]) / STEP
+    variances = {c: np.einsum("ij,jk,ik->i", g, covariance, g) for c, g in gradients.items()}
+    return center, variances
+
+
+def delta_bounds(column: str, values: np.ndarray, variance: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """``level`` bounds of ``column``'s values with the given variance on its interval scale (see :func:`linearize`).
+
+    Values at the edge of their range (0, or 0 and 1 for probabilities), where the scale has no
+    slope, get the value itself as both bounds.
+
+    Examples
+    --------
+    >>> low, high = delta_bounds("clv", np.array([10.0]), np.array([0.04]), 0.9)
+    >>> np.round([low[0], high[0]], 3).tolist()   # 10·e^(∓1.645·0.2)
+    [7.197, 13.895]
+    """
+    from scipy.stats import norm
+
+    z = norm.ppf(0.5 + check_level(level, "level") / 2)
+    center = _interval_scale(column, values)
+    spread = z * np.sqrt(np.clip(variance, 0.0, None))
+    inside = np.isfinite(center) & np.isfinite(spread)
+    low, high = np.where(inside, center - spread, 0.0), np.where(inside, center + spread, 0.0)
+    with np.errstate(over="ignore"):
+        if column in PROBABILITIES:
+            low, high = 1.0 / (1.0 + np.exp(-low)), 1.0 / (1.0 + np.exp(-high))
+        else:
+            low, high = np.exp(low), np.exp(high)
+    return np.where(inside, low, values), np.where(inside, high, values)

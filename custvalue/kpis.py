@@ -7,8 +7,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from custvalue.columns import canonical_columns, is_summary
-from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.checks import check_choice, check_date, check_frame, check_number, check_values, invalid
+from custvalue.columns import as_timestamp, is_summary
+from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaError
+from custvalue.summary import checked_transactions
 
 __all__ = ["kpis", "cohort_retention", "gini", "top_share"]
 
@@ -21,7 +23,9 @@ def gini(values: np.ndarray | pd.Series) -> float:
     >>> gini([1, 1, 1, 1]), round(gini([0, 0, 0, 10]), 4)
     (0.0, 0.75)
     """
-    v = np.sort(np.asarray(values, dtype=float))
+    v = np.sort(_finite_values(values, "values"))
+    if (v < 0).any():
+        raise invalid("values", values, "the Gini coefficient needs values >= 0; clip them: np.clip(values, 0, None)")
     n = len(v)
     if n == 0 or v.sum() == 0:
         return 0.0
@@ -37,10 +41,21 @@ def top_share(values: np.ndarray | pd.Series, share: float = 0.2) -> float:
     >>> top_share([1, 1, 1, 1, 6], share=0.2)
     0.6
     """
-    v = np.sort(np.asarray(values, dtype=float))[::-1]
+    share = check_number(share, "share", low=0, high=1, low_open=True)
+    v = np.sort(_finite_values(values, "values"))[::-1]
     total = v.sum()
     k = int(np.ceil(share * len(v)))
     return float(v[:k].sum() / total) if total else 0.0
+
+
+def _finite_values(values: object, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise invalid(name, values, "it must be a list or array of numbers") from None
+    if array.ndim != 1 or not np.isfinite(array).all():
+        raise invalid(name, values, "it must be a one-dimensional list or array of finite numbers")
+    return array
 
 
 def kpis(
@@ -79,39 +94,53 @@ def kpis(
     >>> k[["customers", "active_customers", "revenue", "average_order_value", "retention_rate", "romi"]].tolist()
     [3.0, 3.0, 90.0, 22.5, 1.0, 0.8]
     """
-    if not isinstance(data, pd.DataFrame) or len(data) == 0:
-        raise SchemaError("kpis needs a non-empty DataFrame of transactions or scored customers")
+    data = check_frame(data, "data")
+    for name, when in (("start", start), ("end", end)):
+        if when is not None:
+            check_date(when, name)
+    if costs is not None:
+        costs = check_number(costs, "costs", low=0, low_open=True)
     rows: dict[str, float] = {}
     if is_summary(data):
         value = "clv" if "clv" in data.columns else "total_value" if "total_value" in data.columns else None
         if value is None:
-            raise SchemaError("kpis on customers needs 'clv' (run custvalue.score) or 'total_value'")
-        v = data[value].to_numpy(dtype=float)
-        rows.update(customers=float(len(data)), **{f"total_{value}": float(v.sum()), f"mean_{value}": float(v.mean()),
+            raise MissingColumnError("kpis on customers needs 'clv' (run custvalue.score) or 'total_value'")
+        if start is not None or end is not None or columns is not None:
+            raise InvalidParameterError("start=, end= and columns= apply to transactions; this frame holds customers "
+                                        "(a summary or scores): leave them out")
+        v = check_values(data, value)
+        total = float(v.sum())
+        if not np.isfinite(total):
+            raise SchemaError(f"column {value!r}: the values add up to more than a float can hold")
+        rows.update(customers=float(len(data)), **{f"total_{value}": total, f"mean_{value}": float(v.mean()),
                     f"top_20pct_{value}_share": top_share(v), f"gini_{value}": gini(np.clip(v, 0, None))})
         if "p_alive" in data.columns:
-            rows["mean_p_alive"] = float(data["p_alive"].mean())
-        if "segment" in data.columns:
-            shares = data.groupby("segment", observed=True)[value].sum() / v.sum()
+            rows["mean_p_alive"] = float(check_values(data, "p_alive", low=0, high=1).mean())
+        if "segment" in data.columns and total > 0:
+            shares = pd.Series(v, index=data.index).groupby(data["segment"], observed=True).sum() / total
             rows.update({f"{value}_share: {name}": float(share) for name, share in shares.items()})
-        income = float(v.sum())
+        income = total
     else:
-        tx = canonical_columns(data, columns)
-        dates = pd.to_datetime(tx["date"])
-        low = dates.min() if start is None else pd.Timestamp(start)
-        high = dates.max() if end is None else pd.Timestamp(end)
+        tx = checked_transactions(data, columns, "data")
+        dates = tx["date"]
+        low = dates.min() if start is None else as_timestamp(start, "start", dates.dt.tz)
+        high = dates.max() if end is None else as_timestamp(end, "end", dates.dt.tz)
         if high < low:
-            raise InvalidParameterError(f"end ({high.date()}) is before start ({low.date()})")
-        period = tx[(dates >= low) & (dates <= high)]
+            raise InvalidParameterError(f"end={str(high.date())!r} is not valid: it is before start ({low.date()})")
+        in_period = ((dates >= low) & (dates <= high)).to_numpy()
+        period = tx[in_period]
         if len(period) == 0:
-            raise SchemaError(f"no transactions between {low.date()} and {high.date()}")
+            raise SchemaError(f"no transactions between {low.date()} and {high.date()}; the data run from "
+                              f"{dates.min().date()} to {dates.max().date()}")
         revenue_by_customer = period.groupby("customer_id")["amount"].sum()
-        days = pd.to_datetime(period["date"]).dt.normalize()
+        days = period["date"].dt.normalize()
         occasions = days.groupby(period["customer_id"]).nunique()
         customers = float(len(revenue_by_customer))
         revenue = float(revenue_by_customer.sum())
+        if not np.isfinite(revenue):
+            raise SchemaError("column 'amount': the revenue adds up to more than a float can hold")
         rows.update(
-            customers=float(tx.loc[dates <= high, "customer_id"].nunique()), active_customers=customers,
+            customers=float(tx.loc[(dates <= high).to_numpy(), "customer_id"].nunique()), active_customers=customers,
             revenue=revenue, orders=float(len(period)),
             average_order_value=revenue / len(period), purchase_frequency=len(period) / customers,
             repeat_purchase_rate=float((occasions >= 2).mean()),
@@ -121,14 +150,12 @@ def kpis(
         length = high - low
         previous_start = low - length - pd.Timedelta(days=1)
         if dates.min() <= previous_start:
-            before = set(tx.loc[(dates >= previous_start) & (dates < low), "customer_id"])
+            before = set(tx.loc[((dates >= previous_start) & (dates < low)).to_numpy(), "customer_id"])
             if before:
                 retained = len(before & set(revenue_by_customer.index)) / len(before)
                 rows.update(retention_rate=retained, churn_rate=1 - retained)
         income = revenue
     if costs is not None:
-        if costs <= 0:
-            raise InvalidParameterError(f"costs must be > 0 for ROMI, got {costs}")
         rows["romi"] = (income - costs) / costs
     return pd.DataFrame({"value": pd.Series(rows, dtype=float)}).rename_axis("kpi")
 
@@ -138,7 +165,9 @@ def cohort_retention(tx: pd.DataFrame, period: str = "M", *, columns: Mapping[st
 
     Rows are cohorts (the period of each customer's first purchase), columns
     the number of periods since acquisition (0, 1, ...), values the share of
-    the cohort with a purchase then; ``attrs["cohort_size"]`` has the sizes.
+    the cohort with a purchase then (``<NA>`` for periods a cohort has not
+    reached yet: unknown rather than zero); ``attrs["cohort_size"]``
+    maps each cohort (as text, e.g. "2024-01") to its size.
 
     Examples
     --------
@@ -151,12 +180,11 @@ def cohort_retention(tx: pd.DataFrame, period: str = "M", *, columns: Mapping[st
     periods_since  0    1    2
     cohort
     2024-01        1.0  0.5  0.0
-    2024-02        1.0  1.0  NaN
+    2024-02        1.0  1.0  <NA>
     """
-    if period not in ("D", "W", "M", "Q", "Y"):
-        raise InvalidParameterError(f"period must be one of D, W, M, Q, Y; got {period!r}")
-    frame = canonical_columns(tx, columns)
-    dates = pd.to_datetime(frame["date"])
+    period = check_choice(period, "period", ["D", "W", "M", "Q", "Y"])
+    frame = checked_transactions(tx, columns, "tx")
+    dates = frame["date"]
     if dates.dt.tz is not None:
         dates = dates.dt.tz_localize(None)
     periods = dates.dt.to_period(period)
@@ -168,7 +196,8 @@ def cohort_retention(tx: pd.DataFrame, period: str = "M", *, columns: Mapping[st
     counts = counts.reindex(columns=range((last - counts.index.min()).n + 1), fill_value=0)
     sizes = counts[0]
     matrix = counts.div(sizes, axis=0)
-    for cohort in matrix.index:  # periods not yet reached are unknown, not zero
-        matrix.loc[cohort, matrix.columns > (last - cohort).n] = np.nan
-    matrix.attrs["cohort_size"] = sizes
+    matrix = matrix.astype("Float64")
+    for cohort in matrix.index:  # periods not yet reached are unknown (<NA>), not zero
+        matrix.loc[cohort, matrix.columns > (last - cohort).n] = pd.NA
+    matrix.attrs["cohort_size"] = {str(cohort): int(size) for cohort, size in sizes.items()}  # JSON: Parquet keeps it
     return matrix

@@ -10,6 +10,7 @@ holds the row positions of a 20-million-row cleaning report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
@@ -36,7 +37,7 @@ class Provenance(str):
         self._items = dict(items)
         return self
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[dict[str, Any]], Provenance], tuple[dict[str, Any]]]:
         return _restore, (self._items,)
 
     def __deepcopy__(self, memo: dict) -> Provenance:

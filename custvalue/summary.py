@@ -25,7 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from custvalue.checks import check_bool, check_date, check_frame, check_mapping
+from custvalue.clean import float_id_facts, float_ids_to_int, unusable_ids
 from custvalue.columns import (
+    COLUMNS_EXAMPLE,
     REQUIRED_COLUMNS,
     canonical_columns,
     customer_codes,
@@ -35,10 +38,10 @@ from custvalue.columns import (
     parse_dates,
     slices,
 )
-from custvalue.engines import engine_step, not_a_frame_error
-from custvalue.errors import InvalidParameterError, SchemaError, invalid_values_error
+from custvalue.engines import engine_step
+from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaError, invalid_values_error
 from custvalue.provenance import ATTRS_KEY, attach, provenance
-from custvalue.timeunits import check_grain, day_numbers, days_per_unit, period_start_days
+from custvalue.timeunits import check_grain, check_unit, day_numbers, days_per_unit, period_start_days
 from custvalue.validation import validate_summary
 
 __all__ = ["summarize", "calibration_holdout"]
@@ -108,14 +111,18 @@ def summarize(
     1                    1      2.0  4.0            30.0
     2                    0      0.0  3.0             0.0
     """
-    days_per_unit(unit)
+    check_unit(unit)
     check_grain(grain)
+    if observation_end is not None:
+        check_date(observation_end, "observation_end")
+    check_mapping(columns, "columns", example=COLUMNS_EXAMPLE)
+    check_bool(compute, "compute")
     on_engine = engine_step("summarize", tx)
     if on_engine is not None:
         return on_engine(tx, unit, observation_end, grain=grain, columns=columns, compute=compute)
     if isinstance(tx, pd.DataFrame) and is_summary(tx) and not columns:
-        return validate_summary(tx).copy()
-    data = _transactions(tx, columns)
+        return validate_summary(check_frame(tx, "tx")).copy()
+    data = checked_transactions(tx, columns)
     raw_days = day_numbers(data["date"])
     end_day = _end_day(raw_days, observation_end)
 
@@ -168,14 +175,20 @@ def calibration_holdout(
     2                        0    3.0                  0                     0.0               4.0
     """
     factor = days_per_unit(unit)
-    data = _transactions(tx, columns)
+    check_grain(grain)
+    check_date(calibration_end, "calibration_end")
+    if observation_end is not None:
+        check_date(observation_end, "observation_end")
+    data = checked_transactions(tx, columns)
     cal_end = day_number(calibration_end, "calibration_end")
     raw_days = day_numbers(data["date"])
     end_day = _end_day(raw_days, observation_end)
     if end_day <= cal_end:
         raise InvalidParameterError(
-            f"observation_end ({pd.Timestamp(end_day, unit='D').date()}) must be after "
+            f"observation_end={str(pd.Timestamp(end_day, unit='D').date())!r} is not valid: it must be after "
             f"calibration_end ({pd.Timestamp(cal_end, unit='D').date()})"
+            + ("" if observation_end is not None else "; by default it is the last purchase date, so pass a "
+               "calibration_end before it")
         )
     calibration = summarize(data, unit=unit, observation_end=pd.Timestamp(cal_end, unit="D"), grain=grain)
 
@@ -184,6 +197,7 @@ def calibration_holdout(
     in_holdout = (raw_days > cal_end) & (days <= end_day)
     agg = aggregate(codes[in_holdout], days[in_holdout],
                     data["amount"].to_numpy(dtype=float)[in_holdout], len(ids))
+    _refuse_overflow(agg.total, ids, "amount")
     holdout = pd.DataFrame(
         {"frequency_holdout": agg.n_periods, "total": agg.total}, index=pd.Index(ids, name="customer_id")
     ).reindex(calibration.index, fill_value=0)
@@ -219,6 +233,7 @@ def summary_frame(data: pd.DataFrame, raw_days: np.ndarray, end_day: int, unit: 
     if n_outside:
         codes, days, amounts = codes[inside], days[inside], amounts[inside]
     agg = aggregate(codes, days, amounts, len(ids))
+    _refuse_overflow(agg.total, ids, "amount")
     present = agg.n_periods > 0
     first = agg.first_day[present]
     last = agg.last_day[present]
@@ -273,7 +288,7 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
         return Aggregates(n_tx, first, last, total, np.zeros(n_customers), n_tx)
     base = int(days.min())
     bits = max(int(days.max()) - base, 1).bit_length()
-    key_type = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
+    key_type: type[np.unsignedinteger] = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
     key = np.empty(len(codes), dtype=key_type)
     for part in slices(len(codes)):
         key[part] = (codes[part].astype(key_type) << key_type(bits)) | (days[part] - base).astype(key_type)
@@ -305,12 +320,22 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     return Aggregates(n_periods, first, last, total, first_total, n_tx)
 
 
-def _transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
+def _refuse_overflow(totals: np.ndarray, ids: np.ndarray, column: str) -> None:
+    """Refuse per-customer sums too large for a float (amounts such as 1e308)."""
+    bad = ~np.isfinite(totals)
+    if bad.any():
+        raise invalid_values_error(
+            column, "finite sum per customer", pd.DataFrame({f"total {column}": totals[bad]},
+                                                            index=pd.Index(ids[bad], name="customer_id")),
+            f"these customers' {column}s add up to more than a float can hold (about 1.8e308); check the "
+            f"{column} column for absurd values, or rescale it (e.g. to thousands)")
+
+
+def checked_transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None, name: str = "tx") -> pd.DataFrame:
     """Canonical transaction columns, checked for what summarize needs (no copies of big data)."""
-    if not isinstance(tx, pd.DataFrame):
-        raise not_a_frame_error(tx, "summarize")
+    tx = check_frame(tx, name, allow_empty=True)
     if not columns and not any(c in tx.columns for c in REQUIRED_COLUMNS) and not is_summary(tx):
-        raise SchemaError(
+        raise MissingColumnError(
             f"summarize needs transactions (customer_id, date, amount) or a customer summary "
             f"(frequency, recency, T); the frame has {list(map(str, tx.columns))}. "
             "How to fix: pass columns={'your_id': 'customer_id', 'your_date': 'date', "
@@ -328,10 +353,17 @@ def _transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.Dat
     fix = "run custvalue.clean(tx) first; it drops such rows and reports them"
     if data["customer_id"].isna().any():
         raise invalid_values_error("customer_id", "not missing", tx[data["customer_id"].isna().to_numpy()], fix)
+    bad_ids = unusable_ids(data["customer_id"])
+    if bad_ids.any():
+        raise invalid_values_error("customer_id", "usable id", tx[bad_ids], fix)
+    float_ids_to_int(data["customer_id"].dtype, *float_id_facts(data["customer_id"]))
     dates = data["date"]
     if not (pd.api.types.is_datetime64_dtype(dates.dtype) or isinstance(dates.dtype, pd.DatetimeTZDtype)):
         parsed = parse_dates(dates, None)
         bad = parsed.isna().to_numpy()
+        if bad.all():
+            raise invalid_values_error("date", "parseable date", tx[bad], "map the date column with columns=, or "
+                                       "run custvalue.clean(tx, date_format='%d/%m/%Y') with your dates' format")
         if bad.any():
             raise invalid_values_error("date", "parseable date", tx[bad], fix)
         data = data.assign(date=parsed)
@@ -367,4 +399,5 @@ def _end_day(days: np.ndarray, observation_end: str | pd.Timestamp | None) -> in
 
 
 def _to_dates(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[D]").astype("datetime64[s]")
+    # Microseconds: the resolution pandas gives parsed dates, and one that Parquet keeps (it has no seconds).
+    return days.astype("datetime64[D]").astype("datetime64[us]")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from custvalue.errors import InvalidParameterError
+from custvalue.checks import invalid
 
 DAYS_PER_UNIT: dict[str, float] = {
     "D": 1.0,
@@ -24,8 +24,8 @@ DAYS_PER_UNIT: dict[str, float] = {
 GRAINS = ("D", "W", "M", "Y")
 
 
-def days_per_unit(unit: str) -> float:
-    """Return the number of days in one ``unit``.
+def days_per_unit(unit: str, name: str = "unit") -> float:
+    """Return the number of days in one ``unit`` (``name``: the parameter that gave it, for errors).
 
     Examples
     --------
@@ -34,23 +34,35 @@ def days_per_unit(unit: str) -> float:
     >>> round(days_per_unit("M"), 6)
     30.436875
     """
-    try:
-        return DAYS_PER_UNIT[unit]
-    except (KeyError, TypeError):
-        raise InvalidParameterError(
-            f"unknown time unit {unit!r}; use one of {sorted(DAYS_PER_UNIT)} "
-            "(days, weeks, months of 365.2425/12 days, years of 365.2425 days)"
-        ) from None
+    return DAYS_PER_UNIT[check_unit(unit, name)]
 
 
-def check_grain(grain: str) -> str:
-    """Validate a grain name and return it."""
-    if grain not in GRAINS:
-        raise InvalidParameterError(
-            f"unknown grain {grain!r}; use one of {list(GRAINS)} "
-            "(purchases in the same day, week, month or year count as one)"
-        )
-    return grain
+def check_unit(unit: object, name: str = "unit") -> str:
+    """``unit`` if it is a time unit: "D", "W", "M" (365.2425/12 days) or "Y" (365.2425 days).
+
+    Examples
+    --------
+    >>> check_unit("M")
+    'M'
+    """
+    if isinstance(unit, str) and unit in DAYS_PER_UNIT:
+        return unit
+    raise invalid(name, unit, f"unknown time unit; use one of {list(DAYS_PER_UNIT)} (days, weeks, months of "
+                  "365.2425/12 days, years of 365.2425 days)")
+
+
+def check_grain(grain: object, name: str = "grain") -> str:
+    """``grain`` if it is a purchase-period grain: purchases in the same day, week, month or year count as one.
+
+    Examples
+    --------
+    >>> check_grain("D")
+    'D'
+    """
+    if isinstance(grain, str) and grain in GRAINS:
+        return grain
+    raise invalid(name, grain, f"unknown grain; use one of {list(GRAINS)} (purchases in the same day, week, month "
+                  "or year count as one)")
 
 
 def day_numbers(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from custvalue.checks import check_frame, invalid
 from custvalue.errors import SchemaError, format_examples
 
 __all__ = ["validate", "validate_summary"]
@@ -40,11 +41,12 @@ def validate(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
         Listing every broken rule with its column, the number of offending
         rows, a few of them and how to fix the input.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(
-            f"{schema.__name__}: expected a pandas DataFrame, got {type(frame).__name__}"
-        )
+    import pandera.pandas as pa
     from pandera.errors import SchemaErrors
+
+    if not (isinstance(schema, type) and issubclass(schema, pa.DataFrameModel)):
+        raise invalid("schema", schema, "it must be a pandera DataFrameModel such as custvalue.CustomerSummary")
+    check_frame(frame, "frame", allow_empty=True)
 
     try:
         schema.validate(frame, lazy=True, inplace=False)

@@ -162,3 +162,58 @@ def test_hashed_duplicate_detection_is_exact():
     assert expected.sum() > 100  # plenty of duplicates to find
     np.testing.assert_array_equal(exact_duplicates(frame, hash_above=0), expected)
     np.testing.assert_array_equal(exact_duplicates(frame.drop_duplicates(), hash_above=0), False)
+
+
+def test_future_dates_have_their_own_reason_and_policy():
+    tx = pd.DataFrame({"customer_id": [1, 1, 2, 2], "amount": [5.0, 6.0, 7.0, 8.0],
+                       "date": ["2024-01-02", "2099-12-31", "2024-02-03", pd.Timestamp.now().strftime("%Y-%m-%d")]})
+    out = cv.clean(tx)
+    report = cv.cleaning_report(out)
+    assert report.dropped["future_date"] == 1 and report.positions["future_date"].tolist() == [1]
+    assert len(out) == 3  # today is not the future
+    kept = cv.cleaning_report(cv.clean(tx, future_dates="keep"))
+    assert kept.kept_flagged == {"future_date": 1} and kept.rows_kept == 4
+    with pytest.raises(SchemaError, match=r"(?s)future_date.*future_dates='drop'"):
+        cv.clean(tx, future_dates="raise")
+
+
+def test_unusable_ids_are_dropped_and_reported():
+    tx = pd.DataFrame({"customer_id": [1.0, np.inf, 2.0, np.nan, -np.inf], "date": ["2024-01-02"] * 5,
+                       "amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    out = cv.clean(tx)
+    report = cv.cleaning_report(out)
+    assert report.dropped["invalid_customer_id"] == 2 and report.dropped["missing_customer_id"] == 1
+    assert out["customer_id"].tolist() == [1, 2] and out["customer_id"].dtype == np.int64
+    lists = pd.DataFrame({"customer_id": [[1], "a", "a", {"b": 1}], "date": ["2024-01-02"] * 4,
+                          "amount": [1.0, 2.0, 2.0, 3.0]})
+    report = cv.cleaning_report(cv.clean(lists))
+    assert report.dropped["invalid_customer_id"] == 2 and report.dropped["duplicate"] == 1
+
+
+def test_fractional_float_ids_stay_floats():
+    out = cv.clean(pd.DataFrame({"customer_id": [1.5, 2.0, np.nan], "date": ["2024-01-02"] * 3, "amount": 1.0}))
+    assert out["customer_id"].tolist() == [1.5, 2.0] and out["customer_id"].dtype == np.float64
+
+
+def test_list_values_in_any_column_are_read_or_reported_not_raised():
+    tx = pd.DataFrame({"customer_id": [1, 1, 2, 3, 4], "date": ["2024-01-02", "2024-01-02", ["x"], "2024-01-03",
+                                                                 "2024-01-04"],
+                       "amount": [5.0, 5.0, 1.0, [2.0], 3.0], "items": [["a", "b"], ["a", "b"], [], ["c"], ["d"]]})
+    out = cv.clean(tx)
+    report = cv.cleaning_report(out)
+    assert report.dropped["duplicate"] == 1  # rows 0 and 1 are equal, lists included
+    assert report.dropped["unparseable_date"] == 1 and report.dropped["non_numeric_amount"] == 1
+    assert out.index.tolist() == [0, 4]
+
+
+def test_dates_in_several_offsets_become_utc():
+    out = cv.clean(pd.DataFrame({"customer_id": [1, 1], "amount": [1.0, 2.0],
+                                 "date": ["2024-01-15 10:00+01:00", "2024-07-15 10:00+02:00"]}))
+    assert str(out["date"].dt.tz) == "UTC"
+    assert out["date"].dt.hour.tolist() == [9, 8]
+
+
+def test_mixed_formats_that_cannot_be_confused_are_read():
+    out = cv.clean(pd.DataFrame({"customer_id": [1, 1, 1], "amount": [1.0, 2.0, 3.0],
+                                 "date": ["2024-01-05", "2024-01-06 10:30", "March 7, 2024"]}))
+    assert out["date"].dt.strftime("%m-%d").tolist() == ["01-05", "01-06", "03-07"]

@@ -7,7 +7,7 @@ import pytest
 import custvalue as cv
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.models import BetaGeo, ParetoNBD
-from custvalue.models.bgnbd import bgnbd_covariate_loglik, bgnbd_loglik
+from custvalue.models.bgnbd import bgnbd_loglik
 from custvalue.models.paretonbd import paretonbd_covariate_loglik, paretonbd_loglik
 
 HYPER = {"purchase_covariates": ["email"], "dropout_covariates": ["age"]}
@@ -45,8 +45,8 @@ def test_zero_covariates_give_the_plain_likelihood_and_fit():
     z = np.log([0.3, 4.0, 0.7, 2.0])
     for coefficients in ([0.0, 0.0], [0.7, -1.2]):  # with z = 0 the coefficients do not matter
         full = np.concatenate([z, coefficients])
-        assert bgnbd_covariate_loglik(full, arrays, w) == pytest.approx(
-            bgnbd_loglik(z, arrays["frequency"], arrays["recency"], arrays["T"], w, 0), rel=1e-12)
+        plain = {c: arrays[c] for c in ("frequency", "recency", "T")}
+        assert bgnbd_loglik(full, arrays, w) == pytest.approx(bgnbd_loglik(z, plain, w), rel=1e-12)
         assert paretonbd_covariate_loglik(full, arrays, w) == pytest.approx(
             paretonbd_loglik(z, arrays["frequency"], arrays["recency"], arrays["T"], w), rel=1e-12)
     # A coefficient of an all-zero column is not identified; a small penalty pins it at 0, and then the

@@ -168,7 +168,7 @@ def test_dask_is_an_adapter_the_core_does_not_import():
         "import sys, custvalue as cv, dask.dataframe as dd\n"
         "print('dask' in sys.modules.get('custvalue.engines').__dict__.get('KNOWN_ADAPTERS'))\n"
         "tx = dd.from_pandas(cv.datasets.load_cdnow(sample=True), npartitions=2)\n"
-        "try:\n    cv.summarize(tx)\nexcept cv.SchemaError as err:\n    print(err)\n"
+        "try:\n    cv.summarize(tx)\nexcept cv.InvalidParameterError as err:\n    print(err)\n"
         "import custvalue.dask\nprint(len(cv.summarize(tx, compute=True)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -177,3 +177,57 @@ def test_dask_is_an_adapter_the_core_does_not_import():
     fresh = subprocess.run([sys.executable, "-c", "import sys, custvalue; print('dask' in sys.modules)"],
                            capture_output=True, text=True, check=True).stdout
     assert fresh.strip() == "False"
+
+
+def test_clean_gives_the_pandas_dtypes_for_float_ids():
+    # An integer id column with a gap is read as floats: pandas makes the kept ids int64 again, and so must Dask,
+    # even when some partitions hold no fractional or missing id to tell them apart.
+    tx = scattered(RAW).assign(customer_id=lambda d: d["customer_id"].astype(float))
+    tx.loc[3, "customer_id"] = np.nan
+    tx.loc[7, "customer_id"] = np.inf  # an id no customer can have: dropped and reported on both
+    ddf = dd.from_pandas(tx, npartitions=4)
+    expected = cv.clean(tx)
+    assert expected["customer_id"].dtype == np.int64
+    with dask.config.set(scheduler="threads"):
+        lazy = cv.clean(ddf)
+        assert lazy["customer_id"].dtype == np.int64  # known before anything is computed
+        pd.testing.assert_frame_equal(lazy.compute().sort_index(), expected, check_exact=True)
+        at_once = cv.clean(ddf, compute=True)
+        pd.testing.assert_frame_equal(at_once, expected, check_exact=True)
+        assert cv.cleaning_report(at_once).dropped["invalid_customer_id"] == 1
+        fractional = tx.assign(customer_id=tx["customer_id"] + 0.5)
+        got = cv.clean(dd.from_pandas(fractional, npartitions=4), compute=True)
+        assert got["customer_id"].dtype == cv.clean(fractional)["customer_id"].dtype == np.float64
+    with pytest.raises(SchemaError, match="2\\*\\*53"):
+        cv.clean(dd.from_pandas(tx.assign(customer_id=tx["customer_id"] * 1e15), npartitions=4))
+
+
+def test_clean_reads_dates_in_the_format_of_the_first_date_as_pandas_does():
+    # Day-first dates whose first value is ambiguous: pandas reads every row in the first date's format (month
+    # first) and refuses the rows that need another; each Dask partition must do the same, not guess anew.
+    dates = ["01/02/2024"] + [f"{day:02d}/03/2024" for day in range(1, 13)] * 3
+    tx = pd.DataFrame({"customer_id": np.arange(len(dates)) % 7, "amount": 1.0, "date": dates})
+    assert cv.clean(tx)["date"].iloc[0] == pd.Timestamp("2024-01-02")
+    with dask.config.set(scheduler="threads"):
+        got = cv.clean(dd.from_pandas(tx, npartitions=3), compute=True)
+    pd.testing.assert_frame_equal(got, cv.clean(tx), check_exact=True)
+    mixed = tx.assign(date=["01/02/2024"] + ["13/03/2024"] * 36)
+    with dask.config.set(scheduler="threads"), pytest.raises(SchemaError, match="mixes date formats"):
+        cv.clean(dd.from_pandas(mixed, npartitions=3), compute=True)
+    with pytest.raises(SchemaError, match="mixes date formats"):
+        cv.clean(mixed)
+
+
+def test_future_dates_and_penalizer_on_dask():
+    tx = scattered(RAW)
+    tx.loc[[2, 9], "date"] = pd.Timestamp("2099-12-31")
+    ddf = dd.from_pandas(tx, npartitions=3)
+    with dask.config.set(scheduler="threads"):
+        cleaned = cv.clean(ddf, compute=True)
+        assert cv.cleaning_report(cleaned).dropped["future_date"] == 2
+        pd.testing.assert_frame_equal(cleaned, cv.clean(tx), check_exact=True)
+        scored = cv.score(dd.from_pandas(cleaned, npartitions=3), horizon=10, penalizer=0.001, compute=True)
+    models = cv.fitted_models(scored)
+    assert models["model"].penalizer == models["spend_model"].penalizer == 0.001
+    want = cv.fitted_models(cv.score(cleaned, horizon=10, penalizer=0.001))
+    pd.testing.assert_series_equal(models["model"].params_, want["model"].params_, rtol=1e-10)

@@ -42,7 +42,7 @@ def test_compare_models_ranks_by_the_metric(calhold):
     assert table.loc["bgnbd", "aic"] == pytest.approx(8 - 2 * bg.log_likelihood_)
     by_bic = cv.compare_models(calhold, ["bgnbd", "paretonbd"], metric="bic")
     assert by_bic["bic"].is_monotonic_increasing
-    with pytest.raises(InvalidParameterError, match="unknown metric"):
+    with pytest.raises(InvalidParameterError, match="metric=.r2. is not valid"):
         cv.compare_models(calhold, metric="r2")
     with pytest.raises(SchemaError, match="calibration/holdout frame"):
         cv.compare_models(cv.datasets.load_cdnow_summary())
@@ -80,3 +80,82 @@ def test_tracking_by_hand():
     expected = model.expected_purchases_new(end / 7) + model.expected_purchases_new((end - 2) / 7)
     assert track["predicted_cumulative"].iloc[-1] == pytest.approx(expected)
     np.testing.assert_allclose(track["predicted_incremental"].cumsum(), track["predicted_cumulative"])
+
+
+def test_the_same_model_twice_is_numbered_not_overwritten(calhold):
+    table = cv.compare_models(calhold, ["bgnbd", cv.models.get("bgnbd", penalizer=0.01)])
+    assert sorted(table.index) == ["bgnbd", "bgnbd (2)"]
+    assert table.attrs["models"]["bgnbd (2)"].penalizer == 0.01
+    assert str(table.attrs["models"]) == "fitted models: " + ", ".join(table.attrs["models"])
+
+
+def test_auto_choice_fits_its_candidates_with_the_penalizer():
+    tx = cv.clean(cv.datasets.load_cdnow(sample=True))
+    scored = cv.score(tx, model="auto", spend_model=None, penalizer=0.001)
+    choice = cv.fitted_models(scored)["model_choice"]
+    assert {m.penalizer for m in choice.attrs["models"].values()} == {0.001}
+    assert cv.fitted_models(scored)["model"].penalizer == 0.001
+
+
+# --- progress -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    """The progress bars compare_models asks for: (label, total items, enabled)."""
+    import custvalue.evaluation as evaluation
+
+    asked = []
+
+    def recording(items, label, *, total=None, enabled=None):
+        items = list(items)
+        asked.append((label, len(items), enabled))
+        return items
+
+    monkeypatch.setattr(evaluation, "progress_bar", recording)
+    return asked
+
+
+def test_compare_models_shows_progress_over_the_models_unless_told_not_to(calhold, bars):
+    cv.compare_models(calhold, ["bgnbd", "mbgnbd"])
+    cv.compare_models(calhold, ["bgnbd"], progress=False)
+    cv.compare_models(calhold, ["bgnbd"], progress=True)
+    assert bars == [("fitting and checking models", 2, None), ("fitting and checking models", 1, False),
+                    ("fitting and checking models", 1, True)]
+    with pytest.raises(InvalidParameterError, match="progress='yes'"):
+        cv.compare_models(calhold, progress="yes")
+
+
+def test_the_automatic_choice_passes_progress_on(bars):
+    from custvalue.evaluation import choose_model
+
+    tx = cv.clean(cv.datasets.load_cdnow(sample=True))
+    winner, table = choose_model(tx, "W", None, "D", None, progress=False)
+    assert bars == [("fitting and checking models", 3, False)] and winner == table.index[0]
+
+
+def test_no_bar_where_nobody_watches(calhold, capsys):
+    cv.compare_models(calhold, ["bgnbd"])  # pytest's stderr is not a terminal: silent
+    assert capsys.readouterr().err == ""
+
+
+def test_a_bar_in_a_terminal(calhold, monkeypatch):
+    import io
+    import sys
+
+    import custvalue.progress
+
+    pytest.importorskip("tqdm")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(custvalue.progress, "DELAY", 0.0)
+    cv.compare_models(calhold, ["bgnbd", "mbgnbd"])
+    assert "fitting and checking models:   0%|" in terminal.getvalue() and "0/2" in terminal.getvalue()
+    shown = len(terminal.getvalue())
+    cv.compare_models(calhold, ["bgnbd", "mbgnbd"], progress=False)
+    assert len(terminal.getvalue()) == shown

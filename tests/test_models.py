@@ -15,6 +15,7 @@ from custvalue.errors import (
     UnknownModelError,
 )
 from custvalue.models import BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD
+from custvalue.models.gammagamma import SpendWarning
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -167,7 +168,8 @@ def test_bgbb_and_gammagamma_equal_lifetimes():
     theirs = f.conditional_expected_number_of_purchases_up_to_time(5, d["frequency"], d["recency"], d["periods"])
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     np.testing.assert_allclose(
-        m.p_alive(d), f.conditional_probability_alive(1, d["frequency"], d["recency"], d["periods"]), rtol=1e-6)
+        m.p_alive(d, future_t=1), f.conditional_probability_alive(1, d["frequency"], d["recency"], d["periods"]),
+        rtol=1e-6)
     p = m.probability_of_purchases(np.arange(7), 6)
     assert p.sum() == pytest.approx(1.0, abs=1e-10)
     assert np.dot(np.arange(7), p) == pytest.approx(m.expected_purchases_new(6), rel=1e-8)
@@ -249,7 +251,7 @@ def test_gammagamma_refuses_nonpositive_spend_and_warns_on_small_q():
     gg = GammaGamma.from_params(p=2.0, q=0.8, v=10.0)
     assert gg.population_mean_spend() == np.inf
     heavy = GammaGamma.from_params(p=3.0, q=0.7, v=5.0).simulate(np.full(5000, 2.0), seed=4)
-    with pytest.warns(RuntimeWarning, match="q = 0.[5-9].* <= 1"):
+    with pytest.warns(SpendWarning, match="q = 0.[5-9].* <= 1"):
         GammaGamma().fit(heavy)
 
 
@@ -265,7 +267,7 @@ def test_no_repeat_purchases_identify_no_parameter():
 
 def test_registry_lists_gets_and_refuses():
     assert cv.models.available() == sorted(
-        ["bgbb", "bgnbd", "formula", "gammagamma", "historic", "mbgnbd", "paretonbd", "sbg"])
+        ["bgbb", "bgnbd", "formula", "gammagamma", "gammagamma_individual", "historic", "mbgnbd", "paretonbd", "sbg"])
     assert isinstance(cv.models.get("paretonbd", penalizer=0.01), ParetoNBD)
     with pytest.raises(UnknownModelError, match="available models: \\['bgbb'"):
         cv.models.get("bg-nbd")

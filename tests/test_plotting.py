@@ -51,6 +51,19 @@ def test_calibration_and_tracking_plots():
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), track["actual_cumulative"])
     ax = plotting.tracking(track, cumulative=False)
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), track["predicted_incremental"])
+    assert_dates_readable(ax)
+
+
+def assert_dates_readable(ax):
+    """Concise date labels (1997, Feb, Mar, ...) whose boxes do not overlap once drawn."""
+    from matplotlib.dates import ConciseDateFormatter
+
+    assert isinstance(ax.xaxis.get_major_formatter(), ConciseDateFormatter)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()), key=lambda b: b.x0)
+    assert len(boxes) >= 3
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))
 
 
 def test_period_transactions_counts(scored):
@@ -72,17 +85,34 @@ def test_value_plots(scored):
 
 
 def test_segment_plots(scored):
+    from matplotlib.ticker import PercentFormatter
+
     segmented = cv.segment(scored, "rfm")
     table = cv.segment_summary(segmented)
     ax = segmented.cv.plot.segments()
     widths = [p.get_width() for p in ax.patches]
     np.testing.assert_allclose(widths[:len(table)], table["customer_share"])
-    np.testing.assert_allclose(widths[len(table):], table["value_share"])
+    np.testing.assert_allclose(widths[len(table):], table["value_share"].to_numpy(dtype=float))
     assert [t.get_text() for t in ax.get_yticklabels()] == [str(s) for s in table.index]
+    assert (table["customers"] > 0).all() and isinstance(ax.xaxis.get_major_formatter(), PercentFormatter)
+
+
+def test_rfm_grid_cells_are_the_counts_and_every_f_score_is_used(scored):
+    segmented = cv.segment(scored, "rfm")
     ax = segmented.cv.plot.rfm_heatmap()
     grid = ax.get_images()[0].get_array()
-    assert grid.shape == (5, 5) and np.nansum(grid) == len(scored)
-    assert grid[4, 4] == ((segmented["r_score"] == 5) & (segmented["f_score"] == 5)).sum()
+    counts = pd.crosstab(segmented["r_score"], segmented["f_score"]).reindex(index=range(1, 6), columns=range(1, 6),
+                                                                              fill_value=0)
+    np.testing.assert_array_equal(grid, counts.to_numpy())  # row r-1, column f-1
+    assert grid.shape == (5, 5) and grid.sum() == len(scored)
+    assert (grid.sum(axis=0) > 0).all()  # no empty F column although 60% of customers have frequency 0
+    labels = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+    assert labels[(1, 1)] == f"{counts.loc[1, 1]:,}" and labels[(5, 5)] == f"{counts.loc[5, 5]:,}"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4", "5"]
+    ax = segmented.cv.plot.rfm_heatmap(value="clv")
+    means = segmented.groupby(["r_score", "f_score"])["clv"].mean()
+    cells = ax.get_images()[0].get_array()
+    assert cells[4, 4] == pytest.approx(means.loc[(5, 5)]) and cells[0, 0] == pytest.approx(means.loc[(1, 1)])
 
 
 def test_cohort_and_uplift_plots():
@@ -102,3 +132,21 @@ def test_plots_say_what_is_missing():
         cv.datasets.load_cdnow_summary().cv.plot.lorenz()
     with pytest.raises(SchemaError, match="segment\\(method='rfm'\\)"):
         cv.datasets.load_cdnow_summary().cv.plot.rfm_heatmap()
+
+
+def test_alive_path_plot_shows_the_path_and_marks_purchases():
+    tx = cv.datasets.load_cdnow(sample=True)
+    model = cv.models.BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+    path = cv.alive_path(model, tx, customer_id=6, observation_end="1997-09-30")
+    ax = path.cv.plot.alive_path()
+    curve, marks = ax.get_lines()
+    np.testing.assert_allclose(curve.get_ydata(), path["p_alive"])
+    bought = path[path["purchases"] > 0]
+    assert len(bought) == 8  # customer 6 bought on 8 days by 1997-09-30 (frequency 7 in the published summary)
+    np.testing.assert_array_equal(pd.to_datetime(marks.get_xdata()), bought.index)
+    np.testing.assert_allclose(marks.get_ydata(), bought["p_alive"])
+    assert ax.get_title() == "P(alive) of customer 6 (bgnbd)" and ax.get_ylim() == (0, 1.05)
+    assert_dates_readable(ax)
+    with pytest.raises(SchemaError, match="run custvalue.alive_path"):
+        cv.datasets.load_cdnow_summary().cv.plot.alive_path()
+

@@ -146,7 +146,7 @@ def test_measured_lift_confidence_intervals_cover_the_truth():
 def test_measured_lift_by_segment_rates_and_romi():
     sim = cv.simulate_campaign(6000, effect=3.0, seed=5)
     table = cv.measure_uplift(sim, segment="segment", cost_per_customer=1.0, fixed_cost=100.0)
-    assert list(table.index) == ["all", "high", "low", "mid"]
+    assert list(table.index) == ["all", "low", "mid", "high"]
     row = table.loc["all"]
     t = sim.loc[sim["treated"], "revenue"]
     c = sim.loc[~sim["treated"], "revenue"]
@@ -162,8 +162,8 @@ def test_measured_lift_by_segment_rates_and_romi():
 def test_measured_lift_warns_on_small_or_unbalanced_groups_and_checks_columns():
     sim = cv.simulate_campaign(60, seed=1)
     with pytest.warns(UpliftWarning, match="fragile"):
-        cv.measure_uplift(sim, n_boot=50)
-    with pytest.raises(SchemaError, match="needs column 'spend'"):
+        cv.measure_uplift(sim, n_boot=100)
+    with pytest.raises(SchemaError, match="outcome='spend': no such column"):
         cv.measure_uplift(sim, outcome="spend")
     with pytest.raises(SchemaError, match="True/False"):
         cv.measure_uplift(sim.assign(treated="yes"))
@@ -179,3 +179,20 @@ def test_full_chain_on_cdnow_master():
     assert summary.treated == len(result) > 0 and (result["segment"] == "At Risk").all()
     assert summary.incremental_value > 0
     assert result.cv.report.dropped["duplicate"] == 255  # the cleaning report made it through the chain
+
+
+def test_undefined_ratios_are_missing_never_nan_or_inf():
+    df = pd.DataFrame({"clv": [100.0, 50.0]})
+    loss = cv.uplift_summary(cv.uplift(df, factor=0.5))
+    assert loss.roi is None and loss.incremental_value == -75.0
+    assert pd.isna(loss.table().loc["roi", "value"]) and loss.table()["value"].dtype == "Float64"
+    nobody = cv.uplift_summary(cv.uplift(df, query="clv > 1000", factor=2.0, cost_per_customer=1.0))
+    assert nobody.treated == 0 and nobody.break_even_cost_per_customer is None and "no customer" in nobody.note
+    assert nobody.cost == 0 and nobody.roi is None
+    # A group whose control arm had no revenue: relative lift undefined. No costs: ROMI undefined.
+    ab = pd.DataFrame({"treated": [True] * 40 + [False] * 40, "revenue": [1.0] * 40 + [0.0] * 40})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UpliftWarning)
+        row = cv.measure_uplift(ab, n_boot=100).loc["all"]
+    assert pd.isna(row["relative_lift"]) and pd.isna(row["romi"]) and row["lift"] == 1.0
+    assert cv.measure_uplift(ab, n_boot=100, cost_per_customer=0.5).loc["all", "romi"] == (40 - 20) / 20

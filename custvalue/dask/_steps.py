@@ -23,20 +23,36 @@ about them (the unit, the fitted models, the cleaning report) rides on their
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from custvalue.clean import EXAMPLES_PER_REASON, REASONS, CleanReport, _counts_text, classify_rows
-from custvalue.columns import REQUIRED_COLUMNS, canonical_columns, day_number, is_summary, parse_dates
+from custvalue.clean import (
+    EXAMPLES_PER_REASON,
+    REASONS,
+    CleanReport,
+    _counts_text,
+    classify_rows,
+    float_id_facts,
+    float_ids_to_int,
+    today,
+)
+from custvalue.columns import (
+    REQUIRED_COLUMNS,
+    canonical_columns,
+    day_number,
+    first_date_format,
+    is_summary,
+    parse_dates,
+)
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.grouping import group_rows
-from custvalue.models import Ability
+from custvalue.models import Ability, BaseModel
 from custvalue.provenance import ATTRS_KEY, attach, provenance
-from custvalue.score import score_frame, score_models
-from custvalue.summary import _end_day, _transactions, summary_frame
+from custvalue.score import ModelSpec, score_frame, score_models
+from custvalue.summary import _end_day, checked_transactions, summary_frame
 from custvalue.timeunits import day_numbers
 from custvalue.validation import validate_summary
 
@@ -48,7 +64,7 @@ REASON, FLAG = "__custvalue_reason__", "__custvalue_flag__"
 ROW_BITS = 40
 
 
-def _with_input_order(ddf):
+def _with_input_order(ddf: dd.DataFrame) -> dd.DataFrame:
     """``ddf`` with a column giving each row's place in the input, to restore it after a shuffle."""
 
     def number(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
@@ -62,14 +78,15 @@ def _in_input_order(part: pd.DataFrame) -> pd.DataFrame:
     return part.sort_values(ORDER, kind="stable")
 
 
-def _renamed(ddf, columns: Mapping[str, str] | None):
+def _renamed(ddf: dd.DataFrame, columns: Mapping[str, str] | None) -> dd.DataFrame:
     """``ddf`` under canonical column names in canonical order, checked on its metadata (no data is
     read) by the pandas code, which raises the pandas errors for missing or unknown columns."""
     order = list(canonical_columns(ddf._meta, columns).columns)
     return (ddf.rename(columns=dict(columns)) if columns else ddf)[order]
 
 
-def _finish(result, compute: bool, sort: bool, source=None, **items: Any):
+def _finish(result: dd.DataFrame, compute: bool, sort: bool, source: dd.DataFrame | None = None,
+            **items: Any) -> dd.DataFrame | pd.DataFrame:
     """Attach what custvalue knows (``source``'s provenance updated with ``items``) to the result's
     metadata; compute the result (in index order if ``sort``) if asked."""
     meta = result._meta.copy()
@@ -86,8 +103,8 @@ def _finish(result, compute: bool, sort: bool, source=None, **items: Any):
 # --- summarize -------------------------------------------------------------------------------------------
 
 
-def summarize_dask(ddf, unit: str, observation_end, *, grain: str, columns: Mapping[str, str] | None,
-                   compute: bool = False):
+def summarize_dask(ddf: dd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, *, grain: str,
+                   columns: Mapping[str, str] | None, compute: bool = False) -> dd.DataFrame | pd.DataFrame:
     """:func:`custvalue.summarize` for a Dask DataFrame of transactions."""
     if is_summary(ddf._meta) and not columns:  # already a summary: checked partition by partition
         return _finish(ddf.map_partitions(validate_summary, meta=ddf._meta), compute, sort=False, source=ddf)
@@ -110,7 +127,7 @@ def summarize_dask(ddf, unit: str, observation_end, *, grain: str, columns: Mapp
 def _summarize_partition(part: pd.DataFrame, end_day: int, unit: str, grain: str) -> pd.DataFrame:
     if len(part) == 0:
         return _summary_meta(part, unit, grain)
-    data = _transactions(_in_input_order(part).drop(columns=ORDER), None)
+    data = checked_transactions(_in_input_order(part).drop(columns=ORDER), None)
     return summary_frame(data, day_numbers(data["date"]), end_day, unit, grain)[0]
 
 
@@ -124,16 +141,19 @@ def _summary_meta(tx_meta: pd.DataFrame, unit: str, grain: str) -> pd.DataFrame:
 # --- score -----------------------------------------------------------------------------------------------
 
 
-def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate: float, margin: float, *,
-               observation_end, grain: str, columns, intervals: float | None, interval_draws: int,
-               interval_method: str, compute: bool = False):
+def score_dask(ddf: dd.DataFrame, model: ModelSpec, spend_model: ModelSpec | None, horizon: float, unit: str,
+               discount_rate: float, margin: float, *, observation_end: str | pd.Timestamp | None, grain: str,
+               columns: Mapping[str, str] | None, intervals: float | None, interval_draws: int,
+               interval_method: str, penalizer: float | None = None,
+               compute: bool = False) -> dd.DataFrame | pd.DataFrame:
     """:func:`custvalue.score` for a Dask DataFrame of transactions or of customer summaries."""
     if isinstance(model, str) and model == "auto":
         raise InvalidParameterError(
             "model='auto' is not available on Dask; compare models on a sample with custvalue.compare_models "
             "(pandas) and name the winner")
-    if intervals is not None and interval_method != "asymptotic":
-        raise InvalidParameterError("on Dask, prediction intervals use interval_method='asymptotic'")
+    if intervals is not None and interval_method == "bootstrap":
+        raise InvalidParameterError("on Dask, prediction intervals use interval_method='delta' (the default) or "
+                                    "'asymptotic': the bootstrap refits on the whole summary")
     summarized = not (is_summary(ddf._meta) or {"frequency", "periods"} <= set(ddf.columns))
     summary = summarize_dask(ddf, unit, observation_end, grain=grain, columns=columns) if summarized else ddf
     summary_unit = provenance(summary).get("unit")
@@ -141,7 +161,7 @@ def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate
         raise InvalidParameterError(
             f"this summary is in unit {summary_unit!r} but score was asked for unit={unit!r}; "
             "pass the same unit or summarize again")
-    count_model, spend = score_models(model, spend_model)
+    count_model, spend = score_models(model, spend_model, penalizer)
     to_fit = [m for m in (count_model, spend) if m is not None and not m.is_fitted]
     if to_fit:
         summary = summary.persist()  # read twice, to fit and to score: one row per customer, kept in memory
@@ -156,7 +176,7 @@ def score_dask(ddf, model, spend_model, horizon: float, unit: str, discount_rate
                    horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin, model_choice=None)
 
 
-def _fit_on_gathered_rows(summary, models: list) -> None:
+def _fit_on_gathered_rows(summary: dd.DataFrame, models: list[BaseModel]) -> None:
     """Fit ``models`` on the distinct rows of their columns, gathered from every partition."""
     refused = [type(m).__name__ for m in models if not m.can(Ability.WEIGHTED_ROWS)]
     if refused:
@@ -184,14 +204,34 @@ def _distinct_partition(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 # --- clean -----------------------------------------------------------------------------------------------
 
 
-def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str, str], compute: bool = False):
-    """:func:`custvalue.clean` for a Dask DataFrame."""
+def clean_dask(ddf: dd.DataFrame, *, columns: Mapping[str, str] | None, observation_end: str | pd.Timestamp | None,
+               date_format: str | None, policies: dict[str, str],
+               compute: bool = False) -> dd.DataFrame | pd.DataFrame:
+    """:func:`custvalue.clean` for a Dask DataFrame.
+
+    What pandas decides on the whole frame is decided here before the partitions are cleaned, so that
+    both give the same rows and dtypes: the format of the first date, and whether float customer ids
+    become int64 (two small passes over one column each).
+    """
     renamed = _renamed(ddf, columns)
+    now = today()
+    first_format = None
+    if date_format is None and not pd.api.types.is_datetime64_any_dtype(renamed._meta["date"].dtype):
+        first = renamed["date"].dropna().head(1, npartitions=-1, compute=True)
+        first_format = first_date_format(first) if len(first) else None
+    ids_to_int = False
+    if pd.api.types.is_float_dtype(renamed._meta["customer_id"].dtype):
+        facts = renamed["customer_id"].map_partitions(
+            lambda ids: pd.DataFrame([float_id_facts(ids)], columns=["whole", "largest"]),
+            meta=pd.DataFrame({"whole": pd.Series([], dtype=bool), "largest": pd.Series([], dtype=float)})).compute()
+        ids_to_int = float_ids_to_int(renamed._meta["customer_id"].dtype, bool(facts["whole"].all()),
+                                      float(facts["largest"].max()))
 
     def classify(part: pd.DataFrame) -> pd.DataFrame:
         part = _in_input_order(part)
         data = part.drop(columns=ORDER)
-        out, reason, flag = classify_rows(data, data, policies, date_format, observation_end, whole_frame=False)
+        out, reason, flag = classify_rows(data, data, policies, date_format, observation_end, whole_frame=False,
+                                          today=now, first_format=first_format)
         return out.assign(**{ORDER: part[ORDER].to_numpy(), REASON: reason, FLAG: flag})
 
     meta = renamed._meta
@@ -201,6 +241,8 @@ def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str
     ordered = _with_input_order(renamed)
     classified = ordered.shuffle(on="customer_id").map_partitions(classify, meta=meta)
     kept = classified[classified[REASON] < 0].drop(columns=[REASON, FLAG])
+    if ids_to_int:  # float ids that are all whole numbers become int64, as on pandas
+        kept = kept.astype({"customer_id": np.int64})
     noted = classified[(classified[REASON] >= 0) | (classified[FLAG] >= 0)]
     report = DaskCleanReport(ddf, noted[[ORDER, REASON, FLAG]], ordered.map_partitions(len))
     if not compute:
@@ -213,7 +255,7 @@ def clean_dask(ddf, *, columns, observation_end, date_format, policies: dict[str
 class DaskCleanReport:
     """The cleaning report of :func:`clean` on a Dask DataFrame, computed (once) when first asked for."""
 
-    def __init__(self, source, flagged, lengths):
+    def __init__(self, source: dd.DataFrame, flagged: dd.DataFrame, lengths: dd.Series) -> None:
         self.source, self.flagged, self.lengths = source, flagged, lengths  # lengths: rows per input partition
         self._report: CleanReport | None = None
 
@@ -224,7 +266,7 @@ class DaskCleanReport:
         """The :class:`~custvalue.clean.CleanReport` (reads and shuffles the data once)."""
         if self._report is None:
             self.assemble(*dd.compute(self.flagged, self.lengths))
-        return self._report
+        return cast(CleanReport, self._report)  # set by assemble
 
     def assemble(self, flagged: pd.DataFrame, lengths: pd.Series) -> None:
         """Build the report from the dropped and flagged rows of every partition."""

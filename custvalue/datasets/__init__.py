@@ -7,15 +7,27 @@ custvalue); nothing is downloaded and nothing is copied into custvalue.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pandas as pd
+
+from custvalue.checks import check_bool, check_text, invalid
 
 __all__ = ["load_cdnow", "load_cdnow_summary", "load_donations", "data_path"]
 
 
 def data_path(filename: str) -> Path:
-    """Path of a data file shipped in ``lifetimes/datasets``."""
+    """Path of a data file shipped in ``lifetimes/datasets``.
+
+    Examples
+    --------
+    >>> data_path("CDNOW_sample.txt").name
+    'CDNOW_sample.txt'
+    """
+    check_text(filename, "filename", example="CDNOW_sample.txt")
+    if os.path.basename(filename) != filename or filename in (".", ".."):
+        raise invalid("filename", filename, "it must be the name of a file in lifetimes/datasets, without a folder")
     # find_spec locates the package without importing it (importing lifetimes is slow and noisy).
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or spec.origin is None:
@@ -53,7 +65,7 @@ def load_cdnow(sample: bool = False) -> pd.DataFrame:
     >>> load_cdnow(sample=True)["customer_id"].agg(["min", "max", "nunique"]).tolist()
     [1, 2357, 2357]
     """
-    if sample:
+    if check_bool(sample, "sample"):
         raw = pd.read_csv(
             data_path("CDNOW_sample.txt"), sep=r"\s+", header=None,
             names=["original_id", "customer_id", "date", "quantity", "amount"],

@@ -12,6 +12,7 @@ from custvalue.models.bgbb import BetaGeoBetaBinom
 from custvalue.models.bgnbd import BetaGeo
 from custvalue.models.formula import FormulaCLV, HistoricValue
 from custvalue.models.gammagamma import GammaGamma
+from custvalue.models.gammagamma_individual import GammaGammaIndividual  # noqa: F401  (registers itself)
 from custvalue.models.mbgnbd import ModifiedBetaGeo
 from custvalue.models.paretonbd import ParetoNBD
 from custvalue.models.registry import available, get, load, register, resolve

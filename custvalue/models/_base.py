@@ -326,8 +326,10 @@ class BaseModel:
         self.params_ = values
         self.log_likelihood_ = float(log_likelihood)
         self.n_customers_ = float(n_customers)
+        if unidentified is None:  # estimates transformed after a fit (rescaled, say) keep what was not identified
+            unidentified = {} if converged else getattr(self, "unidentified_", {})
         self.converged_ = bool(converged)
-        self.unidentified_ = dict(unidentified or {})
+        self.unidentified_ = dict(unidentified)
         k = len(values)
         cov = np.full((k, k), np.nan) if covariance_log is None else np.asarray(covariance_log, dtype=float)
         self.covariance_log_ = pd.DataFrame(cov, index=values.index, columns=values.index)

@@ -11,13 +11,23 @@ b_i = b·exp(γ_d′z_d). Covariate columns are read from the summary frame.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from custvalue.errors import InvalidParameterError, SchemaError
 
+if TYPE_CHECKING:
+    from custvalue.models._base import MLEModel as _MixinBase  # what the mixin is mixed into
+else:
+    _MixinBase = object
 
-class CovariateMixin:
+#: A parameter that is one number, or one per customer when the model has covariates.
+PerCustomer = float | np.ndarray
+
+
+class CovariateMixin(_MixinBase):
     """Covariate bookkeeping for an MLE model with ``purchase_covariates`` / ``dropout_covariates``."""
 
     def __init__(self, penalizer: float = 0.0, engine: str = "native",
@@ -26,7 +36,9 @@ class CovariateMixin:
         self.purchase_covariates = purchase_covariates
         self.dropout_covariates = dropout_covariates
 
-    def _fit_data(self, summary, weights):
+    def _fit_data(
+        self, summary: pd.DataFrame, weights: np.ndarray | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         data, weights = super()._fit_data(summary, weights)
         return {**data, **self._covariate_data(summary)}, weights
 

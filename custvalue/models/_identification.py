@@ -117,10 +117,15 @@ def data_facts(data: Any, weights: np.ndarray | None) -> list[str]:
         x = column("frequency")
         once = float(np.dot(w, x == 0)) / total
         if "monetary_value" in data.columns and "T" not in data.columns:  # a spend model fits repeat buyers
-            m = column("monetary_value")[x > 0]
-            if len(m):
-                facts.append(f"{np.sum(x > 0):,} repeat buyers with mean spends from {_num(m.min())} to "
-                             f"{_num(m.max())}")
+            repeat = x > 0
+            m = column("monetary_value")[repeat]
+            if len(m) and np.mean(m) > 0:
+                # Spends may reach the model rescaled: their relative spread is what bears on the fit.
+                spread = float(np.sqrt(np.average((m - np.average(m, weights=w[repeat])) ** 2, weights=w[repeat]))
+                               / np.average(m, weights=w[repeat]))
+                facts.append(f"{float(np.sum(w[repeat])):,.0f} repeat buyers with {_num(x[repeat].min())} to "
+                             f"{_num(x[repeat].max())} repeat purchases, whose mean spends vary by "
+                             f"{spread:.0%} (standard deviation over mean)")
         else:
             facts.append(f"{once:.0%} made no repeat purchase" + (
                 f", the others up to {_num(x.max())}" if once < 1 else ""))

@@ -59,10 +59,10 @@ class ScaledPurchases(BaseModel):
         return self.value_scale * self.base.discounted_purchases(summary, k * float(horizon), float(delta) / k)
 
     def p_alive(self, summary: pd.DataFrame, future_t: float = 0.0) -> pd.Series:
-        if future_t != 0:
-            raise InvalidParameterError("a scenario model gives P(alive) today (future_t=0) only; ask the model "
-                                        "it was made from for later dates")
-        return self.base.p_alive(summary)
+        # P(alive) today is unchanged; later, dropout runs time_scale times as fast.
+        if future_t == 0:
+            return self.base.p_alive(summary)
+        return self.base.p_alive(summary, future_t=self.time_scale * float(future_t))
 
 
 class ScaledValue(BaseModel):

@@ -94,7 +94,7 @@ class FormulaCLV(BaseModel):
         check_number(self.acquisition_cost, "acquisition_cost")
         check_number(self.retention_cost, "retention_cost")
 
-    def fit(self, summary: pd.DataFrame, weights=None) -> FormulaCLV:
+    def fit(self, summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None = None) -> FormulaCLV:
         """Estimate the population mean order value and purchase rate (used where a customer has no history)."""
         self._check_hyper_parameters()
         aov, rate = self._customer_aov_rate(summary, population=None)
@@ -103,15 +103,18 @@ class FormulaCLV(BaseModel):
         population_aov = float(np.average(aov[known], weights=w[known])) if known.any() else 0.0
         x, T = self._summary_arrays(summary)
         population_rate = float(np.dot(w, x) / max(np.dot(w, T), 1e-12))
-        return self._set_fitted({"mean_order_value": population_aov, "purchase_rate": population_rate},
-                                n_customers=float(w.sum()))
+        self._set_fitted({"mean_order_value": population_aov, "purchase_rate": population_rate},
+                         n_customers=float(w.sum()))
+        return self
 
     def fit_columns(self, available: list[str]) -> list[str]:
         """frequency and T, and monetary_value where there is one, else total_value and n_transactions."""
         spend = ["monetary_value"] if "monetary_value" in available else ["total_value", "n_transactions"]
         return [*self.required_columns(), *spend]
 
-    def _customer_aov_rate(self, summary: pd.DataFrame, population: tuple[float, float] | None):
+    def _customer_aov_rate(
+        self, summary: pd.DataFrame, population: tuple[float, float] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         x, T = self._summary_arrays(summary)
         if "monetary_value" in summary.columns:
             aov = np.where(x > 0, summary["monetary_value"].to_numpy(dtype=float), np.nan)
@@ -132,17 +135,19 @@ class FormulaCLV(BaseModel):
         if self.retention is not None:
             k = self.retention * q
             return k / (1 - k) if horizon is None else k * (1 - k ** horizon) / (1 - k)
+        if self.lifetime is None:  # only when the hyper-parameters were changed after fit
+            raise InvalidParameterError("FormulaCLV needs exactly one of retention= or lifetime=")
         life = self.lifetime if horizon is None else min(self.lifetime, horizon)
         return life if discount == 0 else (1 - q ** life) / discount
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
         """Each customer's mean order value (the population mean for customers without repeat purchases)."""
-        aov, _ = self._customer_aov_rate(summary, tuple(self._population()))
+        aov, _ = self._customer_aov_rate(summary, self._population())
         return pd.Series(aov, index=summary.index, name="expected_spend")
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """Purchase rate × expected number of units retained within t."""
-        _, rate = self._customer_aov_rate(summary, tuple(self._population()))
+        _, rate = self._customer_aov_rate(summary, self._population())
         value = rate * self._expected_units(check_horizon(t), 0.0)
         return pd.Series(value, index=summary.index, name="expected_purchases")
 
@@ -152,7 +157,7 @@ class FormulaCLV(BaseModel):
         self._check_fitted()
         discount = self.discount_rate if discount_rate is None else discount_rate
         margin = self.margin if margin is None else margin
-        aov, rate = self._customer_aov_rate(summary, tuple(self._population()))
+        aov, rate = self._customer_aov_rate(summary, self._population())
         units = self._expected_units(None if horizon is None else check_horizon(horizon), discount)
         value = margin * aov * rate * units - self.retention_cost * units - self.acquisition_cost
         return pd.Series(value, index=summary.index, name="clv")
@@ -169,9 +174,9 @@ class FormulaCLV(BaseModel):
             changed.retention = min(max(self.retention + k["retention"], 0.0), 0.999999)
         return ScaledValue(changed, value_scale=k["purchase_rate"])
 
-    def _population(self) -> list[float]:
+    def _population(self) -> tuple[float, float]:
         self._check_fitted()
-        return [float(self.params_["mean_order_value"]), float(self.params_["purchase_rate"])]
+        return float(self.params_["mean_order_value"]), float(self.params_["purchase_rate"])
 
 
 class HistoricValue(BaseModel):
@@ -195,11 +200,12 @@ class HistoricValue(BaseModel):
     def __init__(self, margin: float = 1.0):
         self.margin = margin
 
-    def fit(self, summary: pd.DataFrame, weights=None) -> HistoricValue:
+    def fit(self, summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None = None) -> HistoricValue:
         """Record the mean historic value (nothing else is learned); ``weights`` count customers per row."""
         (total,) = self._summary_arrays(summary)
         w = np.ones(len(total)) if weights is None else np.asarray(weights, dtype=float)
-        return self._set_fitted({"mean_value": float(np.average(total, weights=w))}, n_customers=float(w.sum()))
+        self._set_fitted({"mean_value": float(np.average(total, weights=w))}, n_customers=float(w.sum()))
+        return self
 
     def customer_value(self, summary: pd.DataFrame, horizon: float | None = None,
                        discount_rate: float | None = None, margin: float | None = None) -> pd.Series:

@@ -54,7 +54,7 @@ def available(role: Role | str | None = None, ability: Ability | str | None = No
     >>> "bgnbd" in available()
     True
     >>> available(role="spend")
-    ['gammagamma']
+    ['gammagamma', 'gammagamma_individual']
     >>> "formula" in available(ability="p_alive")
     False
     """
