@@ -1,10 +1,10 @@
 """Reliability of fitting and loading: how every registered model's fits end, and what tampered files do.
 
-Run:  python benchmarks/bench_reliability.py [--fits 200] [--models bgnbd,paretonbd]
+Run:  python benchmarks/bench_reliability.py [--fits 200] [--models bgnbd,paretonbd] [--customers 5000]
 
 For each model, ``--fits`` random data sets (tests/model_cases.py: drawn from the model around its
-example parameters with 10 to 5,000 customers, or built by hand for models that do not simulate) are
-fitted under ``np.seterr(all="raise")``. Printed per model, as a markdown table:
+example parameters with 10 to 5,000 customers, or ``--customers`` each, or built by hand for models that
+do not simulate) are fitted under ``np.seterr(all="raise")``. Printed per model, as a markdown table:
 
 * fits, and how they ended: converged, ConvergenceError, IdentificationWarning (estimates at an edge of
   the parameter space, reported), other errors (a raw exception, or the model's simulator failing to
@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from model_cases import NAMES, build, make, prediction_problems, tampered_files  # noqa: E402
+from model_cases import NAMES, make, prediction_problems, random_case, tampered_files  # noqa: E402
 
 import custvalue as cv  # noqa: E402
 from custvalue.errors import CustValueError  # noqa: E402
@@ -45,11 +45,11 @@ COLUMNS = ["fits", "converged", "ConvergenceError", "IdentificationWarning", "ot
            f"slower than {SLOW_SECONDS:g} s", "median s"]
 
 
-def fit_once(name: str, seed: int) -> tuple[Counter, float, str]:
+def fit_once(name: str, seed: int, customers: int | None) -> tuple[Counter, float, str]:
     """(what happened, CPU seconds, a note for failures) for random data set ``seed`` of model ``name``."""
     counts: Counter = Counter(fits=1)
     try:
-        case = build(name, f"random-{seed}")
+        case = random_case(name, seed, customers)
     except Exception as err:  # the model's own simulator
         counts["other errors"] += 1
         return counts, 0.0, f"simulation: {type(err).__name__}: {err}"
@@ -92,8 +92,9 @@ def fit_once(name: str, seed: int) -> tuple[Counter, float, str]:
     return counts, seconds, "; ".join(problems)
 
 
-def reliability(names: list[str], fits: int, verbose: bool) -> None:
-    print(f"### Random fits ({fits} per model)\n")
+def reliability(names: list[str], fits: int, customers: int | None, verbose: bool) -> None:
+    size = "10 to 5,000 customers" if customers is None else f"{customers:,} customers"
+    print(f"### Random fits ({fits} per model, {size} each)\n")
     print("| model | " + " | ".join(COLUMNS) + " |")
     print("|---|" + "---:|" * len(COLUMNS))
     for name in names:
@@ -101,7 +102,7 @@ def reliability(names: list[str], fits: int, verbose: bool) -> None:
         times = []
         notes = []
         for seed in range(fits):
-            counts, seconds, note = fit_once(name, seed)
+            counts, seconds, note = fit_once(name, seed, customers)
             total += counts
             times.append(seconds)
             if note and verbose:
@@ -147,9 +148,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", type=int, default=200, help="random data sets per model (default 200)")
     parser.add_argument("--models", default=",".join(NAMES), help="comma-separated registry names (default all)")
+    parser.add_argument("--customers", type=int, default=None,
+                        help="customers per data set (default: log-uniform from 10 to 5,000)")
     parser.add_argument("--verbose", action="store_true", help="print each failure to stderr")
     args = parser.parse_args()
-    reliability([n for n in args.models.split(",") if n], args.fits, args.verbose)
+    reliability([n for n in args.models.split(",") if n], args.fits, args.customers, args.verbose)
     catalogue()
 
 

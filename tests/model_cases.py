@@ -53,12 +53,14 @@ def shape(model: BaseModel) -> str:
 
 
 def summary(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, spend: np.ndarray | None = None) -> pd.DataFrame:
-    """A customer summary with every column a model may read (spends of 20 by default)."""
+    """A customer summary with every column a model may read (spends of 20 by default; each customer's repeat
+    purchases all of their mean value, so the mean log value is the log of the mean)."""
     x = np.asarray(x, dtype=float)
     m = np.full(len(x), 20.0) if spend is None else np.asarray(spend, dtype=float)
     return pd.DataFrame({"frequency": x, "recency": np.asarray(t_x, dtype=float), "T": np.asarray(T, dtype=float),
-                         "monetary_value": np.where(x > 0, m, 0.0), "total_value": m * (x + 1),
-                         "n_transactions": x + 1}, index=pd.RangeIndex(len(x), name="customer_id"))
+                         "monetary_value": np.where(x > 0, m, 0.0), "mean_log_value": np.where(x > 0, np.log(m), 0.0),
+                         "total_value": m * (x + 1), "n_transactions": x + 1},
+                        index=pd.RangeIndex(len(x), name="customer_id"))
 
 
 def hand_made(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -76,15 +78,24 @@ def truth(model: BaseModel, rng: np.random.Generator | None = None) -> BaseModel
     return type(model).from_params(model.get_params(), **params)
 
 
-def random_case(name: str, seed: int) -> Case:
+def random_case(name: str, seed: int, customers: int | None = None) -> Case:
     """A random data set for model ``name``: drawn from the model around its example parameters when it can
-    simulate, else built by hand; 10 to 5,000 customers."""
+    simulate, else built by hand; ``customers`` customers, by default a log-uniform number from 10 to 5,000."""
     model = make(name)
     rng = np.random.default_rng(seed)
     n = int(np.exp(rng.uniform(np.log(10), np.log(MAX_CUSTOMERS))))
+    n = n if customers is None else customers
     if model.can(Ability.SIMULATION) and model.example_params:
         return Case(name, f"random-{seed}", truth(model, rng).sample(n, seed=seed))
     return Case(name, f"random-{seed}", hand_made(rng, n))
+
+
+def times(spends: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """Spend data with every amount multiplied by ``factor`` (mean log values shifted to match)."""
+    out = spends.assign(monetary_value=spends["monetary_value"] * factor)
+    if "mean_log_value" in out.columns:
+        out["mean_log_value"] = np.where(out["frequency"] > 0, out["mean_log_value"] + np.log(factor), 0.0)
+    return out
 
 
 def degenerate_cases(name: str) -> list[Case]:
@@ -120,7 +131,7 @@ def degenerate_cases(name: str) -> list[Case]:
                  "the same spend for everyone": summary(x, x, x + 1, np.full(2000, 25.0)),
                  "one repeat purchase each": summary(np.ones(2000), np.ones(2000), np.full(2000, 5.0),
                                                      rng.lognormal(3, 0.5, 2000)),
-                 "huge spends": base.assign(monetary_value=base["monetary_value"] * 1e7),
+                 "huge spends": times(base, 1e7),
                  "huge purchase counts": summary(rng.integers(100, 1000, 2000), x, x + 1, rng.lognormal(3, 0.5, 2000))}
         refusals["no repeat purchases"] = "SchemaError"  # nothing to fit a spend model on
     else:  # customers observed from their first purchase (and value models on the same summaries)

@@ -87,7 +87,7 @@ def test_two_weeks_of_transactions_warn_that_dropout_is_not_identified():
     # a repeat purchase (counted here from the summary itself).
     share = f"{(TWO_WEEKS['frequency'] == 0).mean():.0%}"
     assert "3,216 customers" in text and "1.86" in text and f"{share} made no repeat purchase" in text
-    assert "do not identify" in text and "converged_ is False" in text
+    assert "do not identify the dropout probability (a, b)" in text and "converged_ is False" in text
     # r and alpha are identified given the edge: finite standard errors; a and b have none.
     assert model.standard_errors_[["r", "alpha"]].notna().all()
     assert model.standard_errors_[["a", "b"]].isna().all()
@@ -159,7 +159,8 @@ def test_homogeneous_spends_and_churn_are_edges_not_maxima():
     rng = np.random.default_rng(1)
     x = rng.integers(1, 8, 3000).astype(float)
     same_spend = pd.DataFrame({"frequency": x, "monetary_value": np.full(3000, 25.0)})
-    with pytest.warns(IdentificationWarning, match="do not identify p and q"):
+    with pytest.warns(IdentificationWarning, match=r"do not identify the spread of each customer's spends \(p\) "
+                                                    r"and the spread of spends across customers \(q\)"):
         gg = GammaGamma().fit(same_spend)
     assert gg.unidentified_ == {"p": "to infinity", "q": "to infinity"}
     np.testing.assert_allclose(gg.expected_spend(same_spend), 25.0, rtol=1e-3)  # the limit: everyone spends 25

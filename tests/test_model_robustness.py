@@ -17,7 +17,8 @@ predictions are finite and in range, without warnings or floating-point errors o
 the fit takes at most 2 s of CPU time.
 
 The default run fits a handful of cases per model; ``pytest -m slow tests/test_model_robustness.py``
-runs 200 random data sets per model. Cases that fail inside a model's own formulas are listed in
+runs 200 random data sets per model (each fit under 6 s) and, per model, 100 fits of 5,000 customers of
+which at most one may take over 2 s. Cases that fail inside a model's own formulas are listed in
 ``MODEL_NUMERICS`` and expected to fail (not strictly) until that model's file is fixed.
 """
 
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from model_cases import NAMES, Case, build, degenerate_cases, make, prediction_problems, random_case
+from model_cases import MAX_CUSTOMERS, NAMES, Case, build, degenerate_cases, make, prediction_problems, random_case
 
 from custvalue.errors import ConvergenceError, CustValueWarning, IdentificationWarning, SchemaError
 from custvalue.models import Ability, BaseModel
@@ -41,7 +42,10 @@ SLOW_SEEDS = range(200)
 
 #: (model, case) pairs that fail in the model's own formulas (simulation or prediction numerics), with
 #: the symptom; they are expected to fail until that model's file is fixed.
-MODEL_NUMERICS: dict[tuple[str, str], str] = {}
+MODEL_NUMERICS: dict[tuple[str, str], str] = {
+    ("bgbb", "random-54"): "probability_of_purchases(0..5, 10) sums to 1 + 3.5e-9 with alpha, gamma and delta in "
+                           "the tens of thousands and beyond (bgbb.py)",
+}
 
 
 
@@ -87,9 +91,9 @@ def fit(case: Case) -> Outcome:
     return Outcome("identification", seconds, model, str(warning))
 
 
-def run(case: Case) -> Outcome:
+def run(case: Case, max_seconds: float = MAX_SECONDS) -> Outcome:
     outcome = fit(case)
-    assert outcome.seconds <= MAX_SECONDS, f"the fit took {outcome.seconds:.2f} s of CPU time"
+    assert outcome.seconds <= max_seconds, f"the fit took {outcome.seconds:.2f} s of CPU time"
     if outcome.model is not None:
         problems = prediction_problems(outcome.model, case.data)
         assert not problems, f"predictions of the fitted model: {problems}"
@@ -119,7 +123,16 @@ def test_fits_end_honestly_fast_and_predict_in_range(name: str, label: str) -> N
 @pytest.mark.slow
 @pytest.mark.parametrize("name, label", cases(SLOW_SEEDS, degenerate=False))
 def test_many_random_fits(name: str, label: str) -> None:
-    run(build(name, label))
+    # One fit in a hundred may take longer than 2 s (the next test holds that share); none runs away.
+    run(build(name, label), max_seconds=3 * MAX_SECONDS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_at_most_one_fit_in_a_hundred_of_5000_customers_takes_over_2_seconds(name: str) -> None:
+    seconds = [fit(random_case(name, seed, customers=MAX_CUSTOMERS)).seconds for seed in range(100)]
+    slow = sorted(s for s in seconds if s > MAX_SECONDS)
+    assert len(slow) <= 1, f"{len(slow)} of 100 fits took over {MAX_SECONDS} s: {slow}"
 
 
 def test_every_registered_model_has_cases() -> None:

@@ -257,7 +257,8 @@ def test_gammagamma_refuses_nonpositive_spend_and_warns_on_small_q():
 
 def test_no_repeat_purchases_identify_no_parameter():
     degenerate = pd.DataFrame({"frequency": [0.0] * 50, "recency": [0.0] * 50, "T": [10.0] * 50})
-    with pytest.warns(IdentificationWarning, match="do not identify r, alpha, a and b"):
+    with pytest.warns(IdentificationWarning, match=r"do not identify the purchase rate \(r, alpha\) and the dropout "
+                                                    r"probability \(a, b\)"):
         m = BetaGeo().fit(degenerate)
     assert not m.converged_ and set(m.unidentified_) == {"r", "alpha", "a", "b"}
 

@@ -713,7 +713,7 @@ class MLEModel(BaseModel):
         >>> short.converged_, short.unidentified_
         (False, {'a': 'flat', 'b': 'to infinity'})
         >>> print(caught[0].message)  # doctest: +ELLIPSIS
-        BetaGeo ('bgnbd'): the data do not identify a and b. ... The data: 3,216 customers; ...
+        BetaGeo ('bgnbd'): the data do not identify the dropout probability (a, b). ... The data: 3,216 customers; ...
         """
         from custvalue.models._identification import penalizer_call
         from custvalue.models._mle import compress, maximize, natural, subsample

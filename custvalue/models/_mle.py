@@ -337,7 +337,7 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
         return "the log-likelihood is not finite at the starting point"
     watch = _Watch(warm, ref)
     if order == 2:
-        point, status = newton(warm, start, CLIMB_STEPS, 1e-10, watch=watch)
+        point, status = newton(warm, start, CLIMB_STEPS, 1e-10, watch=watch, n_customers=n)
         z, message = point.z, f"Newton's method: {status}"
     else:
         z, message = _lbfgs(warm, start, watch)
@@ -351,7 +351,7 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
         return f"parameters ran off to {np.round(np.exp(z), 6)} without a limit in sight ({message})"
     watch = _Watch(full, ref, start_drift=_drift(z, ref))
     point, status = newton(full, z, POLISH_STEPS[min(order, 2)], 1e-7 if order == 2 else 1e-6, watch=watch,
-                           n_customers=None if order == 2 else n)
+                           n_customers=n, se_stop=order < 2)
     message = f"{message}; then Newton's method: {status}"
     if watch.direction is not None:
         return _settle(full, point.z, watch.direction, n, ref, order, message)
@@ -486,15 +486,17 @@ def _lbfgs(evaluate: Objective, start: np.ndarray, watch: _Watch) -> tuple[np.nd
 
 def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float = 1e-10,
            free: np.ndarray | None = None, watch: _Watch | None = None,
-           n_customers: float | None = None) -> tuple[_Point, str]:
+           n_customers: float | None = None, se_stop: bool = False) -> tuple[_Point, str]:
     """Newton's method with backtracking on the coordinates in ``free`` (all by default).
 
     Returns the last point (with the derivatives there) and why it stopped:
-    ``"converged"`` (no coordinate moved by more than ``tol`` or, given
-    ``n_customers``, the next step is below a tenth of STEP_SE_SHARE of every
+    ``"converged"`` (no coordinate moved by more than ``tol`` or, with
+    ``se_stop``, the next step is below a tenth of STEP_SE_SHARE of every
     standard error: for finite-difference Hessians, each costing many
-    likelihood evaluations), ``"no further gain"``, ``"line search failed"``,
-    ``"edge"`` (``watch`` stopped it), ``"non-finite derivatives"`` or ``"step limit"``.
+    likelihood evaluations), ``"no further gain"`` (a step gained less than
+    1e-9 in the total log-likelihood of ``n_customers``, or nothing),
+    ``"line search failed"``, ``"edge"`` (``watch`` stopped it),
+    ``"non-finite derivatives"`` or ``"step limit"``.
     """
     point = _Point.at(objective, np.asarray(z, dtype=float), free)
     free = np.ones(len(z), dtype=bool) if free is None else free
@@ -508,14 +510,14 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
         eigenvalues = np.maximum(np.abs(eigenvalues), 1e-10 * max(1.0, float(np.max(np.abs(eigenvalues)))))
         step = np.zeros_like(point.z)
         step[free] = vectors @ ((vectors.T @ point.grad[free]) / eigenvalues)
-        if n_customers is not None and np.all(np.linalg.eigvalsh(-point.hess[np.ix_(free, free)]) > 0):
+        if se_stop and n_customers and np.all(np.linalg.eigvalsh(-point.hess[np.ix_(free, free)]) > 0):
             se = np.sqrt(np.sum(vectors**2 / eigenvalues, axis=1) / n_customers)
             if np.all(np.abs(step[free]) <= 0.1 * STEP_SE_SHARE * se):
                 return point, "converged"
         # Far from the top the quadratic model is poor: move at most a factor e^1 per parameter.
         scale = min(1.0, 1.0 / max(float(np.max(np.abs(step))), 1e-300))
         value = point.value
-        while scale > 1e-6:
+        while scale > 1e-3:  # ten halvings: beyond, the direction is noise
             candidate = point.z + scale * step
             candidate_value = objective(candidate, 0) if np.all(np.abs(candidate) < 60) else -np.inf
             if np.isfinite(candidate_value) and candidate_value >= value - 1e-15 * abs(value):
@@ -528,7 +530,8 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
             return point, "edge"
         if np.max(np.abs(scale * step)) < tol:
             return point, "converged"
-        if 0 <= candidate_value - value < 1e-15 * max(1.0, abs(value)):
+        gain = candidate_value - value
+        if 0 <= gain < max(1e-15 * max(1.0, abs(value)), 1e-9 / (n_customers or np.inf)):
             return point, "no further gain"
     return point, "step limit"
 
@@ -597,7 +600,7 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
             break
         watch = _Watch(evaluate, ref, free, start_drift=_drift(z, ref, free))
         point, _ = newton(evaluate, z, POLISH_STEPS[min(order, 2)], 1e-7, free=free, watch=watch,
-                          n_customers=None if order == 2 else n)
+                          n_customers=n, se_stop=order < 2)
         z = point.z
         if watch.direction is None:
             break
@@ -624,7 +627,7 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
         if whole.concave and not whole.flat.any():
             watch = _Watch(evaluate, ref, start_drift=_drift(z, ref))
             polished, status = newton(evaluate, z, POLISH_STEPS[min(order, 2)], 1e-7, watch=watch,
-                                      n_customers=None if order == 2 else n)
+                                      n_customers=n, se_stop=order < 2)
             verdict = _assess(polished, n)
             if watch.direction is None and verdict.interior:
                 return polished.value, MLEResult(polished.z, np.nan, f"{message}; then Newton's method: {status}",

@@ -157,6 +157,8 @@ class GammaGamma(MLEModel):
     role = Role.SPEND
     abilities = frozenset({Ability.SPEND, Ability.SIMULATION, Ability.INTERVALS, Ability.WEIGHTED_ROWS})
     param_names = ("p", "q", "v")
+    parameter_meaning = {"p": "the spread of each customer's spends", "q": "the spread of spends across customers",
+                         "v": "the spread of spends across customers"}
     example_params = {"p": 6.25, "q": 3.74, "v": 15.44}  # CDNOW, Fader & Hardie (2013)
     lifetimes_fitter = "GammaGammaFitter"
     columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
