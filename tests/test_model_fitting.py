@@ -284,3 +284,28 @@ def test_predictions_from_checked_parameters_are_never_negative():
     predicts (almost) none."""
     tiny = BetaGeo.from_params(r=1e-12, alpha=4.4, a=0.8, b=2.4)
     assert (tiny.expected_purchases(CDNOW, 52) >= 0).all()
+
+
+class PoissonRate(cv.models.BaseModel):
+    """A one-parameter purchase model (everyone buys at the same rate, nobody leaves), for the hint test."""
+
+    name = "poisson_rate_test"
+    param_names = ("rate",)
+
+    def fit(self, summary: pd.DataFrame, weights: object = None) -> PoissonRate:
+        rate = float(summary["frequency"].sum() / summary["T"].sum())
+        return self._set_fitted({"rate": rate}, n_customers=float(len(summary)))  # type: ignore[return-value]
+
+
+def test_a_registered_model_with_fewer_parameters_is_suggested_and_the_call_works():
+    cv.models.register(PoissonRate)
+    try:
+        with pytest.warns(IdentificationWarning) as record:
+            BetaGeo().fit(TWO_WEEKS)
+        text = str(record[0].message)
+        call = "custvalue.models.get('poisson_rate_test').fit(summary)"
+        assert f"a model with fewer parameters: {call}" in text
+        simpler = eval(call, {"custvalue": cv, "summary": TWO_WEEKS})
+        assert simpler.params_["rate"] == pytest.approx(TWO_WEEKS["frequency"].sum() / TWO_WEEKS["T"].sum())
+    finally:
+        cv.models.registry.REGISTRY.pop("poisson_rate_test")

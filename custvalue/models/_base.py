@@ -776,7 +776,12 @@ class MLEModel(BaseModel):
             import lifetimes
 
             fitter = getattr(lifetimes, self.lifetimes_fitter)(penalizer_coef=float(self.penalizer))
-            fitter.fit(*(pd.Series(data[c]) for c in self.columns), weights=pd.Series(weights))
+            try:
+                with np.errstate(all="ignore"):
+                    fitter.fit(*(pd.Series(data[c]) for c in self.columns), weights=pd.Series(weights))
+            except Exception as err:  # lifetimes' own ConvergenceError, or a numerical failure inside it
+                raise ConvergenceError(f"{type(self).__name__}: lifetimes' {self.lifetimes_fitter} failed: {err}. "
+                                       "Fit with engine='native' instead", optimizer_message=str(err)) from None
         params = {k: float(fitter.params_[k]) for k in self.param_names}
         if not all(np.isfinite(v) and v > 0 for v in params.values()):
             raise ConvergenceError(f"{type(self).__name__}: lifetimes returned {params}", optimizer_message=str(params))

@@ -51,14 +51,18 @@ STEP_SE_SHARE = 0.01
 #: below GRADIENT_TOL_TOTAL (a gain of 0.05 for a move by a factor e: nothing, for a few hundred customers).
 GRADIENT_TOL = 1e-5
 GRADIENT_TOL_TOTAL = 0.05
-#: Iterations of the first climb (Newton with exact Hessians, else L-BFGS) and of the final Newton polish.
+#: Iterations of the first climb (Newton with exact Hessians, else L-BFGS), of the final Newton polish, and
+#: of the Newton steps that maximise the other parameters at a probe point.
 CLIMB_STEPS = 300
 POLISH_STEPS = {2: 100, 1: 12, 0: 8}
+PROFILE_STEPS = 4
 
 LogLik = Callable[[np.ndarray], float]
 #: What a log-likelihood of order 0, 1 or 2 returns: the value, with the gradient, with gradient and Hessian.
 LogLikValue = float | tuple[float, np.ndarray] | tuple[float, np.ndarray, np.ndarray]
 Objective = Callable[..., Any]  # evaluate(z, want, free=None), see objective()
+#: profile(z, fixed) -> (z', value): the objective maximised over the coordinates not ``fixed``, from z.
+Profile = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, float]]
 
 
 def compress(
@@ -335,7 +339,7 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
     """One start: (objective value, result) at an interior maximum or an edge, or why neither was reached."""
     if not np.isfinite(warm(start, 0)):
         return "the log-likelihood is not finite at the starting point"
-    watch = _Watch(warm, ref)
+    watch = _Watch(warm, ref, profile=_profiler(warm, n))
     if order == 2:
         point, status = newton(warm, start, CLIMB_STEPS, 1e-10, watch=watch, n_customers=n)
         z, message = point.z, f"Newton's method: {status}"
@@ -349,7 +353,7 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
             return _settle(full, z, direction, n, ref, order, message)
     elif watch.lost:
         return f"parameters ran off to {np.round(np.exp(z), 6)} without a limit in sight ({message})"
-    watch = _Watch(full, ref, start_drift=_drift(z, ref))
+    watch = _Watch(full, ref, start_drift=_drift(z, ref), profile=_profiler(full, n))
     point, status = newton(full, z, POLISH_STEPS[min(order, 2)], 1e-7 if order == 2 else 1e-6, watch=watch,
                            n_customers=n, se_stop=order < 2)
     message = f"{message}; then Newton's method: {status}"
@@ -363,7 +367,8 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
     direction = None if verdict.direction is None else _leads_to_edge(full, point.z, verdict.direction, ref)
     if direction is None and verdict.flat.any():
         # Where the likelihood is flat, it may still rise slowly towards an edge along its flattest directions.
-        direction = _find_edge(full, point.z, point.z, ref, np.ones(len(point.z), dtype=bool), point.hess)
+        direction = _find_edge(full, point.z, point.z, ref, np.ones(len(point.z), dtype=bool), point.hess,
+                               _profiler(full, n))
     if direction is not None or verdict.flat.any():
         return _settle(full, point.z, np.zeros_like(point.z) if direction is None else direction, n, ref, order,
                        message)
@@ -377,8 +382,9 @@ class _Watch:
     """
 
     def __init__(self, evaluate: Objective, ref: np.ndarray, free: np.ndarray | None = None,
-                 start_drift: float = 0.0):
+                 start_drift: float = 0.0, profile: Profile | None = None):
         self.evaluate = evaluate
+        self.profile = profile
         self.ref = ref
         self.free = np.ones(len(ref), dtype=bool) if free is None else free
         self.path: list[np.ndarray] = []
@@ -396,23 +402,27 @@ class _Watch:
         if drift < self.next_check:
             return False
         self.next_check = drift + DRIFT_STEP
+        # Maximising the other parameters at each probe point finds ridges that bend as they run off; it is
+        # kept for parameters already far out, so that nearer in the climb can choose between edges.
+        profile = self.profile if drift >= EDGE_DRIFT else None
         self.direction = _find_edge(self.evaluate, z, self.path[max(0, len(self.path) - 4)], self.ref, self.free,
-                                    hess)
+                                    hess, profile)
         self.lost = self.direction is None and drift > 2 * EDGE_DRIFT
         return self.direction is not None or self.lost
 
 
 def _find_edge(evaluate: Objective, z: np.ndarray, earlier: np.ndarray, ref: np.ndarray, free: np.ndarray,
-               hess: np.ndarray | None = None) -> np.ndarray | None:
+               hess: np.ndarray | None = None, profile: Profile | None = None) -> np.ndarray | None:
     """A direction from ``z`` along which the objective never falls (see :func:`_leads_to_edge`), or None.
 
-    Tried in turn: the way the path came from ``earlier`` (all of it, then its largest moves only), then
-    the least curved directions of the objective at ``z`` (those of a ridge running off, or of a
-    parameter the likelihood does not depend on).
+    Tried in turn: the way the path came from ``earlier`` (all of it, then its largest moves only, each
+    also with the other parameters maximised when ``profile`` is given: a ridge that bends as it runs
+    off), then the least curved directions of the objective at ``z`` (those of a ridge running off, or
+    of a parameter the likelihood does not depend on).
     """
     moved = np.where(free, z - earlier, 0.0)
     for share in (0.25, 0.9):
-        direction = _leads_to_edge(evaluate, z, moved, ref, share)
+        direction = _leads_to_edge(evaluate, z, moved, ref, share, profile)
         if direction is not None:
             return direction
     if hess is None:
@@ -438,8 +448,9 @@ def _drift(z: np.ndarray, ref: np.ndarray, among: np.ndarray | None = None) -> f
 
 
 def _leads_to_edge(evaluate: Objective, z: np.ndarray, direction: np.ndarray, ref: np.ndarray,
-                   share: float = 0.25) -> np.ndarray | None:
-    """The outward part of ``direction`` if the objective is no lower 2 and 6 log-units further along it.
+                   share: float = 0.25, profile: Profile | None = None) -> np.ndarray | None:
+    """The outward part of ``direction`` if the objective is no lower 2 and 6 log-units further along it,
+    as it is or (with ``profile``) with the other coordinates maximised at each point.
 
     Only coordinates moving away from their reference scale, and by at least
     ``share`` of the largest move, count: the others are still settling.
@@ -452,11 +463,17 @@ def _leads_to_edge(evaluate: Objective, z: np.ndarray, direction: np.ndarray, re
     if not outward.any():
         return None
     d = np.where(outward, d, 0.0)
-    values = [evaluate(z + k * d, 0) for k in (0.0, 2.0, 6.0)]
-    if not np.all(np.isfinite(values)):
-        return None
-    tol = _tolerance(values[0])
-    return d if values[1] >= values[0] - tol and values[2] >= values[1] - tol else None
+
+    def never_falls(values: list[float]) -> bool:
+        tol = _tolerance(values[0])
+        return bool(np.all(np.isfinite(values)) and values[1] >= values[0] - tol and values[2] >= values[1] - tol)
+
+    if never_falls([evaluate(z + k * d, 0) for k in (0.0, 2.0, 6.0)]):
+        return d
+    if profile is not None and not outward.all() and never_falls([profile(z + k * d, outward)[1]
+                                                                 for k in (0.0, 2.0, 6.0)]):
+        return d
+    return None
 
 
 def _lbfgs(evaluate: Objective, start: np.ndarray, watch: _Watch) -> tuple[np.ndarray, str]:
@@ -592,20 +609,21 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
     """
     k = len(z)
     running = direction != 0
-    z = _push(evaluate, _pull_back(evaluate, z, direction, ref), direction, n, ref)
+    profile = _profiler(evaluate, n)
+    z = _push(evaluate, _pull_back(evaluate, z, direction, ref), direction, n, ref, profile)
     point = None
     for _ in range(k):  # each round may find another coordinate running off
         free = ~running
         if not free.any():
             break
-        watch = _Watch(evaluate, ref, free, start_drift=_drift(z, ref, free))
+        watch = _Watch(evaluate, ref, free, start_drift=_drift(z, ref, free), profile=profile)
         point, _ = newton(evaluate, z, POLISH_STEPS[min(order, 2)], 1e-7, free=free, watch=watch,
                           n_customers=n, se_stop=order < 2)
         z = point.z
         if watch.direction is None:
             break
         running |= watch.direction != 0
-        z = _push(evaluate, _pull_back(evaluate, z, watch.direction, ref), watch.direction, n, ref)
+        z = _push(evaluate, _pull_back(evaluate, z, watch.direction, ref), watch.direction, n, ref, profile)
         point = None
     if point is None:
         point = _Point.at(evaluate, z, ~running)
@@ -661,23 +679,38 @@ def _pull_back(evaluate: Objective, z: np.ndarray, direction: np.ndarray, ref: n
     return z
 
 
-def _push(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float, ref: np.ndarray) -> np.ndarray:
-    """Move along ``direction`` while the objective rises, until the gain is negligible or the edge drift.
+def _push(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float, ref: np.ndarray,
+          profile: Profile | None = None) -> np.ndarray:
+    """Move along ``direction`` while the objective rises (the other coordinates maximised at each point,
+    given ``profile``), until the gain is negligible or the edge drift.
 
     Negligible: less than 1e-4 in total log-likelihood for a further factor e^2.
     """
+    running = direction != 0
     value = evaluate(z, 0)
     for _ in range(int(EDGE_DRIFT)):
         candidate = z + 2.0 * direction
-        if _drift(candidate, ref, direction != 0) > EDGE_DRIFT:
+        if _drift(candidate, ref, running) > EDGE_DRIFT:
             break
         candidate_value = evaluate(candidate, 0)
+        if profile is not None and not running.all() and not candidate_value >= value - _tolerance(value):
+            candidate, candidate_value = profile(candidate, running)
         if not np.isfinite(candidate_value) or candidate_value < value - _tolerance(value):
             break
         z, gain, value = candidate, candidate_value - value, candidate_value
         if gain * n < 1e-4:
             break
     return z
+
+
+def _profiler(evaluate: Objective, n: float) -> Profile:
+    """``profile(z, fixed)``: a few Newton steps on the coordinates not ``fixed``, from ``z``."""
+
+    def profile(z: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, float]:
+        point, _ = newton(evaluate, z, PROFILE_STEPS, 1e-6, free=~fixed, n_customers=n)
+        return point.z, float(point.value)
+
+    return profile
 
 
 def judge(loglik: Callable, z: np.ndarray, n: float, order: int, penalizer: float, reference: np.ndarray,
