@@ -352,7 +352,7 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
         if direction is not None:
             return _settle(full, z, direction, n, ref, order, message)
     elif watch.lost:
-        return f"parameters ran off to {np.round(np.exp(z), 6)} without a limit in sight ({message})"
+        return f"the estimates ran off (on the log scale to {np.round(z, 2)}) without a limit in sight ({message})"
     watch = _Watch(full, ref, start_drift=_drift(z, ref), profile=_profiler(full, n))
     point, status = newton(full, z, POLISH_STEPS[min(order, 2)], 1e-7 if order == 2 else 1e-6, watch=watch,
                            n_customers=n, se_stop=order < 2)
@@ -360,7 +360,8 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
     if watch.direction is not None:
         return _settle(full, point.z, watch.direction, n, ref, order, message)
     if watch.lost:
-        return f"parameters ran off to {np.round(np.exp(point.z), 6)} without a limit in sight ({message})"
+        return (f"the estimates ran off (on the log scale to {np.round(point.z, 2)}) without a limit in sight "
+                f"({message})")
     verdict = _assess(point, n)
     if verdict.interior:
         return point.value, MLEResult(point.z, np.nan, message, verdict.covariance)
