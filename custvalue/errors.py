@@ -1,8 +1,10 @@
-"""Error classes raised by custvalue.
+"""Error and warning classes raised by custvalue.
 
 Every error derives from :class:`CustValueError` and also from the builtin
 exception that users already catch for that kind of problem, so
-``except ValueError`` keeps working.
+``except ValueError`` keeps working. Every warning custvalue issues on purpose
+derives from :class:`CustValueWarning` (a ``UserWarning``), so one filter
+covers them all.
 """
 
 from __future__ import annotations
