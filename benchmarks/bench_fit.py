@@ -6,7 +6,9 @@ Run:  python benchmarks/bench_fit.py [--repeats 3] [--quick]
 * Pareto/NBD on 200k customers on a day grid (times in weeks, days / 7), and against BG/NBD on
   the same 1M customers; with two covariates on 200k;
 * score (fit BG/NBD + Gamma-Gamma, all predictions, CLV) on 1M customers, and with weekly
-  discounting on the same customers on a day grid.
+  discounting on the same customers on a day grid;
+* BG/CNBD-k and MBG/CNBD-k (no peer in Python) on 1M regular customers with continuous T, with k
+  chosen and with k given, against a BG/NBD fit on the same customers.
 
 Prints medians, the ratio lifetimes / custvalue, and the estimates of both.
 """
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import custvalue as cv
-from custvalue.models import BetaGeo, GammaGamma, ParetoNBD
+from custvalue.models import BetaGeo, BetaGeoCNBD, GammaGamma, ModifiedBetaGeoCNBD, ParetoNBD
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -70,7 +72,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--only", choices=["bgnbd", "paretonbd", "score", "intervals"], help="run one part")
+    parser.add_argument("--only", choices=["bgnbd", "paretonbd", "score", "intervals", "regularity"],
+                        help="run one part")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     warnings.simplefilter("ignore")
@@ -82,6 +85,8 @@ def main() -> None:
         bench_score(scale, args.repeats)
     if args.only in (None, "intervals"):
         bench_intervals(scale)
+    if args.only in (None, "regularity"):
+        bench_regularity(scale, args.repeats)
 
 
 def bench_bgnbd(scale: int, repeats: int) -> None:
@@ -156,6 +161,22 @@ def bench_intervals(scale: int) -> None:
         elapsed = time.perf_counter() - start
         print(f"score with 90% intervals, 200 draws, {label}: {len(grid):,} day-grid customers "
               f"({len(grid.drop_duplicates(keys)):,} distinct rows): {elapsed:.1f} s")
+
+
+def bench_regularity(scale: int, repeats: int) -> None:
+    n = 1_000_000 // scale
+    rng = np.random.default_rng(6)
+    truth = BetaGeoCNBD.from_params(k=3, r=0.85, alpha=1.45, a=0.79, b=2.42)  # BTYDplus's test values
+    data = truth.simulate(n, rng.uniform(10, 80, n), seed=7).drop(columns="alive")
+    t_base, base = timed(lambda: BetaGeo().fit(data), repeats)
+    print(f"regularity models, {n:,} customers simulated from BG/CNBD-3, continuous T")
+    print(f"  BG/NBD               median {t_base:8.3f} s   {np.round(base.params_.to_numpy(), 4)}")
+    for label, fit in (("BG/CNBD-k, k chosen ", lambda: BetaGeoCNBD().fit(data)),
+                       ("BG/CNBD-k, k=3 given", lambda: BetaGeoCNBD(k=3).fit(data)),
+                       ("MBG/CNBD-k, k chosen", lambda: ModifiedBetaGeoCNBD().fit(data))):
+        t_fit, m = timed(fit, repeats)
+        print(f"  {label} median {t_fit:8.3f} s   k={m.k_} {np.round(m.params_.to_numpy(), 4)}   "
+              f"ratio to BG/NBD: {t_fit / t_base:.1f}x")
 
 
 def day_grid(summary: pd.DataFrame) -> pd.DataFrame:

@@ -71,7 +71,7 @@ class CustValueAccessor:
     >>> tx = cv.datasets.load_cdnow(sample=True)
     >>> summary = tx.cv.clean().cv.summarize(unit="W", observation_end="1997-09-30")
     >>> len(summary), summary.cv.report.rows_kept
-    (2349, 6890)
+    (2357, 6919)
     """
 
     def __init__(self, frame: pd.DataFrame):

@@ -17,12 +17,20 @@ import numpy as np
 import pandas as pd
 
 from custvalue.checks import check_date, check_number, invalid
-from custvalue.columns import day_number
 from custvalue.errors import MissingColumnError
 from custvalue.models import Ability, BaseModel
 from custvalue.provenance import attach
-from custvalue.summary import checked_transactions
-from custvalue.timeunits import check_grain, check_unit, day_numbers, days_per_unit, period_start_days
+from custvalue.summary import checked_transactions, tick_date
+from custvalue.timeunits import (
+    check_grain,
+    check_unit,
+    days_per_unit,
+    period_start_ticks,
+    tick_numbers,
+    tick_of,
+    ticks_per_day,
+    ticks_to_dates,
+)
 
 __all__ = ["alive_path"]
 
@@ -45,14 +53,14 @@ def alive_path(model: BaseModel, transactions: pd.DataFrame, customer_id: Any, u
         Clean transactions (``customer_id``, ``date``, ``amount``); only this customer's rows are used.
     customer_id : scalar
         The customer, as in the ``customer_id`` column.
-    unit : {"D", "W", "M", "Y"}, default "W"
+    unit : {"h", "D", "W", "M", "Y"}, default "W"
         Length of a period: the path has a point at the first purchase and at the end of every
         period after it (whole days: a month ends 30 or 31 days after the last, as the calendar-exact
         unit adds up), and a last one at ``observation_end`` when that falls inside a period.
     observation_end : date-like, optional
         Where the path ends; by default the last date in ``transactions``, as in :func:`custvalue.summarize`,
         so that the last point is the customer's P(alive) in :func:`custvalue.score`.
-    grain : {"D", "W", "M", "Y"}, default "D"
+    grain : {"h", "D", "W", "M", "Y"}, default "D"
         Purchases in the same day (week, ...) are one purchase occasion, as in :func:`custvalue.summarize`.
     columns : mapping, optional
         Your column names to canonical ones, e.g. ``{"cust": "customer_id"}``.
@@ -109,8 +117,9 @@ def alive_path(model: BaseModel, transactions: pd.DataFrame, customer_id: Any, u
     discrete = "periods" in reads and "T" not in reads
     extra = _covariates(reads, OPPORTUNITIES if discrete else SUMMARY_TIME, covariates)
     tx = checked_transactions(transactions, columns, "transactions")
-    end = int(day_numbers(tx["date"]).max()) if observation_end is None else day_number(observation_end,
-                                                                                         "observation_end")
+    # Times are ticks on the clock of the grain: hours for the hourly grain, days for the others.
+    end = int(tick_numbers(tx["date"], grain).max()) if observation_end is None else tick_of(
+        observation_end, "observation_end", grain)
     occasions = _occasions(tx, customer_id, end, grain, observation_end)
     first = int(occasions[0])
     starts = _period_starts(first, end, unit, grain)
@@ -124,20 +133,20 @@ def alive_path(model: BaseModel, transactions: pd.DataFrame, customer_id: Any, u
                       f"customer {customer_id!r}'s first period is not over by then; pass a later date")
     seen = np.searchsorted(occasions, ends, side="right")  # occasions up to each point, the first included
     path = pd.DataFrame({"purchases": np.diff(seen, prepend=0)},
-                        index=pd.Index(ends.astype("datetime64[D]").astype("datetime64[us]"), name="date"))
+                        index=pd.Index(ticks_to_dates(ends, grain), name="date"))
     if discrete:
         path = path.assign(**_opportunity_summaries(occasions, starts, len(ends)))
     else:
-        step = days_per_unit(unit)
+        step = days_per_unit(unit) * ticks_per_day(grain)
         path = path.assign(frequency=seen - 1, recency=(occasions[seen - 1] - first) / step,
-                           T=(period_start_days(ends, grain) - first) / step)
+                           T=(period_start_ticks(ends, grain) - first) / step)
     path = path.assign(**extra)
     path["p_alive"] = model.p_alive(path).to_numpy()
-    return attach(path, model=model, unit=unit, customer_id=customer_id, observation_end=pd.Timestamp(end, unit="D"))
+    return attach(path, model=model, unit=unit, customer_id=customer_id, observation_end=tick_date(end, grain))
 
 
 def _occasions(tx: pd.DataFrame, customer_id: Any, end: int, grain: str, observation_end: object) -> np.ndarray:
-    """Day numbers of the customer's purchase occasions up to ``end``, sorted (refused when there are none)."""
+    """Ticks of the customer's purchase occasions up to ``end``, sorted (refused when there are none)."""
     if customer_id is None or not pd.api.types.is_scalar(customer_id) or pd.isna(customer_id):
         raise invalid("customer_id", customer_id, "it must be one customer's id, e.g. customer_id=42")
     mine = (tx["customer_id"] == customer_id).to_numpy()
@@ -145,10 +154,10 @@ def _occasions(tx: pd.DataFrame, customer_id: Any, end: int, grain: str, observa
         examples = ", ".join(repr(v) for v in pd.unique(tx["customer_id"])[:3])
         raise invalid("customer_id", customer_id, f"no transaction of this customer; ids in the transactions "
                       f"look like {examples} (a text id such as '007' is not the number 7)")
-    days = period_start_days(day_numbers(tx.loc[mine, "date"]), grain)
+    days = period_start_ticks(tick_numbers(tx.loc[mine, "date"], grain), grain)
     occasions = np.unique(days[days <= end]).astype(np.int64)
     if len(occasions) == 0:
-        first = pd.Timestamp(int(days.min()), unit="D").date()
+        first = tick_date(int(days.min()), grain).date()
         raise invalid("observation_end", observation_end, f"it is before customer {customer_id!r}'s first purchase "
                       f"({first}); pass a later date or leave it out (the last date of the transactions)")
     return occasions
@@ -166,14 +175,14 @@ def _opportunity_summaries(occasions: np.ndarray, starts: np.ndarray, n_points: 
 
 
 def _period_starts(first: int, end: int, unit: str, grain: str) -> np.ndarray:
-    """Day numbers on which the periods 0, 1, ... of ``unit`` since ``first`` start, up to the first past
-    ``end``: ``first + k·unit`` to the nearest day; with a calendar grain equal to the unit (months or
-    years), the starts of the calendar periods."""
-    step = days_per_unit(unit)
+    """Ticks on which the periods 0, 1, ... of ``unit`` since ``first`` start, up to the first past
+    ``end``: ``first + k·unit`` to the nearest tick (a unit shorter than a tick gives each tick once); with
+    a calendar grain equal to the unit (months or years), the starts of the calendar periods."""
+    step = days_per_unit(unit) * ticks_per_day(grain)
     k = np.arange(int((end - first) / step) + 3)
     if grain == unit and unit in ("M", "Y"):
-        return period_start_days(first + np.rint((k + 0.5) * step).astype(np.int64), grain).astype(np.int64)
-    return first + np.rint(k * step).astype(np.int64)
+        return period_start_ticks(first + np.rint((k + 0.5) * step).astype(np.int64), grain).astype(np.int64)
+    return np.unique(first + np.rint(k * step).astype(np.int64))
 
 
 def _covariates(reads: tuple[str, ...], summary: tuple[str, ...],

@@ -19,7 +19,8 @@ from custvalue.checks import check_date, check_frame, check_mapping
 from custvalue.errors import MissingColumnError, SchemaError, format_examples
 
 __all__ = [
-    "REQUIRED_COLUMNS", "SUMMARY_COLUMNS", "canonical_columns", "missing_columns_error", "parse_dates",
+    "REQUIRED_COLUMNS", "SUMMARY_COLUMNS", "CANONICAL_COLUMNS", "canonical_columns", "missing_columns_error",
+    "parse_dates",
     "as_timestamp", "day_number", "is_summary", "customer_codes", "slices",
 ]
 
@@ -34,55 +35,205 @@ def is_summary(frame: pd.DataFrame) -> bool:
 
 
 COLUMNS_EXAMPLE = "{'your_id': 'customer_id', 'your_date': 'date', 'your_amount': 'amount'}"
+CANONICAL_COLUMNS = (*REQUIRED_COLUMNS, "quantity")
+
+# Names (lower case, letters and digits only) that usually hold each canonical column.
+NAME_HINTS: dict[str, tuple[str, ...]] = {
+    "customer_id": ("customerid", "customer", "custid", "cust", "clientid", "client", "userid", "user",
+                    "memberid", "member", "accountid", "account", "buyerid", "buyer", "shopperid", "shopper"),
+    "date": ("date", "invoicedate", "orderdate", "transactiondate", "purchasedate", "datetime", "timestamp",
+             "time", "createdat", "created", "day", "orderdatetime"),
+    "amount": ("amount", "revenue", "sales", "totalprice", "total", "value", "spend", "price", "netamount",
+               "grossamount", "net", "gross", "payment", "paid", "turnover", "subtotal", "linetotal", "sum",
+               "monetaryvalue", "ordervalue", "totalamount", "saleamount", "dollarvalue", "dollars"),
+}
+# Words in a column name that say it holds money (for names not listed above, such as "Sales_EUR").
+MONEY_WORDS = ("amount", "revenue", "sales", "price", "total", "value", "spend", "payment", "paid", "turnover",
+               "dollar", "euro", "eur", "usd", "gbp", "cost")
+QUANTITY_NAMES = ("quantity", "qty", "units", "unitssold", "count", "numberofitems", "items", "numberofcds", "pieces")
+UNIT_PRICE_NAMES = ("unitprice", "priceeach", "priceperunit", "unitcost", "itemprice", "price", "listprice")
+
+
+def _plain(name: object) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
 
 
 def canonical_columns(tx: pd.DataFrame, columns: Mapping[str, str] | None, name: str = "tx") -> pd.DataFrame:
     """Return ``tx`` renamed to canonical names, canonical columns first; checks they exist.
+
+    A mapping written the wrong way round (``{"customer_id": "CustomerID"}``)
+    or with a misspelt name gets an error that shows the corrected mapping;
+    a missing column gets the frame's likely candidates for it (see
+    :func:`missing_columns_error`).
 
     Examples
     --------
     >>> tx = pd.DataFrame({"cust": [1], "day": ["2024-01-02"], "value": [3.0], "store": ["x"]})
     >>> list(canonical_columns(tx, {"cust": "customer_id", "day": "date", "value": "amount"}).columns)
     ['customer_id', 'date', 'amount', 'store']
+    >>> try:
+    ...     canonical_columns(tx, {"customer_id": "cust", "day": "date", "value": "amount"})
+    ... except MissingColumnError as err:
+    ...     print(str(err).splitlines()[-1])
+    How to fix: columns={'cust': 'customer_id', 'day': 'date', 'value': 'amount'}
     """
     tx = check_frame(tx, name, allow_empty=True)
     mapping = check_mapping(columns, "columns", example=COLUMNS_EXAMPLE)
     unknown = [c for c in mapping if c not in tx.columns]
     if unknown:
-        raise MissingColumnError(
-            f"columns= names {unknown} that are not in the frame; its columns are {list(map(str, tx.columns))}. "
-            f"How to fix: map existing columns, e.g. columns={COLUMNS_EXAMPLE}"
-        )
+        raise _unknown_columns_error(tx, mapping, unknown, name)
     renamed = tx.rename(columns=mapping) if mapping else tx
     missing = [c for c in REQUIRED_COLUMNS if c not in renamed.columns]
     if missing:
-        raise missing_columns_error(missing, list(map(str, renamed.columns)))
+        raise missing_columns_error(missing, tx, mapping, name)
     if renamed.columns.duplicated().any():
         dupes = sorted(map(str, set(renamed.columns[renamed.columns.duplicated()])))
         raise SchemaError(f"columns={mapping}: the renamed frame has duplicated column names {dupes}; map each "
                           "canonical name from one column only, or drop the other column first")
-    order = [c for c in (*REQUIRED_COLUMNS, "quantity") if c in renamed.columns]
+    order = [c for c in CANONICAL_COLUMNS if c in renamed.columns]
     rest = [c for c in renamed.columns if c not in order]
     return renamed[order + rest]
 
 
-def missing_columns_error(missing: list[str], available: list[str]) -> SchemaError:
-    """A :class:`MissingColumnError` for required columns absent from a frame, suggesting close names."""
-    hints = []
-    lowered = {c.lower(): c for c in available}
-    for name in missing:
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
-        if close:
-            hints.append(f"'{name}' (did you mean '{lowered[close[0]]}'?)")
+def _unknown_columns_error(tx: pd.DataFrame, mapping: dict, unknown: list, name: str) -> MissingColumnError:
+    """The error for ``columns=`` keys that are not in the frame: each one reversed, misspelt or unknown."""
+    available = list(tx.columns)
+    by_plain = {_plain(c): c for c in available}
+    fixed: dict = {}
+    notes = []
+    for key, value in mapping.items():
+        if key not in unknown:
+            fixed[key] = value
+        elif key in CANONICAL_COLUMNS and value in available:  # written the wrong way round
+            fixed[value] = key
+            notes.append(f"{{{key!r}: {value!r}}} is the wrong way round")
         else:
-            hints.append(f"'{name}'")
+            close = difflib.get_close_matches(_plain(key), list(by_plain), n=1, cutoff=0.75)
+            if close:
+                fixed[by_plain[close[0]]] = value
+                notes.append(f"{key!r} is not a column; did you mean {by_plain[close[0]]!r}?")
+            else:
+                notes.append(f"{key!r} is not a column")
+    fix = f"map existing columns, e.g. columns={COLUMNS_EXAMPLE}"
+    if len(fixed) == len(mapping):
+        missing = [c for c in REQUIRED_COLUMNS if c not in fixed.values() and c not in tx.columns]
+        _, call = _mapping_help(tx, fixed, missing, name)
+        fix = f"columns={fixed}" if not missing else (call or f"columns={fixed}, and map {missing} too")
+    return MissingColumnError(
+        f"columns= names {unknown} that are not in the frame; its columns are {list(map(str, available))}. "
+        "columns= maps your column names to custvalue's, {'your name': 'customer_id', ...}: "
+        + "; ".join(notes) + f"\nHow to fix: {fix}"
+    )
+
+
+def missing_columns_error(missing: list[str], tx: pd.DataFrame, mapping: Mapping[str, str] | None = None,
+                          name: str = "tx") -> SchemaError:
+    """A :class:`MissingColumnError` for required columns absent from ``tx`` (before renaming with
+    ``mapping``), naming the columns likely to hold them and a call to :func:`custvalue.clean` that maps them.
+
+    Candidates come from column names (CustomerID, InvoiceDate, Revenue, TotalPrice ...) and, for dates
+    and amounts, from the values (datetimes; numbers with cents). Without an amount column but with a
+    quantity and a unit price, the call computes the amount from them.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"InvoiceNo": ["536365"], "Quantity": [6], "InvoiceDate": ["12/1/10 8:26"],
+    ...                    "UnitPrice": [2.55], "CustomerID": [17850.0], "Country": ["United Kingdom"]})
+    >>> print(missing_columns_error(["amount"], tx, {"CustomerID": "customer_id", "InvoiceDate": "date"}))
+    required column 'amount' missing; the frame has ['InvoiceNo', 'Quantity', 'InvoiceDate', 'UnitPrice',
+    'CustomerID', 'Country'].
+    'amount': did you mean quantity × unit price, tx.assign(amount=tx['Quantity'] * tx['UnitPrice'])?
+    (a column by its name: 'UnitPrice', a price per unit).
+    How to fix: custvalue.clean(tx.assign(amount=tx['Quantity'] * tx['UnitPrice']),
+    columns={'CustomerID': 'customer_id', 'InvoiceDate': 'date'})
+    """
+    hints, call = _mapping_help(tx, dict(mapping or {}), missing, name)
+    heading = (f"required column {missing[0]!r} missing" if len(missing) == 1 else
+               f"required columns {', '.join(repr(c) for c in missing)} missing")
     example = ", ".join(f"'your_{m}': '{m}'" for m in missing)
     return MissingColumnError(
-        f"required column(s) {', '.join(hints)} missing; the frame has {available}.\n"
-        f"How to fix: rename them or pass columns={{{example}}}",
-        pd.DataFrame({"column": missing, "check": "column_in_dataframe", "index": None,
-                      "failure_case": missing}),
+        f"{heading}; the frame has {list(map(str, tx.columns))}.\n"
+        + "".join(f"{hint}.\n" for hint in hints)
+        + f"How to fix: {call or f'rename them or pass columns={{{example}}}'}",
+        pd.DataFrame({"column": missing, "check": "column_in_dataframe", "index": None, "failure_case": missing}),
     )
+
+
+def _mapping_help(tx: pd.DataFrame, mapping: dict, missing: list[str], name: str) -> tuple[list[str], str | None]:
+    """For the ``missing`` canonical columns of ``tx`` under ``mapping``: a hint per column that has likely
+    candidates, and a call to custvalue.clean that maps (or computes) every one of them (None if one has none)."""
+    available = [c for c in tx.columns if c not in mapping and c not in CANONICAL_COLUMNS]
+    fixed, frame, hints = dict(mapping), name, []
+    for column in missing:
+        found = _candidates(tx, column, available)
+        names = " or ".join(repr(c) for c, _ in found)
+        reasons = ", ".join(f"{c!r} by its {why}" for c, why in found)
+        computed = _quantity_times_price(tx, available, name) if column == "amount" else None
+        # A unit price alone is not an amount: with a quantity beside it, compute the amount from both.
+        if computed and (not found or _plain(found[0][0]) in UNIT_PRICE_NAMES):
+            frame = computed
+            hints.append(f"'amount': did you mean quantity × unit price, {computed}?"
+                         + (f" (a column by its name: {names}, a price per unit)" if found else ""))
+        elif found:
+            fixed[found[0][0]] = column
+            available.remove(found[0][0])
+            hints.append(f"{column!r}: did you mean {names}? ({reasons})")
+    solved = all(c in fixed.values() or (c == "amount" and frame != name) for c in missing)
+    return hints, f"custvalue.clean({frame}, columns={fixed})" if solved else None
+
+
+def _candidates(tx: pd.DataFrame, column: str, available: list) -> list[tuple[object, str]]:
+    """Columns of ``tx`` (among ``available``) likely to hold the canonical ``column``: by name first, then
+    by values; each with the reason."""
+    hints = NAME_HINTS[column]
+    named = [c for c in available if _plain(c) in hints]
+    named.sort(key=lambda c: hints.index(_plain(c)))
+    if column == "amount":
+        named += [c for c in available if c not in named and any(w in _plain(c) for w in MONEY_WORDS)
+                  and _plain(c) not in QUANTITY_NAMES]
+    found: list[tuple[object, str]] = [(c, "name") for c in named
+                                       if _could_hold(tx[c], column)]
+    if column == "customer_id":
+        return found[:3]
+    for c in available:
+        if c in named or len(found) >= 3:
+            continue
+        values = tx[c]
+        if column == "date" and pd.api.types.is_datetime64_any_dtype(values.dtype):
+            found.append((c, "values: dates"))
+        elif column == "amount" and _looks_like_money(values, c):
+            found.append((c, "values: numbers with cents"))
+    return found[:3]
+
+
+def _could_hold(values: pd.Series, column: str) -> bool:
+    if column == "amount":
+        return bool(pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)) \
+            or values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+    return True
+
+
+def _looks_like_money(values: pd.Series, name: object) -> bool:
+    """Numbers with fractional parts that are not ids, counts or codes: prices and amounts."""
+    plain = _plain(name)
+    if plain in QUANTITY_NAMES or plain.endswith("id") or plain.endswith("no") or plain.endswith("code"):
+        return False
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return False
+    sample = values.dropna().to_numpy(dtype=float)[:1000]
+    sample = sample[np.isfinite(sample)]
+    return bool(len(sample)) and bool((sample != np.round(sample)).any())
+
+
+def _quantity_times_price(tx: pd.DataFrame, available: list, name: str) -> str | None:
+    """``name.assign(amount=...)`` computing the amount from a quantity and a unit price column, if both exist."""
+    quantity = next((c for c in available if _plain(c) in QUANTITY_NAMES
+                     and pd.api.types.is_numeric_dtype(tx[c].dtype)), None)
+    prices = [c for c in available if _plain(c) in UNIT_PRICE_NAMES and pd.api.types.is_numeric_dtype(tx[c].dtype)]
+    prices.sort(key=lambda c: UNIT_PRICE_NAMES.index(_plain(c)))
+    if quantity is None or not prices:
+        return None
+    return f"{name}.assign(amount={name}[{quantity!r}] * {name}[{prices[0]!r}])"
 
 
 # Dates that begin with day and month as numbers (01/02/2024, 1.2.24): day-first or month-first?

@@ -17,12 +17,12 @@ from custvalue.progress import check_progress
 from custvalue.progress import progress as progress_bar
 from custvalue.provenance import provenance
 from custvalue.summary import calibration_holdout, checked_transactions, summarize
-from custvalue.timeunits import check_unit, day_numbers, days_per_unit
+from custvalue.timeunits import check_unit, days_per_unit, tick_numbers, ticks_per_day
 
 __all__ = ["evaluate", "HoldoutEvaluation", "compare_models", "tracking", "calibration_summary", "choose_model",
            "FittedModels", "resolve_param"]
 
-AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd")
+AUTO_CANDIDATES = ("bgnbd", "mbgnbd", "paretonbd", "bgcnbd", "mbgcnbd")
 
 
 def resolve_param(spec: object, name: str, role: Role | None = None, **hyper_parameters: Any) -> BaseModel:
@@ -80,8 +80,8 @@ def calibration_summary(calhold: pd.DataFrame, name: str = "calhold") -> pd.Data
         raise SchemaError(f"{name}: duration_holdout must be the same positive length for every customer. "
                           f"How to fix: {fix}")
     summary = calhold.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T",
-                                      "monetary_value_cal": "monetary_value"})
-    keep = [c for c in ("frequency", "recency", "T", "monetary_value") if c in summary.columns]
+                                      "monetary_value_cal": "monetary_value", "litt_cal": "litt"})
+    keep = [c for c in ("frequency", "recency", "T", "monetary_value", "litt") if c in summary.columns]
     return summary[keep]
 
 
@@ -311,8 +311,11 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     model._check_fitted()
     check_unit(unit)
     tx = checked_transactions(transactions, columns, "transactions")
-    step = days_per_unit(period or unit, "period" if period is not None else "unit")
-    days = day_numbers(tx["date"])
+    # Hourly units count purchase occasions by the hour, the others by the day.
+    clock = "h" if "h" in (unit, period) else "D"
+    per_tick = ticks_per_day(clock)
+    step = days_per_unit(period or unit, "period" if period is not None else "unit") * per_tick
+    days = tick_numbers(tx["date"], clock)
     codes, _ = customer_codes(tx["customer_id"])
     first = np.full(codes.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(first, codes, days)
@@ -322,12 +325,12 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     edges = start + step * np.arange(1, int(np.ceil((end - start + 1) / step)) + 1)
     actual = np.histogram(repeat_days, bins=np.concatenate([[start], edges]))[0]
     first_days, counts = np.unique(first[first < np.iinfo(np.int64).max], return_counts=True)
-    elapsed = np.clip(edges[None, :] - first_days[:, None], 0, None) / days_per_unit(unit)
+    elapsed = np.clip(edges[None, :] - first_days[:, None], 0, None) / (days_per_unit(unit) * per_tick)
     cumulative = (counts[:, None] * np.asarray(model.expected_purchases_new(elapsed))).sum(axis=0)
     return pd.DataFrame({
         "actual_incremental": actual, "predicted_incremental": np.diff(np.concatenate([[0.0], cumulative])),
         "actual_cumulative": np.cumsum(actual), "predicted_cumulative": cumulative,
-    }, index=pd.Index(pd.to_datetime(edges, unit="D").astype("datetime64[us]"), name="period_end"))
+    }, index=pd.Index(pd.to_datetime(edges / per_tick, unit="D").astype("datetime64[us]"), name="period_end"))
 
 
 def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, grain: str,
@@ -343,7 +346,9 @@ def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestam
     calibration_end = start + (end - start) / 2
     calhold = calibration_holdout(tx, calibration_end, end, unit, grain=grain, columns=columns)
     hyper = {} if penalizer is None else {"penalizer": penalizer}
-    candidates = [resolve(name, **hyper) for name in AUTO_CANDIDATES]
+    present = set(calibration_summary(calhold).columns)  # the regularity models need litt
+    candidates = [model for model in (resolve(name, **hyper) for name in AUTO_CANDIDATES)
+                  if set(model.required_columns()) <= present]
     table = compare_models(calhold, candidates, metric="mae", progress=progress)
     winner = str(table.index[0])
     table.attrs["reason"] = (

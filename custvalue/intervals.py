@@ -37,6 +37,12 @@ ROWS_PER_CHUNK = 20_000
 _Item = TypeVar("_Item")
 
 
+def moved_to(model: BaseModel, params: dict[str, float], state: dict | None = None) -> BaseModel:
+    """A fitted copy of ``model`` with other parameter values, keeping the rest of its fitted state (a
+    regularity model's k); ``state``: ``model.to_dict()`` when the caller has it already."""
+    return type(model).from_dict({**(state or model.to_dict()), "params": params})
+
+
 def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
                     data: pd.DataFrame | None = None, seed: int = 0,
                     show_progress: bool | None = None) -> list[BaseModel]:
@@ -74,7 +80,8 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
         values = model.params_.to_numpy()
         draws = rng.multivariate_normal(np.where(positive, np.log(values), values), cov, size=n_draws)
         draws = np.where(positive, np.exp(draws), draws)
-        return [type(model).from_params(model.get_params(), **dict(zip(names, row))) for row in draws]
+        state = model.to_dict()
+        return [moved_to(model, dict(zip(names, row)), state) for row in draws]
     if method == "bootstrap":
         if data is None:
             raise InvalidParameterError("the parametric bootstrap needs the summary the model was fitted on")
@@ -167,7 +174,7 @@ def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndar
         moved = z.copy()
         moved[j] += STEP
         natural = np.where(positive, np.exp(moved), moved)
-        shifted = predict(type(model).from_params(model.get_params(), **dict(zip(names, natural))))
+        shifted = predict(moved_to(model, dict(zip(names, natural))))
         for column, value in shifted.items():
             with np.errstate(invalid="ignore"):
                 gradients[column][:, j] = (_interval_scale(column, np.asarray(value, dtype=float))

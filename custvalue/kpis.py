@@ -7,7 +7,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from custvalue.checks import check_choice, check_date, check_frame, check_number, check_values, invalid
+from custvalue.checks import (
+    check_choice,
+    check_column,
+    check_date,
+    check_frame,
+    check_number,
+    check_values,
+    invalid,
+)
 from custvalue.columns import as_timestamp, is_summary
 from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaError
 from custvalue.summary import checked_transactions
@@ -65,6 +73,7 @@ def kpis(
     *,
     costs: float | None = None,
     columns: Mapping[str, str] | None = None,
+    order_id: str | None = None,
 ) -> pd.DataFrame:
     """Key customer indicators in one table (index: KPI, column: ``value``).
 
@@ -74,7 +83,10 @@ def kpis(
     (orders per customer), repeat purchase rate (share of customers buying on
     two or more days), revenue share of the top 20% of customers and the Gini
     of customer revenue; and retention and churn rate against the previous
-    period of the same length, when the data cover it.
+    period of the same length, when the data cover it. Each row is an order,
+    unless ``order_id`` names the column that says which order a row belongs
+    to (an invoice number, for an export of line items): then an order is a
+    customer's distinct value of it.
 
     From a scored or segmented customer frame: customers, total and mean CLV,
     CLV share of the top 20%, Gini of CLV, mean P(alive), and the share of
@@ -93,6 +105,13 @@ def kpis(
     >>> k = kpis(tx, "2024-02-01", "2024-02-29", costs=50.0)["value"]
     >>> k[["customers", "active_customers", "revenue", "average_order_value", "retention_rate", "romi"]].tolist()
     [3.0, 3.0, 90.0, 22.5, 1.0, 0.8]
+
+    Line items of two invoices are two orders:
+
+    >>> lines = pd.DataFrame({"customer_id": [1, 1, 1], "invoice": ["A", "A", "B"], "amount": [5.0, 7.0, 3.0],
+    ...                       "date": pd.to_datetime(["2024-03-01", "2024-03-01", "2024-03-09"])})
+    >>> kpis(lines, order_id="invoice").loc[["orders", "average_order_value"], "value"].tolist()
+    [2.0, 7.5]
     """
     data = check_frame(data, "data")
     for name, when in (("start", start), ("end", end)):
@@ -105,9 +124,9 @@ def kpis(
         value = "clv" if "clv" in data.columns else "total_value" if "total_value" in data.columns else None
         if value is None:
             raise MissingColumnError("kpis on customers needs 'clv' (run custvalue.score) or 'total_value'")
-        if start is not None or end is not None or columns is not None:
-            raise InvalidParameterError("start=, end= and columns= apply to transactions; this frame holds customers "
-                                        "(a summary or scores): leave them out")
+        if start is not None or end is not None or columns is not None or order_id is not None:
+            raise InvalidParameterError("start=, end=, columns= and order_id= apply to transactions; this frame holds "
+                                        "customers (a summary or scores): leave them out")
         v = check_values(data, value)
         total = float(v.sum())
         if not np.isfinite(total):
@@ -122,6 +141,9 @@ def kpis(
         income = total
     else:
         tx = checked_transactions(data, columns, "data")
+        if order_id is not None:
+            order_id = check_column(data, order_id, "order_id")
+            tx = tx.assign(order_id=data[order_id].to_numpy())
         dates = tx["date"]
         low = dates.min() if start is None else as_timestamp(start, "start", dates.dt.tz)
         high = dates.max() if end is None else as_timestamp(end, "end", dates.dt.tz)
@@ -139,10 +161,11 @@ def kpis(
         revenue = float(revenue_by_customer.sum())
         if not np.isfinite(revenue):
             raise SchemaError("column 'amount': the revenue adds up to more than a float can hold")
+        orders = len(period) if order_id is None else len(period[["customer_id", "order_id"]].drop_duplicates())
         rows.update(
             customers=float(tx.loc[(dates <= high).to_numpy(), "customer_id"].nunique()), active_customers=customers,
-            revenue=revenue, orders=float(len(period)),
-            average_order_value=revenue / len(period), purchase_frequency=len(period) / customers,
+            revenue=revenue, orders=float(orders),
+            average_order_value=revenue / orders, purchase_frequency=orders / customers,
             repeat_purchase_rate=float((occasions >= 2).mean()),
             top_20pct_revenue_share=top_share(revenue_by_customer.to_numpy()),
             gini_revenue=gini(np.clip(revenue_by_customer.to_numpy(), 0, None)),

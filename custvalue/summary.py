@@ -4,13 +4,20 @@ Definitions (those of lifetimes, CLVTools and pymc-marketing): purchases by a
 customer in the same *grain* period (a day by default) form one purchase
 occasion, dated at the start of its period.
 
-* ``frequency`` — purchase occasions after the first (repeat purchases);
+* ``frequency`` — purchase occasions after the first (repeat purchases), $0
+  ones included: a free purchase is still a purchase;
 * ``recency`` — time from the first to the last occasion;
 * ``T`` — time from the first occasion to the end of observation;
-* ``monetary_value`` — mean value of the repeat occasions (0 without any).
+* ``monetary_value`` — mean value of the repeat occasions of positive value
+  (0 without any), the spend a spend model fits on;
+* ``mean_log_value`` — mean natural log of the value of those same occasions
+  (0 without any), for ``gammagamma_individual``;
+* ``litt`` — the sum of the logs of the times between consecutive occasions
+  (0 without repeat occasions), which the regularity models (BG/CNBD-k,
+  MBG/CNBD-k) need to choose their k.
 
-Times are in ``unit`` ("D", "W", "M", "Y"; calendar-exact and fractional),
-independently of the grain.
+Times are in ``unit`` ("h", "D", "W", "M", "Y"; calendar-exact and
+fractional), independently of the grain.
 
 The work is a single sort of one integer key per transaction (customer code ×
 period span + period), then bincounts: no Python loop, no groupby, no
@@ -32,16 +39,23 @@ from custvalue.columns import (
     REQUIRED_COLUMNS,
     canonical_columns,
     customer_codes,
-    day_number,
     is_summary,
-    missing_columns_error,
     parse_dates,
     slices,
 )
 from custvalue.engines import engine_step
 from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaError, invalid_values_error
 from custvalue.provenance import ATTRS_KEY, attach, provenance
-from custvalue.timeunits import check_grain, check_unit, day_numbers, days_per_unit, period_start_days
+from custvalue.timeunits import (
+    check_grain,
+    check_unit,
+    days_per_unit,
+    period_start_ticks,
+    tick_numbers,
+    tick_of,
+    ticks_per_day,
+    ticks_to_dates,
+)
 from custvalue.validation import validate_summary
 
 __all__ = ["summarize", "calibration_holdout"]
@@ -64,17 +78,21 @@ def summarize(
         Clean transactions with ``customer_id``, ``date`` and ``amount``
         (see :func:`custvalue.clean`). A frame that is already a summary is
         validated and returned as a copy.
-    unit : {"D", "W", "M", "Y"}, default "W"
-        Unit of ``recency`` and ``T``: days, weeks, months (365.2425/12 days)
-        or years (365.2425 days).
+    unit : {"h", "D", "W", "M", "Y"}, default "W"
+        Unit of ``recency`` and ``T``: hours (1/24 day), days, weeks, months
+        (365.2425/12 days) or years (365.2425 days).
     observation_end : date-like, optional
         End of the observation window; defaults to the last transaction date.
-        Transactions after it lie outside the window and are not counted (the
-        number is kept in ``summary.attrs``); customers whose first purchase
-        is after it do not appear.
-    grain : {"D", "W", "M", "Y"}, default "D"
-        Purchases by a customer in the same day (week, month, year) count as
-        one purchase occasion.
+        Its grain period is observed in full: with the default daily grain
+        "1997-09-30" includes every purchase of that day; with ``grain="h"``
+        it is the hour starting at 1997-09-30 00:00 (pass "1997-09-30 23:00"
+        for the whole day). Transactions after that period lie outside the
+        window and are not counted (the number is kept in ``summary.attrs``);
+        customers whose first purchase is after it do not appear.
+    grain : {"h", "D", "W", "M", "Y"}, default "D"
+        Purchases by a customer in the same hour (day, week, month, year)
+        count as one purchase occasion; times are measured between the starts
+        of the periods.
     columns : mapping, optional
         Your column names to canonical ones, as in :func:`custvalue.clean`.
     compute : bool, default False
@@ -85,8 +103,15 @@ def summarize(
     -------
     DataFrame
         Indexed by ``customer_id`` (sorted), with ``frequency``, ``recency``,
-        ``T``, ``monetary_value``, ``first_purchase``, ``last_purchase``,
-        ``n_transactions`` and ``total_value``.
+        ``T``, ``monetary_value``, ``mean_log_value``, ``first_purchase``,
+        ``last_purchase``, ``n_transactions``, ``total_value`` and ``litt``.
+        ``frequency`` counts every repeat occasion, $0 ones included;
+        ``monetary_value`` and ``mean_log_value`` are the mean value and the
+        mean natural log of the value of the repeat occasions whose value is
+        positive (0 without any), so that a spend model fits on positive
+        spends only. ``n_transactions`` and ``total_value`` count every row.
+        ``litt`` is the sum of the logs of the ``frequency`` times between
+        consecutive purchase occasions, in ``unit`` (0 without repeat purchases).
 
     Raises
     ------
@@ -101,15 +126,24 @@ def summarize(
     --------
     >>> import pandas as pd
     >>> tx = pd.DataFrame({
-    ...     "customer_id": [1, 1, 1, 2],
-    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-08"]),
-    ...     "amount": [10.0, 5.0, 30.0, 20.0],
+    ...     "customer_id": [1, 1, 1, 1, 2],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-22", "2024-01-08"]),
+    ...     "amount": [10.0, 5.0, 30.0, 0.0, 20.0],
     ... })
     >>> summarize(tx, unit="W", observation_end="2024-01-29")[["frequency", "recency", "T", "monetary_value"]]
                  frequency  recency    T  monetary_value
     customer_id
-    1                    1      2.0  4.0            30.0
+    1                    2      3.0  4.0            30.0
     2                    0      0.0  3.0             0.0
+
+    Hours are exact: purchases at 8:26 and 14:05 are two occasions 6 hours apart.
+
+    >>> hourly = pd.DataFrame({"customer_id": [7, 7], "amount": [3.0, 4.0],
+    ...                        "date": pd.to_datetime(["2024-01-01 08:26", "2024-01-01 14:05"])})
+    >>> summarize(hourly, unit="h", grain="h", observation_end="2024-01-02")[["frequency", "recency", "T"]]
+                 frequency  recency     T
+    customer_id
+    7                    1      6.0  16.0
     """
     check_unit(unit)
     check_grain(grain)
@@ -123,17 +157,17 @@ def summarize(
     if isinstance(tx, pd.DataFrame) and is_summary(tx) and not columns:
         return validate_summary(check_frame(tx, "tx")).copy()
     data = checked_transactions(tx, columns)
-    raw_days = day_numbers(data["date"])
-    end_day = _end_day(raw_days, observation_end)
+    raw_ticks = tick_numbers(data["date"], grain)
+    end = end_tick(raw_ticks, observation_end, grain)
 
-    summary, n_outside = summary_frame(data, raw_days, end_day, unit, grain)
+    summary, n_outside = summary_frame(data, raw_ticks, end, unit, grain)
     if len(summary) == 0:
         raise SchemaError(
-            f"observation_end ({pd.Timestamp(end_day, unit='D').date()}) is before the first "
+            f"observation_end ({tick_date(end, grain)}) is before the first "
             f"purchase ({data['date'].min()}); no customer has been acquired by then"
         )
     summary.attrs[ATTRS_KEY] = provenance(tx)  # keep the cleaning report, if any
-    return attach(summary, unit=unit, grain=grain, observation_end=pd.Timestamp(end_day, unit="D"),
+    return attach(summary, unit=unit, grain=grain, observation_end=tick_date(end, grain),
                   excluded_after_end=n_outside)
 
 
@@ -148,16 +182,39 @@ def calibration_holdout(
 ) -> pd.DataFrame:
     """Split transactions into a calibration summary and what each customer did in the holdout.
 
-    Customers are those acquired by ``calibration_end``. Holdout purchases are
-    counted in grain periods, like ``frequency``.
+    Customers are those acquired by ``calibration_end``. The calibration is
+    :func:`summarize` at ``calibration_end``: its grain period is observed in
+    full. The holdout is every later grain period up to that of
+    ``observation_end``; its purchases are counted in grain periods, like
+    ``frequency``, and its length is measured as T is: between the starts of
+    the two periods. So ``duration_holdout`` is what every customer's T grows
+    by from ``calibration_end`` to ``observation_end``: whole weeks with
+    ``grain="W"`` and ``unit="W"`` (as lifetimes and pymc-marketing count
+    them), days / 7 with the default daily grain.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Clean transactions (see :func:`summarize`).
+    calibration_end, observation_end : date-like
+        The end of the calibration and of the holdout (default: the last transaction).
+    unit, grain, columns
+        As in :func:`summarize`.
 
     Returns
     -------
     DataFrame
         Indexed by ``customer_id``: ``frequency_cal``, ``recency_cal``,
         ``T_cal``, ``monetary_value_cal``, ``frequency_holdout`` (purchase
-        occasions in the holdout), ``monetary_value_holdout`` (their mean
-        value, 0 without any) and ``duration_holdout`` (holdout length in ``unit``).
+        occasions in the holdout, $0 ones included), ``monetary_value_holdout``
+        (the mean value of those of positive value, 0 without any) and
+        ``duration_holdout`` (holdout length in ``unit``) and ``litt_cal`` (the
+        calibration summary's ``litt``).
+
+    Raises
+    ------
+    custvalue.errors.InvalidParameterError
+        For an ``observation_end`` that is not in a later grain period than ``calibration_end``.
 
     Examples
     --------
@@ -173,37 +230,56 @@ def calibration_holdout(
     customer_id
     1                        1    4.0                  1                    12.0               4.0
     2                        0    3.0                  0                     0.0               4.0
+
+    A six-day holdout is 6/7 week on the daily grain, and no whole week on the weekly grain (Monday
+    2024-02-19 to Sunday 2024-02-25 is one week period), which is refused:
+
+    >>> float(calibration_holdout(tx, "2024-02-19", "2024-02-25", unit="W")["duration_holdout"].iloc[0])
+    0.8571428571428571
+    >>> from custvalue.errors import InvalidParameterError
+    >>> try:
+    ...     calibration_holdout(tx, "2024-02-19", "2024-02-25", unit="W", grain="W")
+    ... except InvalidParameterError as err:
+    ...     print(str(err)[:84])
+    observation_end='2024-02-25' is not valid: it is in the same grain period (W) as cal
     """
-    factor = days_per_unit(unit)
-    check_grain(grain)
+    factor = days_per_unit(unit) * ticks_per_day(check_grain(grain))
     check_date(calibration_end, "calibration_end")
     if observation_end is not None:
         check_date(observation_end, "observation_end")
     data = checked_transactions(tx, columns)
-    cal_end = day_number(calibration_end, "calibration_end")
-    raw_days = day_numbers(data["date"])
-    end_day = _end_day(raw_days, observation_end)
-    if end_day <= cal_end:
+    cal_end = tick_of(calibration_end, "calibration_end", grain)
+    raw_ticks = tick_numbers(data["date"], grain)
+    end = end_tick(raw_ticks, observation_end, grain)
+    ticks = period_start_ticks(raw_ticks, grain)
+    cal_period, end_period = period_start_ticks(np.array([cal_end, end]), grain)
+    if end_period <= cal_period:
+        same = end_period == cal_period and end > cal_end
+        rule = (f"it is in the same grain period ({grain}) as calibration_end, so the holdout holds no whole "
+                f"period; pass an observation_end in a later {grain} period, or a finer grain"
+                if same else f"it must be after calibration_end ({tick_date(cal_end, grain)})")
         raise InvalidParameterError(
-            f"observation_end={str(pd.Timestamp(end_day, unit='D').date())!r} is not valid: it must be after "
-            f"calibration_end ({pd.Timestamp(cal_end, unit='D').date()})"
+            f"observation_end={str(tick_date(end, grain)) if observation_end is None else str(observation_end)!r} "
+            f"is not valid: {rule}"
             + ("" if observation_end is not None else "; by default it is the last purchase date, so pass a "
                "calibration_end before it")
         )
-    calibration = summarize(data, unit=unit, observation_end=pd.Timestamp(cal_end, unit="D"), grain=grain)
+    calibration = summarize(data, unit=unit, observation_end=tick_date(cal_end, grain), grain=grain)
 
     codes, ids = customer_codes(data["customer_id"])
-    days = period_start_days(raw_days, grain)
-    in_holdout = (raw_days > cal_end) & (days <= end_day)
-    agg = aggregate(codes[in_holdout], days[in_holdout],
-                    data["amount"].to_numpy(dtype=float)[in_holdout], len(ids))
+    in_holdout = (ticks > cal_period) & (ticks <= end_period)
+    agg = aggregate(codes[in_holdout], ticks[in_holdout], data["amount"].to_numpy(dtype=float)[in_holdout],
+                    len(ids), spend=True)
     _refuse_overflow(agg.total, ids, "amount")
-    holdout = pd.DataFrame(
-        {"frequency_holdout": agg.n_periods, "total": agg.total}, index=pd.Index(ids, name="customer_id")
-    ).reindex(calibration.index, fill_value=0)
+    # Every holdout period is a "repeat" one: add the first period's positive value back.
+    first_value = np.where(agg.first_period_total > 0, agg.first_period_total, 0.0)
+    n_spends = agg.n_spends + (agg.first_period_total > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_value = np.where(holdout["frequency_holdout"] > 0,
-                              holdout["total"] / holdout["frequency_holdout"].clip(lower=1), 0.0)
+        mean_value = np.where(n_spends > 0, (agg.spend_total + first_value) / np.maximum(n_spends, 1), 0.0)
+    holdout = pd.DataFrame(
+        {"frequency_holdout": agg.n_periods, "monetary_value_holdout": mean_value},
+        index=pd.Index(ids, name="customer_id"),
+    ).reindex(calibration.index, fill_value=0)
     result = pd.DataFrame(
         {
             "frequency_cal": calibration["frequency"],
@@ -211,48 +287,58 @@ def calibration_holdout(
             "T_cal": calibration["T"],
             "monetary_value_cal": calibration["monetary_value"],
             "frequency_holdout": holdout["frequency_holdout"].astype(np.int64),
-            "monetary_value_holdout": mean_value,
-            "duration_holdout": (end_day - cal_end) / factor,
+            "monetary_value_holdout": holdout["monetary_value_holdout"].astype(float),
+            "duration_holdout": float(end_period - cal_period) / factor,
+            "litt_cal": calibration["litt"],
         }
     )
-    return attach(result, unit=unit, grain=grain,
-                  calibration_end=pd.Timestamp(cal_end, unit="D"),
-                  observation_end=pd.Timestamp(end_day, unit="D"))
+    return attach(result, unit=unit, grain=grain, calibration_end=tick_date(cal_end, grain),
+                  observation_end=tick_date(end, grain))
 
 
-def summary_frame(data: pd.DataFrame, raw_days: np.ndarray, end_day: int, unit: str,
+def tick_date(tick: int, grain: str) -> pd.Timestamp:
+    """The date (the hour, on the hourly grain) of a tick."""
+    return pd.Timestamp(ticks_to_dates(np.array([tick]), grain)[0])
+
+
+def summary_frame(data: pd.DataFrame, raw_ticks: np.ndarray, end_tick: int, unit: str,
                   grain: str) -> tuple[pd.DataFrame, int]:
-    """The summary of checked canonical transactions (``raw_days``: their day numbers) up to
-    ``end_day``, and the number of transactions after it. Empty when no one was acquired by then."""
-    factor = days_per_unit(unit)
+    """The summary of checked canonical transactions (``raw_ticks``: their :func:`~custvalue.timeunits.tick_numbers`
+    on the clock of ``grain``) up to the grain period of ``end_tick``, and the number of transactions after it.
+    Empty when no one was acquired by then."""
+    factor = days_per_unit(unit) * ticks_per_day(grain)  # ticks per unit
     codes, ids = customer_codes(data["customer_id"])
-    days = period_start_days(raw_days, grain)
+    ticks = period_start_ticks(raw_ticks, grain)
     amounts = data["amount"].to_numpy(dtype=float)
-    inside = days <= end_day
-    n_outside = int(len(days) - inside.sum())
+    inside = ticks <= end_tick
+    n_outside = int(len(ticks) - inside.sum())
     if n_outside:
-        codes, days, amounts = codes[inside], days[inside], amounts[inside]
-    agg = aggregate(codes, days, amounts, len(ids))
+        codes, ticks, amounts = codes[inside], ticks[inside], amounts[inside]
+    agg = aggregate(codes, ticks, amounts, len(ids), spend=True)
     _refuse_overflow(agg.total, ids, "amount")
     present = agg.n_periods > 0
     first = agg.first_day[present]
     last = agg.last_day[present]
-    n_periods = agg.n_periods[present]
-    frequency = n_periods - 1
-    repeat_value = agg.total[present] - agg.first_period_total[present]
+    frequency = agg.n_periods[present] - 1
+    n_spends = agg.n_spends[present]
     with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, repeat_value / np.maximum(frequency, 1), 0.0)
-    end_period = period_start_days(np.array([end_day]), grain)[0]
+        monetary = np.where(n_spends > 0, agg.spend_total[present] / np.maximum(n_spends, 1), 0.0)
+        mean_log = np.where(n_spends > 0, agg.spend_log_total[present] / np.maximum(n_spends, 1), 0.0)
+    litt = agg.log_gaps[present]  # Σ ln(gap in ticks) → Σ ln(gap in units), in place
+    litt -= frequency * np.log(factor)
+    end_period = period_start_ticks(np.array([end_tick]), grain)[0]
     summary = pd.DataFrame(
         {
             "frequency": frequency.astype(np.int64),
             "recency": (last - first) / factor,
             "T": (end_period - first) / factor,
-            "monetary_value": np.maximum(monetary, 0.0),
-            "first_purchase": _to_dates(first),
-            "last_purchase": _to_dates(last),
+            "monetary_value": monetary,
+            "mean_log_value": mean_log,
+            "first_purchase": ticks_to_dates(first, grain),
+            "last_purchase": ticks_to_dates(last, grain),
             "n_transactions": agg.n_transactions[present],
             "total_value": agg.total[present],
+            "litt": litt,
         },
         index=pd.Index(ids[present], name="customer_id"),
     )
@@ -261,7 +347,12 @@ def summary_frame(data: pd.DataFrame, raw_days: np.ndarray, end_day: int, unit: 
 
 @dataclass(frozen=True)
 class Aggregates:
-    """Per-customer aggregates of transactions, arrays indexed by customer code."""
+    """Per-customer aggregates of transactions, arrays indexed by customer code.
+
+    ``first_day`` and ``last_day`` are the ticks of the first and last purchase periods. ``n_spends``,
+    ``spend_total`` and ``spend_log_total`` are the number, the summed value and the summed log value of the
+    repeat purchase periods whose value is positive (zeros unless asked for with ``spend=True``).
+    """
 
     n_periods: np.ndarray
     first_day: np.ndarray
@@ -269,29 +360,47 @@ class Aggregates:
     total: np.ndarray
     first_period_total: np.ndarray
     n_transactions: np.ndarray
+    n_spends: np.ndarray
+    spend_total: np.ndarray
+    spend_log_total: np.ndarray
+    log_gaps: np.ndarray  # Σ ln(ticks between consecutive periods): the regularity models' litt
 
 
-def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_customers: int) -> Aggregates:
-    """Aggregate transactions given integer customer codes and period-start day numbers.
+def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_customers: int,
+              spend: bool = False) -> Aggregates:
+    """Aggregate transactions given integer customer codes and period-start ticks (``days``).
 
-    One sort of a combined key ``code << bits | day`` finds the distinct
+    One sort of a combined key ``code << bits | tick`` finds the distinct
     purchase periods and each customer's first and last; bincounts give the
-    sums. The key is 32-bit whenever it fits, which sorts twice as fast.
+    sums. The key is 32-bit whenever it fits, which sorts twice as fast. The
+    same pass over the distinct pairs sums the logs of the gaps between each
+    customer's consecutive periods (a table lookup: gaps are whole ticks).
     Element-wise work runs in slices of :data:`SLICE_ROWS`, so that its
     temporaries stay small next to the data (100M transactions: gigabytes).
+
+    With ``spend``, also the statistics of the repeat periods of positive value
+    (see :class:`Aggregates`): a customer whose periods each hold one
+    transaction needs no period totals (each transaction is its period); only
+    the transactions of the other customers are sorted with their amounts.
     """
     n_tx = np.bincount(codes, minlength=n_customers)
     total = np.bincount(codes, weights=amounts, minlength=n_customers)
     first = np.zeros(n_customers, dtype=np.int64)
     last = np.zeros(n_customers, dtype=np.int64)
+    zeros = np.zeros(n_customers)
     if len(days) == 0:
-        return Aggregates(n_tx, first, last, total, np.zeros(n_customers), n_tx)
+        return Aggregates(n_tx, first, last, total, zeros, n_tx, np.zeros(n_customers, dtype=np.int64), zeros, zeros,
+                          zeros)
     base = int(days.min())
     bits = max(int(days.max()) - base, 1).bit_length()
     key_type: type[np.unsignedinteger] = np.uint32 if (n_customers << bits) < 2**32 else np.uint64
+
+    def keys_of(part: slice | np.ndarray) -> np.ndarray:
+        return (codes[part].astype(key_type) << key_type(bits)) | (days[part] - base).astype(key_type)
+
     key = np.empty(len(codes), dtype=key_type)
     for part in slices(len(codes)):
-        key[part] = (codes[part].astype(key_type) << key_type(bits)) | (days[part] - base).astype(key_type)
+        key[part] = keys_of(part)
     key.sort()
     is_new = np.empty(len(key), dtype=bool)
     is_new[0] = True
@@ -300,16 +409,25 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     del key, is_new
     is_start = np.empty(len(pairs), dtype=bool)  # a customer's first period
     is_start[0] = True
-    for part in slices(len(pairs) - 1):
-        customer = pairs[part.start:part.stop + 1] >> key_type(bits)
+    day_mask = key_type((1 << bits) - 1)
+    log_days = np.log(np.maximum(np.arange(1 << bits, dtype=float), 1.0))  # ln(gap) by table lookup; 0 at 0
+    log_gaps = np.zeros(n_customers)
+    for part in slices(len(pairs) - 1, 1 << 18):  # small slices: the gaps' temporaries stay in cache
+        window = pairs[part.start:part.stop + 1]
+        customer = window >> key_type(bits)
         np.not_equal(customer[1:], customer[:-1], out=is_start[part.start + 1:part.stop + 1])
+        # Within a customer the key difference is the gap in days; across customers it is zeroed (ln → 0).
+        gap = window[1:] - window[:-1]
+        np.multiply(gap, customer[1:] == customer[:-1], out=gap)
+        low = customer[1]
+        owner = customer[1:] - low  # pairs are sorted by customer: the slice covers codes low..low + owner[-1]
+        log_gaps[int(low):int(low) + int(owner[-1]) + 1] += np.bincount(owner, weights=np.take(log_days, gap))
     starts = np.flatnonzero(is_start)
     del is_start
     ends = np.r_[starts[1:], len(pairs)] - 1
     present = (pairs[starts] >> key_type(bits)).astype(np.int64)
     n_periods = np.zeros(n_customers, dtype=np.int64)
     n_periods[present] = ends - starts + 1
-    day_mask = key_type((1 << bits) - 1)
     first[present] = (pairs[starts] & day_mask).astype(np.int64) + base
     last[present] = (pairs[ends] & day_mask).astype(np.int64) + base
     del pairs
@@ -317,7 +435,59 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     for part in slices(len(codes)):
         np.equal(days[part], first[codes[part]], out=in_first[part])
     first_total = np.bincount(codes[in_first], weights=amounts[in_first], minlength=n_customers)
-    return Aggregates(n_periods, first, last, total, first_total, n_tx)
+    if not spend:
+        return Aggregates(n_periods, first, last, total, first_total, n_tx, np.zeros(n_customers, dtype=np.int64),
+                          zeros, zeros, log_gaps)
+    n_spends, spend_total, spend_log = _single_spends(codes, amounts, in_first, n_periods, total, first_total)
+    del in_first
+    pooled_customers = n_tx > n_periods
+    if pooled_customers.any():  # customers with a period of several transactions: sum each period first
+        pooled = np.flatnonzero(pooled_customers[codes])
+        pooled_key, order = _sorted_with_order(keys_of(pooled))
+        starts = np.flatnonzero(np.r_[True, pooled_key[1:] != pooled_key[:-1]])
+        with np.errstate(over="ignore", invalid="ignore"):  # sums beyond a float are refused after aggregate
+            period_value = np.add.reduceat(amounts[pooled[order]], starts)
+        period_key = pooled_key[starts]
+        owner = (period_key >> key_type(bits)).astype(np.int64)
+        wanted = (((period_key & day_mask).astype(np.int64) + base) != first[owner]) & (period_value > 0)
+        owner, period_value = owner[wanted], period_value[wanted]
+        n_spends[pooled_customers] = np.bincount(owner, minlength=n_customers)[pooled_customers]
+        spend_total[pooled_customers] = np.bincount(owner, period_value, minlength=n_customers)[pooled_customers]
+        spend_log[pooled_customers] = np.bincount(owner, np.log(period_value), minlength=n_customers)[pooled_customers]
+    return Aggregates(n_periods, first, last, total, first_total, n_tx, n_spends, spend_total, spend_log, log_gaps)
+
+
+def _sorted_with_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``key`` sorted, and the positions that sort it, equal keys in input order (so that sums over them are
+    taken in the same order whatever else is in the data). A 32-bit key sorts with its position in the low
+    bits of one 64-bit number: several times faster than a stable argsort."""
+    if key.dtype == np.uint32 and len(key) < 2**32:
+        packed = (key.astype(np.uint64) << np.uint64(32)) | np.arange(len(key), dtype=np.uint64)
+        packed.sort()
+        return (packed >> np.uint64(32)).astype(np.uint32), (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    return key[order], order
+
+
+def _single_spends(codes: np.ndarray, amounts: np.ndarray, in_first: np.ndarray, n_periods: np.ndarray,
+                   total: np.ndarray, first_total: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spend statistics of customers whose every period holds one transaction (each transaction is then
+    its period): the positive repeat amounts are those after the first, less the $0 ones."""
+    n_customers = len(total)
+    log_total = np.zeros(n_customers)
+    for part in slices(len(codes)):
+        value = amounts[part]
+        with np.errstate(divide="ignore"):
+            logs = np.log(value, out=np.zeros(len(value)), where=value > 0)
+        log_total += np.bincount(codes[part], weights=logs, minlength=n_customers)
+    free = np.flatnonzero(amounts <= 0)
+    free = free[~in_first[free]]
+    n_free = np.bincount(codes[free], minlength=n_customers)
+    with np.errstate(divide="ignore"):
+        first_log = np.log(first_total, out=np.zeros(n_customers), where=first_total > 0)
+    n_spends = np.maximum(n_periods - 1, 0) - n_free
+    with np.errstate(invalid="ignore"):  # infinite totals are refused after aggregate
+        return n_spends, total - first_total, log_total - first_log
 
 
 def _refuse_overflow(totals: np.ndarray, ids: np.ndarray, column: str) -> None:
@@ -341,13 +511,7 @@ def checked_transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None, na
             "How to fix: pass columns={'your_id': 'customer_id', 'your_date': 'date', "
             "'your_amount': 'amount'}"
         )
-    try:
-        data = canonical_columns(tx, columns)[list(REQUIRED_COLUMNS)]
-    except SchemaError as err:
-        if "required column" in str(err):
-            missing = [c for c in REQUIRED_COLUMNS if c not in tx.rename(columns=dict(columns or {})).columns]
-            raise missing_columns_error(missing, list(map(str, tx.columns))) from None
-        raise
+    data = canonical_columns(tx, columns, name)[list(REQUIRED_COLUMNS)]
     if len(data) == 0:
         raise SchemaError("summarize: the transactions frame is empty; there is nothing to summarize")
     fix = "run custvalue.clean(tx) first; it drops such rows and reports them"
@@ -378,26 +542,23 @@ def checked_transactions(tx: pd.DataFrame, columns: Mapping[str, str] | None, na
     if (values < 0).any():
         raise invalid_values_error(
             "amount", ">= 0", tx[values < 0],
-            "returns have negative amounts; net them against their purchase or run custvalue.clean(tx)",
+            "returns have negative amounts: net each against the customer's earlier purchases with "
+            "custvalue.clean(tx, negative_amounts='net'), or drop them with custvalue.clean(tx)",
         )
     return data
 
 
-def _end_day(days: np.ndarray, observation_end: str | pd.Timestamp | None) -> int:
-    """Day number of the observation end (default: the last purchase day), checked against the first."""
+def end_tick(ticks: np.ndarray, observation_end: str | pd.Timestamp | None, grain: str) -> int:
+    """Tick of the observation end on the clock of ``grain`` (default: the last purchase), checked against the
+    first purchase."""
     if observation_end is None:
-        return int(days.max())
-    end = day_number(observation_end, "observation_end")
-    first = int(days.min())
+        return int(ticks.max())
+    end = tick_of(observation_end, "observation_end", grain)
+    first = int(ticks.min())
     if end < first:
         raise SchemaError(
-            f"observation_end ({pd.Timestamp(end, unit='D').date()}) is before the first purchase "
-            f"({pd.Timestamp(first, unit='D').date()}); no customer has been acquired by then. "
+            f"observation_end ({tick_date(end, grain)}) is before the first purchase "
+            f"({tick_date(first, grain)}); no customer has been acquired by then. "
             "How to fix: pass a later observation_end"
         )
     return end
-
-
-def _to_dates(days: np.ndarray) -> np.ndarray:
-    # Microseconds: the resolution pandas gives parsed dates, and one that Parquet keeps (it has no seconds).
-    return days.astype("datetime64[D]").astype("datetime64[us]")

@@ -16,7 +16,7 @@ FLOORS = {
     "custvalue.schemas": 1, "custvalue.validation": 1, "custvalue.checks": 1, "custvalue.expressions": 1,
     "custvalue.progress": 1,
     "custvalue.columns": 2,
-    "custvalue.clean": 3, "custvalue.summary": 3,
+    "custvalue.clean": 3, "custvalue.summary": 3, "custvalue.returns": 3,
     "custvalue.models": 4,
     "custvalue.intervals": 5, "custvalue.evaluation": 5, "custvalue.datasets": 5, "custvalue.alive": 5,
     "custvalue.score": 6,

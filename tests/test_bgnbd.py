@@ -301,7 +301,7 @@ def test_every_prediction_is_finite_and_in_range(cls, params, customers):
     assert ((0 <= probabilities) & (probabilities <= 1)).all() and (probabilities.sum(axis=1) <= 1 + 1e-9).all()
     assert ((0 <= new_probabilities) & (new_probabilities <= 1)).all()
     assert (discounted >= 0).all() and (discounted <= purchases[2] * (1 + 1e-9) + 1e-300).all()
-    assert (new >= 0).all() and np.all(np.diff(new) >= 0)
+    assert (new >= 0).all() and np.all(np.diff(new) >= -1e-12 * new.max())  # rounding where all are ~0
 
 
 def test_log_likelihood_of_customers_whose_two_terms_differ_by_thousands():

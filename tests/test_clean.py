@@ -1,5 +1,7 @@
 """clean(): policies, parsing, row accounting."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,7 +29,7 @@ MAPPING = {"cust": "customer_id", "when": "date", "value": "amount"}
 
 def test_every_row_is_accounted_for_with_its_first_reason():
     raw = raw_frame()
-    out = cv.clean(raw, columns=MAPPING, observation_end="2024-02-01")
+    out = cv.clean(raw, columns=MAPPING, observation_end="2024-02-01", duplicates="drop", zero_amounts="drop")
     report = cv.cleaning_report(out)
     assert report.rows_in == 9
     assert report.rows_kept == 2 == len(out)
@@ -87,8 +89,11 @@ def test_raise_policy_names_column_rule_and_rows(policy, reason):
 
 def test_cdnow_master_report_shows_duplicates_and_zero_amounts():
     tx = cv.datasets.load_cdnow()
-    report = cv.cleaning_report(cv.clean(tx))
     # REFERENCE: CDNOW_master has 255 exact duplicate rows and 80 rows with dollar_value 0.
+    kept = cv.cleaning_report(cv.clean(tx))  # kept by default, and counted
+    assert kept.kept_flagged == {"duplicate": 255, "zero_amount": 80} and kept.rows_kept == 69_659
+    assert "duplicate                    255 kept" in str(kept)
+    report = cv.cleaning_report(cv.clean(tx, duplicates="drop", zero_amounts="drop"))
     assert report.dropped["duplicate"] == 255
     assert report.dropped["zero_amount"] == 80
     assert report.rows_kept == 69_659 - 255 - 80
@@ -186,7 +191,7 @@ def test_unusable_ids_are_dropped_and_reported():
     assert out["customer_id"].tolist() == [1, 2] and out["customer_id"].dtype == np.int64
     lists = pd.DataFrame({"customer_id": [[1], "a", "a", {"b": 1}], "date": ["2024-01-02"] * 4,
                           "amount": [1.0, 2.0, 2.0, 3.0]})
-    report = cv.cleaning_report(cv.clean(lists))
+    report = cv.cleaning_report(cv.clean(lists, duplicates="drop"))
     assert report.dropped["invalid_customer_id"] == 2 and report.dropped["duplicate"] == 1
 
 
@@ -199,7 +204,7 @@ def test_list_values_in_any_column_are_read_or_reported_not_raised():
     tx = pd.DataFrame({"customer_id": [1, 1, 2, 3, 4], "date": ["2024-01-02", "2024-01-02", ["x"], "2024-01-03",
                                                                  "2024-01-04"],
                        "amount": [5.0, 5.0, 1.0, [2.0], 3.0], "items": [["a", "b"], ["a", "b"], [], ["c"], ["d"]]})
-    out = cv.clean(tx)
+    out = cv.clean(tx, duplicates="drop")
     report = cv.cleaning_report(out)
     assert report.dropped["duplicate"] == 1  # rows 0 and 1 are equal, lists included
     assert report.dropped["unparseable_date"] == 1 and report.dropped["non_numeric_amount"] == 1
@@ -217,3 +222,88 @@ def test_mixed_formats_that_cannot_be_confused_are_read():
     out = cv.clean(pd.DataFrame({"customer_id": [1, 1, 1], "amount": [1.0, 2.0, 3.0],
                                  "date": ["2024-01-05", "2024-01-06 10:30", "March 7, 2024"]}))
     assert out["date"].dt.strftime("%m-%d").tolist() == ["01-05", "01-06", "03-07"]
+
+
+# --- column mapping mistakes --------------------------------------------------------------------------------
+
+RETAIL = pd.DataFrame({
+    "InvoiceNo": ["536365", "536365", "536366"], "StockCode": ["85123A", "71053", "22633"],
+    "Description": ["WHITE HANGING HEART", "WHITE METAL LANTERN", "HAND WARMER"], "Quantity": [6, 6, 6],
+    "InvoiceDate": ["12/1/10 8:26", "12/1/10 8:26", "12/1/10 8:28"], "UnitPrice": [2.55, 3.39, 1.85],
+    "CustomerID": [17850.0, 17850.0, 17850.0], "Country": ["United Kingdom"] * 3,
+})
+
+
+def suggested_call(message):
+    """The call after "How to fix: " in an error message."""
+    return re.search(r"How to fix: (custvalue\.clean\(.*\)|columns=\{.*\})$", message).group(1)
+
+
+def run_suggestion(message, tx):
+    call = suggested_call(message)
+    if call.startswith("columns="):
+        call = f"custvalue.clean(tx, {call})"
+    return eval(call, {"custvalue": cv, "tx": tx})  # the message's own call
+
+
+@pytest.mark.parametrize("columns, fragment", [
+    ({"customer_id": "CustomerID"}, r"columns= maps your column names to custvalue's.*"
+                                    r"\{'customer_id': 'CustomerID'\} is the wrong way round"),
+    ({"CustomerId": "customer_id", "InvoiceDate": "date"},
+     r"'CustomerId' is not a column; did you mean 'CustomerID'\?"),
+    ({"customer_id": "CustomerID", "date": "InvoiceDate"}, r"the wrong way round; .* the wrong way round"),
+    ({"CustomerID": "customer_id", "InvoiceDate": "date"}, r"required column 'amount' missing"),
+    (None, r"(?s)'customer_id': did you mean 'CustomerID'\?.*'date': did you mean 'InvoiceDate'\?"),
+])
+def test_mapping_mistakes_get_the_call_that_works(columns, fragment):
+    with pytest.raises(SchemaError, match=fragment) as caught:
+        cv.clean(RETAIL, columns=columns)
+    message = str(caught.value)
+    assert "Country" not in message.split("the frame has")[-1].split("\n", 1)[-1]  # never offered as an amount
+    out = run_suggestion(message, RETAIL)
+    assert out["amount"].round(2).tolist() == [15.3, 20.34, 11.1]  # quantity × unit price
+    assert out["customer_id"].tolist() == [17850] * 3 and out["date"].iloc[0] == pd.Timestamp("2010-12-01 08:26")
+
+
+def test_reversed_mapping_shows_the_corrected_dict():
+    tx = pd.DataFrame({"cust": [1, 2], "day": ["2024-01-02", "2024-01-03"], "value": [3.0, 4.0]})
+    with pytest.raises(SchemaError) as caught:
+        cv.clean(tx, columns={"customer_id": "cust", "date": "day", "value": "amount"})
+    assert suggested_call(str(caught.value)) == "columns={'cust': 'customer_id', 'day': 'date', 'value': 'amount'}"
+    assert len(run_suggestion(str(caught.value), tx)) == 2
+
+
+@pytest.mark.parametrize("money", ["Revenue", "TotalPrice", "Sales", "Amount", "sales_eur", "order_value"])
+def test_money_like_columns_are_suggested_by_name(money):
+    tx = pd.DataFrame({"CustomerID": [1, 2], "Country": ["France", "Spain"], "InvoiceDate": ["2024-01-02"] * 2,
+                       money: [10.0, 20.5]})
+    with pytest.raises(SchemaError, match=rf"'amount': did you mean '{money}'\?") as caught:
+        cv.clean(tx, columns={"CustomerID": "customer_id", "InvoiceDate": "date"})
+    assert run_suggestion(str(caught.value), tx)["amount"].tolist() == [10.0, 20.5]
+
+
+def test_money_like_columns_are_suggested_by_their_values():
+    tx = pd.DataFrame({"member": ["a", "b"], "ts": pd.to_datetime(["2024-01-02", "2024-01-03"]),
+                       "store": [3, 4], "gbv": [12.99, 7.5], "region": ["N", "S"]})
+    with pytest.raises(SchemaError) as caught:
+        cv.clean(tx)
+    message = str(caught.value)
+    assert "'gbv' by its values: numbers with cents" in message and "'ts' by its values: dates" in message
+    assert "'store'" not in message.split("the frame has")[1].split("\n", 1)[1]  # whole numbers: not money
+    assert run_suggestion(message, tx)["amount"].tolist() == [12.99, 7.5]
+
+
+def test_summarize_gives_the_same_help():
+    with pytest.raises(SchemaError) as caught:
+        cv.summarize(RETAIL, columns={"CustomerID": "customer_id", "InvoiceDate": "date"})
+    assert len(cv.summarize(run_suggestion(str(caught.value), RETAIL))) == 1
+
+
+def test_a_row_kept_under_one_rule_still_answers_to_the_later_ones():
+    # Copies are kept by default, but a copy of a return is a return and a copy after the end is after the end.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1, 1, 1], "amount": [5.0, 5.0, -2.0, -2.0, 7.0, 7.0],
+                       "date": ["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-03", "2024-03-01", "2024-03-01"]})
+    report = cv.cleaning_report(cv.clean(tx, observation_end="2024-02-01"))
+    assert report.kept_flagged == {"duplicate": 1} and report.rows_kept == 2
+    assert {k: v for k, v in report.dropped.items() if v} == {"negative_amount": 2, "after_observation_end": 2}
+    assert report.rows_in == report.rows_kept + report.rows_dropped

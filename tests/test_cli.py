@@ -73,7 +73,7 @@ def follow_hints(capsys, args, steps=4):
 
 
 def library_summary(raw, **options):
-    return cv.summarize(cv.clean(raw), **options)
+    return cv.summarize(cv.clean(raw), **options)  # the command line cleans as the library does by default
 
 
 def sample_raw():
@@ -86,12 +86,12 @@ def sample_raw():
 
 def test_cdnow_sample_as_distributed_reproduces_the_published_summary(tmp_path, capsys):
     # cdnow_customers_summary_with_transactions.csv (Fader, Hardie & Lee 2005, as shipped by lifetimes): x, t_x,
-    # T in weeks rounded to 2 decimals, zbar, of the raw sample (hence --keep: its duplicates and zero amounts
-    # count) with calibration end 1997-09-30.
+    # T in weeks rounded to 2 decimals, zbar, of the raw sample (its duplicates and zero amounts count, as
+    # cleaning keeps them by default) with calibration end 1997-09-30.
     out = tmp_path / "summary.csv"
-    code, _, err = run(capsys, "summarize", SAMPLE, *SAMPLE_LAYOUT, "--keep", "duplicate", "--keep", "zero_amount",
+    code, _, err = run(capsys, "summarize", SAMPLE, *SAMPLE_LAYOUT,
                        "--observation-end", "1997-09-30", "--unit", "W", "-o", out)
-    assert code == 0 and "rows in            6,919" in err and "21 kept" in err
+    assert code == 0 and "rows in            6,919" in err and "duplicate                      9 kept" in err
     ours = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
     assert ours.index[:3].tolist() == ["0001", "0002", "0003"]  # ids as written in the file
     published = cv.datasets.load_cdnow_summary()
@@ -103,7 +103,7 @@ def test_cdnow_sample_as_distributed_reproduces_the_published_summary(tmp_path, 
 
 def test_score_of_the_cdnow_sample_gives_the_published_predictions(tmp_path, capsys):
     out = tmp_path / "scored.csv"
-    code, _, _ = run(capsys, "score", SAMPLE, *SAMPLE_LAYOUT, "--keep", "duplicate", "--keep", "zero_amount",
+    code, _, _ = run(capsys, "score", SAMPLE, *SAMPLE_LAYOUT,
                      "--observation-end", "1997-09-30", "--horizon", 39, "-o", out)
     assert code == 0
     scored = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
@@ -132,7 +132,7 @@ def test_following_the_hints_reads_the_cdnow_master_into_parquet(tmp_path, capsy
     assert [hinted(e) for e in errors] == [["--sep", "whitespace"], ["--amount-col", "dollar_value"]]
     # REFERENCE: 69,659 rows; 255 exact duplicates and 80 zero amounts.
     assert "rows in           69,659" in err
-    assert "duplicate                    255 dropped" in err and "zero_amount                   80 dropped" in err
+    assert "duplicate                    255 kept" in err and "zero_amount                   80 kept" in err
     ours = pd.read_parquet(out)
     raw = pd.read_csv(MASTER, sep=r"\s+", dtype={"customer_id": str})
     expected = cv.summarize(cv.clean(raw, columns={"dollar_value": "amount"}))
@@ -204,9 +204,9 @@ def test_demo_prints_report_and_summary(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "rows in           69,659" in out
-    assert "duplicate                    255 dropped" in out
-    assert "zero_amount                   80 dropped" in out
-    assert "Customer summary" in out and "7592" in out
+    assert "duplicate                    255 kept" in out
+    assert "zero_amount                   80 kept" in out
+    assert "Customer summary" in out and "23,570 customers" in out
     assert "BG/NBD purchase model" in out and "Top 10 customers" in out
     assert "RFM segments" in out and "Champions" in out and "Uplift scenario" in out
 
@@ -226,6 +226,22 @@ def orders(tmp_path):
     path = tmp_path / "orders.csv"
     tx.to_csv(path, index=False)
     return path, cv.clean(tx)
+
+
+def test_cleaning_flags_match_the_library(tmp_path, capsys):
+    rows = pd.DataFrame({"customer_id": ["a", "a", "a", "a", "b"],
+                         "date": ["2024-01-02", "2024-01-02", "2024-02-01", "2024-02-05", "2024-01-10"],
+                         "amount": [10.0, 10.0, 30.0, -20.0, 0.0], "order": ["o1", "o1", "o2", "o2", "o3"]})
+    path = tmp_path / "orders.csv"
+    rows.to_csv(path, index=False)
+    out = tmp_path / "summary.csv"
+    code, _, err = run(capsys, "summarize", path, "--drop", "duplicate", "--returns", "net", "--net-by", "order",
+                       "-o", out)
+    assert code == 0 and "duplicate" in err and "netted_return" in err
+    expected = cv.summarize(cv.clean(rows, duplicates="drop", negative_amounts="net", net_by="order"))
+    ours = pd.read_csv(out).set_index("customer_id")
+    np.testing.assert_allclose(ours["monetary_value"], expected["monetary_value"])  # 30 - 20 netted: 10
+    assert ours.loc["a", "monetary_value"] == 10.0 and ours.loc["b", "frequency"] == 0
 
 
 def test_formula_model_takes_its_options(orders, capsys):
@@ -388,13 +404,13 @@ def test_unreadable_amounts(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--unit", "Q"], "argument --unit: 'Q' is not one of D, W, M, Y"),
-    (["--grain", "x"], "argument --grain: 'x' is not one of D, W, M, Y"),
+    (["--unit", "Q"], "argument --unit: 'Q' is not one of h, D, W, M, Y"),
+    (["--grain", "x"], "argument --grain: 'x' is not one of h, D, W, M, Y"),
     (["--observation-end", "1998-13-45"], "argument --observation-end: '1998-13-45' is not a date"),
     (["--names", "a,,b"], "argument --names: 'a,,b' has an empty name"),
     (["--names", "a,a,b"], "argument --names: 'a,a,b' names ['a'] more than once"),
     (["--decimal", ".."], "argument --decimal: '..' is not one character"),
-    (["--keep", "duplicates"], "argument --keep: invalid choice: 'duplicates'"),
+    (["--drop", "duplicates"], "argument --drop: invalid choice: 'duplicates'"),
 ])
 def test_bad_flag_values(small, capsys, flags, message):
     line = fails(capsys, "summarize", small, *flags)
@@ -404,7 +420,8 @@ def test_bad_flag_values(small, capsys, flags, message):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--model", "bgndb"], "argument --model: invalid choice: 'bgndb' (choose from 'bgnbd', 'mbgnbd', 'paretonbd'"),
+    (["--model", "bgndb"],
+     "argument --model: invalid choice: 'bgndb' (choose from 'bgcnbd', 'bgnbd', 'mbgcnbd', 'mbgnbd', 'paretonbd'"),
     (["--spend-model", "gg"], "argument --spend-model: invalid choice: 'gg'"),
     (["--horizon", "abc"], "argument --horizon: 'abc' is not a number"),
     (["--horizon", "nan"], "argument --horizon: 'nan' is not a finite number"),
@@ -469,17 +486,16 @@ def test_permission_denied(small, tmp_path, capsys, monkeypatch):
 
 def test_multi_line_error_shows_its_first_and_fix_lines_unless_verbose(orders, capsys):
     path, _ = orders
-    with open(path, "a") as extra:  # a repeat buyer whose one repeat purchase is worth nothing
-        extra.write("9999,1997-01-05,1,5.0\n9999,1997-02-05,1,0.0\n")
-    args = ["score", path, "--keep", "zero_amount"]
+    with open(path, "a") as extra:  # a customer whose amounts add up to more than a float holds
+        extra.write("9999,1997-01-05,1,1e308\n9999,1997-02-05,1,1e308\n")
+    args = ["score", path]
     line = fails(capsys, *args)
-    assert re.match(r"custvalue: error: column 'monetary_value' breaks the rule '> 0 for repeat buyers' in \d+ "
+    assert re.match(r"custvalue: error: column 'amount' breaks the rule 'finite sum per customer' in 1 "
                     r"row\(s\) \(--verbose shows them\)\. How to fix: ", line)
-    assert "custvalue.clean" not in line and "--keep" in line
+    assert "custvalue.clean" not in line and "rescale" in line
     code, _, err = run(capsys, *args, "--verbose")
     assert code == 2 and "Traceback" not in err and "for example:\n" in err
-    assert re.search(r"^\s+\d+\s+1\s+0\.0$", err, re.M)  # an offending row: one repeat purchase, mean 0
-    assert run(capsys, "score", path)[0] == 0  # without --keep zero_amount, as the fix says
+    assert re.search(r"^\s*9999\s+inf$", err, re.M)  # the offending customer and their total
 
 
 def test_parquet_refuses_text_options(tmp_path, capsys):

@@ -54,18 +54,18 @@ def test_every_customer_spans_partitions_in_the_test_data():
 def test_clean_equals_pandas_rows_report_and_positions(scheduler):
     ddf = dd.from_pandas(messy(), npartitions=5)
     tx = ddf.compute()  # the same data, with Dask's dtypes (string ids become pyarrow strings)
-    expected = cv.clean(tx, observation_end="1998-06-30")
-    lazy = cv.clean(ddf, observation_end="1998-06-30")
+    expected = cv.clean(tx, observation_end="1998-06-30", duplicates="drop")
+    lazy = cv.clean(ddf, observation_end="1998-06-30", duplicates="drop")
     report, want = cv.cleaning_report(lazy), cv.cleaning_report(expected)
     assert (report.rows_in, report.rows_kept, report.dropped) == (want.rows_in, want.rows_kept, want.dropped)
-    without_copies = cv.cleaning_report(cv.clean(tx.iloc[:-10], observation_end="1998-06-30"))
+    without_copies = cv.cleaning_report(cv.clean(tx.iloc[:-10], observation_end="1998-06-30", duplicates="drop"))
     assert report.dropped["duplicate"] == without_copies.dropped["duplicate"] + 10
     assert report.dropped["after_observation_end"] == 1 and report.dropped["missing_customer_id"] == 1
     for reason in want.positions:
         np.testing.assert_array_equal(report.positions[reason], want.positions[reason])
         pd.testing.assert_frame_equal(report.examples.get(reason, tx.iloc[:0]), want.examples.get(reason, tx.iloc[:0]))
     pd.testing.assert_frame_equal(lazy.compute().sort_index(), expected, check_exact=True)
-    at_once = cv.clean(ddf, observation_end="1998-06-30", compute=True)
+    at_once = cv.clean(ddf, observation_end="1998-06-30", duplicates="drop", compute=True)
     pd.testing.assert_frame_equal(at_once, expected, check_exact=True)  # in input order
     assert cv.cleaning_report(at_once).dropped == want.dropped
 
@@ -153,7 +153,7 @@ def test_dask_errors_are_the_pandas_errors():
         cv.score(dd.from_pandas(tx, npartitions=2), "auto")
     with pytest.raises(InvalidParameterError, match="asymptotic"):
         cv.score(dd.from_pandas(tx, npartitions=2), intervals=0.9, interval_method="bootstrap")
-    nothing_kept = cv.clean(dd.from_pandas(tx.assign(amount=0.0), npartitions=2))
+    nothing_kept = cv.clean(dd.from_pandas(tx.assign(amount=0.0), npartitions=2), zero_amounts="drop")
     with dask.config.set(scheduler="threads"), pytest.raises(SchemaError, match="every one of the"):
         cv.cleaning_report(nothing_kept)
 

@@ -127,11 +127,11 @@ def test_compare_models_shows_progress_over_the_models_unless_told_not_to(calhol
 
 
 def test_the_automatic_choice_passes_progress_on(bars):
-    from custvalue.evaluation import choose_model
+    from custvalue.evaluation import AUTO_CANDIDATES, choose_model
 
     tx = cv.clean(cv.datasets.load_cdnow(sample=True))
     winner, table = choose_model(tx, "W", None, "D", None, progress=False)
-    assert bars == [("fitting and checking models", 3, False)] and winner == table.index[0]
+    assert bars == [("fitting and checking models", len(AUTO_CANDIDATES), False)] and winner == table.index[0]
 
 
 def test_no_bar_where_nobody_watches(calhold, capsys):

@@ -245,8 +245,8 @@ def test_penalizer_shrinks_parameters():
 
 def test_gammagamma_refuses_nonpositive_spend_and_warns_on_small_q():
     bad = SUMMARY.copy()
-    bad.loc[1, "monetary_value"] = 0.0
-    with pytest.raises(SchemaError, match="> 0 for repeat buyers"):
+    bad.loc[1, "monetary_value"] = -1.0
+    with pytest.raises(SchemaError, match=">= 0 for repeat buyers"):
         GammaGamma().fit(bad)
     gg = GammaGamma.from_params(p=2.0, q=0.8, v=10.0)
     assert gg.population_mean_spend() == np.inf
@@ -268,7 +268,8 @@ def test_no_repeat_purchases_identify_no_parameter():
 
 def test_registry_lists_gets_and_refuses():
     assert cv.models.available() == sorted(
-        ["bgbb", "bgnbd", "formula", "gammagamma", "gammagamma_individual", "historic", "mbgnbd", "paretonbd", "sbg"])
+        ["bgbb", "bgcnbd", "bgnbd", "formula", "gammagamma", "gammagamma_individual", "historic", "mbgcnbd",
+         "mbgnbd", "paretonbd", "sbg"])
     assert isinstance(cv.models.get("paretonbd", penalizer=0.01), ParetoNBD)
     with pytest.raises(UnknownModelError, match="available models: \\['bgbb'"):
         cv.models.get("bg-nbd")

@@ -11,7 +11,7 @@ def test_readme_example_runs():
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     scored, plan = namespace["scored"], namespace["plan"]
-    assert scored.cv.report.dropped["duplicate"] == 255
+    assert scored.cv.report.kept_flagged["duplicate"] == 255
     assert scored.cv.models["model"].name == "bgnbd"
-    assert scored["clv"].notna().all() and len(scored) == 23_502
+    assert scored["clv"].notna().all() and len(scored) == 23_570
     assert (plan["segment"] == "At Risk").all() and plan.cv.uplift_summary.treated == len(plan)

@@ -30,6 +30,104 @@ def test_reproduces_the_published_cdnow_sample_summary():
     assert ours.loc[1, ["frequency", "recency", "T"]].round(2).tolist() == [2, 30.43, 38.86]
 
 
+def test_raw_cdnow_sample_with_default_clean_gives_the_published_summary_and_estimates():
+    # The raw sample as shipped (21 exact copies of rows, 8 first purchases of $0) through the defaults:
+    # every row of cdnow_customers_summary_with_transactions.csv (x, t_x, T in weeks and zbar, rounded to
+    # 2 decimals; Fader, Hardie & Lee 2005 data as shipped by lifetimes).
+    summary = cv.summarize(cv.clean(cv.datasets.load_cdnow(sample=True)), unit="W", observation_end="1997-09-30")
+    published = cv.datasets.load_cdnow_summary()
+    assert summary.index.equals(published.index)
+    assert (summary["frequency"] == published["frequency"]).all()
+    for column in ["recency", "T", "monetary_value"]:  # half a unit of the file's last decimal
+        np.testing.assert_allclose(summary[column], published[column], atol=0.005 + 1e-9, rtol=0)
+    # REFERENCE.md: BG/NBD r=0.2426, alpha=4.4136, a=0.7929, b=2.4259, LL=-9582.43 (Fader, Hardie & Lee 2005);
+    # Gamma-Gamma p=6.25, q=3.74, v=15.44, LL=-4055.92 on 946 repeat buyers (Fader & Hardie 2013).
+    bgnbd = cv.models.get("bgnbd").fit(summary)
+    np.testing.assert_allclose(bgnbd.params_, [0.2426, 4.4136, 0.7929, 2.4259], atol=5e-5)
+    assert bgnbd.log_likelihood_ == pytest.approx(-9582.43, abs=0.005)
+    spend = cv.models.get("gammagamma").fit(summary)
+    np.testing.assert_allclose(spend.params_, [6.25, 3.74, 15.44], atol=0.005)
+    assert spend.log_likelihood_ == pytest.approx(-4055.92, abs=0.005) and spend.n_customers_ == 946
+    # Dropping the $0 purchases loses the 8 customers whose first purchase was free, and the published fit:
+    # r = 0.2439 and alpha = 4.4224 instead of 0.2426 and 4.4136.
+    dropped = cv.summarize(cv.clean(cv.datasets.load_cdnow(sample=True), zero_amounts="drop"), unit="W",
+                           observation_end="1997-09-30")
+    assert len(dropped) == 2349
+    np.testing.assert_allclose(cv.models.get("bgnbd").fit(dropped).params_[["r", "alpha"]], [0.2439, 4.4224],
+                               atol=5e-5)
+
+
+def occasion_table(tx, grain="D"):
+    """Purchase occasions by the book: one row per customer and grain period, with its value and rank."""
+    period = cv.timeunits.period_start_days(cv.timeunits.day_numbers(tx["date"]), grain)
+    occasions = tx.assign(period=period).groupby(["customer_id", "period"])["amount"].sum().reset_index()
+    return occasions.assign(rank=occasions.groupby("customer_id").cumcount())
+
+
+@pytest.mark.parametrize("grain", ["D", "W", "M"])
+def test_spend_columns_are_over_positive_repeat_occasions(grain):
+    rng = np.random.default_rng(7)
+    n = 20_000
+    tx = pd.DataFrame({"customer_id": rng.integers(0, 2_000, n),
+                       "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D"),
+                       "amount": np.where(rng.random(n) < 0.1, 0.0, np.round(rng.gamma(2.0, 10.0, n), 2))})
+    summary = cv.summarize(tx, unit="D", grain=grain)
+    occasions = occasion_table(tx, grain)
+    spends = occasions[(occasions["rank"] > 0) & (occasions["amount"] > 0)]
+    want = pd.DataFrame({"monetary_value": spends.groupby("customer_id")["amount"].mean(),
+                         "mean_log_value": np.log(spends["amount"]).groupby(spends["customer_id"]).mean()})
+    want = want.reindex(summary.index, fill_value=0.0)
+    np.testing.assert_allclose(summary["monetary_value"], want["monetary_value"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(summary["mean_log_value"], want["mean_log_value"], rtol=1e-12, atol=1e-12)
+    # frequency counts every repeat occasion, $0 ones included.
+    assert (summary["frequency"] == occasions.groupby("customer_id").size() - 1).all()
+    assert ((occasions["rank"] > 0) & (occasions["amount"] == 0)).sum() > 100  # the case is exercised
+
+
+def test_zero_value_purchases_count_as_purchases_but_not_as_spend():
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1, 2, 2], "amount": [0.0, 10.0, 0.0, 30.0, 5.0, 0.0],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04",
+                                               "2024-01-01", "2024-01-05"])})
+    summary = cv.summarize(tx, unit="D")
+    # By hand: customer 1 has 3 repeat occasions worth 10, 0 and 30; customer 2 one repeat worth 0.
+    assert summary.loc[1, ["frequency", "monetary_value"]].tolist() == [3, 20.0]
+    assert summary.loc[1, "mean_log_value"] == pytest.approx((np.log(10.0) + np.log(30.0)) / 2)
+    assert summary.loc[2, ["frequency", "monetary_value", "mean_log_value"]].tolist() == [1, 0.0, 0.0]
+    # Gamma-Gamma fits on repeat buyers with a spend: a customer like 2 changes nothing.
+    published = cv.datasets.load_cdnow_summary()
+    with_free = pd.concat([published, summary.loc[[2], published.columns].set_axis([9999])])
+    fit, fit_with_free = (cv.models.get("gammagamma").fit(frame) for frame in (published, with_free))
+    assert fit_with_free.n_customers_ == fit.n_customers_ == 946
+    pd.testing.assert_series_equal(fit_with_free.params_, fit.params_)
+    ch = cv.calibration_holdout(tx, "2024-01-01", "2024-01-05", unit="D")
+    assert ch[["frequency_holdout", "monetary_value_holdout"]].values.tolist() == [[3, 20.0], [1, 0.0]]
+
+
+def test_score_with_the_individual_gamma_gamma_from_transactions():
+    tx = cv.clean(cv.datasets.load_cdnow(sample=True))
+    scored = cv.score(tx, spend_model="gammagamma_individual", horizon=39, observation_end="1997-09-30")
+    spend = cv.fitted_models(scored)["spend_model"]
+    assert spend.name == "gammagamma_individual" and spend.n_customers_ == 946
+    assert np.isfinite(scored["clv"]).all() and (scored["expected_spend"] > 0).all()
+    # The mean of logs never exceeds the log of the mean (Jensen), equal for a single repeat purchase.
+    summary = cv.summarize(tx, unit="W", observation_end="1997-09-30")
+    repeat = summary[summary["frequency"] > 0]
+    assert (repeat["mean_log_value"] <= np.log(repeat["monetary_value"]) + 1e-12).all()
+    single = repeat[repeat["frequency"] == 1]
+    np.testing.assert_allclose(single["mean_log_value"], np.log(single["monetary_value"]), rtol=1e-12)
+
+
+def test_cohorts_do_not_move_when_the_first_purchase_was_free():
+    # CDNOW's customers were all acquired in the first quarter of 1997; 68 of them bought only $0 items and
+    # more first bought at $0. Counted as purchases, no cohort appears after March 1997.
+    tx = cv.clean(cv.datasets.load_cdnow())
+    cohorts = cv.cohort_retention(tx)
+    assert [str(c) for c in cohorts.index] == ["1997-01", "1997-02", "1997-03"]
+    assert sum(cohorts.attrs["cohort_size"].values()) == 23_570
+    dropped = cv.cohort_retention(cv.clean(cv.datasets.load_cdnow(), zero_amounts="drop"))
+    assert len(dropped) > 3  # the spurious late cohorts of customers whose first paid purchase came later
+
+
 def random_transactions(n, n_customers, seed, hours=False):
     rng = np.random.default_rng(seed)
     stamps = pd.Timestamp("2022-12-20") + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
@@ -71,7 +169,8 @@ def test_months_are_calendar_exact_and_grain_is_independent_of_unit():
 
 def test_extra_columns_and_types():
     out = cv.summarize(random_transactions(500, 50, seed=2), unit="W")
-    assert list(out.columns) == BTYD + ["first_purchase", "last_purchase", "n_transactions", "total_value"]
+    assert list(out.columns) == BTYD + ["mean_log_value", "first_purchase", "last_purchase", "n_transactions",
+                                        "total_value", "litt"]
     assert out["frequency"].dtype == np.int64
     assert (out["last_purchase"] >= out["first_purchase"]).all()
     assert out["n_transactions"].sum() == 500
@@ -100,6 +199,46 @@ def test_summary_passes_through_validated():
     out = cv.summarize(summary)
     pd.testing.assert_frame_equal(out, summary)
     assert out is not summary
+
+
+def test_litt_is_the_sum_of_the_logs_of_the_times_between_purchase_occasions():
+    # By hand: occasions on days 0, 7 (twice: one occasion) and 21, in weeks: ln 1 + ln 2; in days ln 7 + ln 14.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1, 2], "amount": [5.0, 6.0, 7.0, 8.0, 9.0],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-08", "2024-01-22",
+                                               "2024-01-03"])})
+    weeks = cv.summarize(tx, unit="W", observation_end="2024-02-01")
+    assert weeks["litt"].tolist() == pytest.approx([np.log(2.0), 0.0], abs=1e-15)
+    days = cv.summarize(tx, unit="D", observation_end="2024-02-01")
+    assert days.loc[1, "litt"] == pytest.approx(np.log(7.0) + np.log(14.0), rel=1e-15)
+    # Grain W: the occasions are the weeks starting 2024-01-01, -08 and -22 (Mondays).
+    assert cv.summarize(tx, unit="W", observation_end="2024-02-01", grain="W").loc[1, "litt"] == \
+        pytest.approx(np.log(2.0), abs=1e-15)
+    calhold = cv.calibration_holdout(tx, "2024-01-15", "2024-02-01", unit="W")
+    assert calhold["litt_cal"].tolist() == pytest.approx([0.0, 0.0], abs=1e-15)  # one gap of a week: ln 1
+
+
+def test_litt_on_the_hourly_grain():
+    # Occasions at 00:00, 03:00 (twice: one occasion) and 09:00: gaps of 3 and 6 hours.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1], "amount": [1.0, 2.0, 3.0, 4.0],
+                       "date": pd.to_datetime(["2024-01-01 00:10", "2024-01-01 03:05", "2024-01-01 03:40",
+                                               "2024-01-01 09:00"])})
+    hours = cv.summarize(tx, unit="h", grain="h", observation_end="2024-01-01 12:00")
+    assert hours.loc[1, "litt"] == pytest.approx(np.log(3.0) + np.log(6.0), rel=1e-14)
+    days = cv.summarize(tx, unit="D", grain="h", observation_end="2024-01-01 12:00")
+    assert days.loc[1, "litt"] == pytest.approx(np.log(3.0 / 24) + np.log(6.0 / 24), rel=1e-14)
+
+
+@pytest.mark.parametrize("unit, grain", [("W", "D"), ("D", "D"), ("M", "W")])
+def test_litt_matches_a_groupby_on_random_transactions(unit, grain):
+    tx = random_transactions(3000, 300, seed=5)
+    out = cv.summarize(tx, unit=unit, grain=grain)
+    periods = cv.timeunits.period_start_days(cv.timeunits.day_numbers(tx["date"]), grain)
+    occasions = pd.DataFrame({"c": tx["customer_id"].to_numpy(), "d": periods}).drop_duplicates()
+    occasions = occasions.sort_values(["c", "d"])
+    gaps = occasions.groupby("c")["d"].diff() / cv.timeunits.days_per_unit(unit)
+    expected = np.log(gaps).groupby(occasions["c"]).sum()
+    np.testing.assert_allclose(out["litt"], expected.loc[out.index], rtol=1e-12, atol=1e-12)
+    assert (out.loc[out["frequency"] == 0, "litt"] == 0).all()
 
 
 @st.composite

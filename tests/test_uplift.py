@@ -178,7 +178,7 @@ def test_full_chain_on_cdnow_master():
     summary = result.cv.uplift_summary
     assert summary.treated == len(result) > 0 and (result["segment"] == "At Risk").all()
     assert summary.incremental_value > 0
-    assert result.cv.report.dropped["duplicate"] == 255  # the cleaning report made it through the chain
+    assert result.cv.report.kept_flagged["duplicate"] == 255  # the cleaning report made it through the chain
 
 
 def test_undefined_ratios_are_missing_never_nan_or_inf():

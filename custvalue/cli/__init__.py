@@ -31,7 +31,7 @@ from custvalue.cli._commands import (
     summarize_file,
 )
 from custvalue.cli._messages import UsageError, in_cli_terms, one_line
-from custvalue.cli._transactions import KEEP
+from custvalue.cli._transactions import DROP
 from custvalue.errors import CustValueError
 from custvalue.models import Ability, Role, available, resolve
 from custvalue.segment import METHODS
@@ -55,7 +55,7 @@ class Parser(argparse.ArgumentParser):
     ...     build_parser().parse_args(["score", "orders.csv", "--unit", "Q"])
     ... except UsageError as err:
     ...     print(err)
-    argument --unit: 'Q' is not one of D, W, M, Y (days, weeks, months, years).
+    argument --unit: 'Q' is not one of h, D, W, M, Y (hours, days, weeks, months, years).
     How to fix: custvalue score --help lists the commands and options
     """
 
@@ -96,10 +96,11 @@ def _date(text: str) -> str:
 
 
 def _time_unit(text: str) -> str:
-    """D, W, M or Y, in either case."""
-    if text.upper() not in DAYS_PER_UNIT:
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of D, W, M, Y (days, weeks, months, years)")
-    return text.upper()
+    """h, D, W, M or Y, in either case."""
+    unit = "h" if text.lower() == "h" else text.upper()
+    if unit not in DAYS_PER_UNIT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of h, D, W, M, Y (hours, days, weeks, months, years)")
+    return unit
 
 
 def _encoding(text: str) -> str:
@@ -195,15 +196,20 @@ def build_parser() -> Parser:
                          "(default customer_id)")
     columns.add_argument("--date-col", default="date", metavar="NAME", help="column of dates (default date)")
     columns.add_argument("--amount-col", default="amount", metavar="NAME", help="column of amounts (default amount)")
-    columns.add_argument("--keep", action="append", choices=list(KEEP), metavar="REASON",
-                         help=f"keep the rows cleaning would drop for REASON ({', '.join(KEEP)}); repeatable")
+    columns.add_argument("--drop", action="append", choices=list(DROP), metavar="REASON",
+                         help=f"drop the rows cleaning keeps and counts by default for REASON ({', '.join(DROP)}): "
+                         "exact copies of a line, $0 purchases; repeatable")
+    columns.add_argument("--returns", choices=["drop", "net"], default="drop", help="negative amounts (returns): "
+                         "drop them (default) or net them against the customer's earlier purchases")
+    columns.add_argument("--net-by", action="append", metavar="NAME", help="with --returns net: a column a return "
+                         "shares with its purchase (an order id, a product); repeatable")
     columns.add_argument("--date-format", metavar="FORMAT", help="strftime layout of the dates, e.g. %%d/%%m/%%Y "
                          "(default: YYYYMMDD for 8-digit numbers, inferred for text)")
     columns.add_argument("--observation-end", type=_date, metavar="DATE", help="end of the observation period, "
                          "e.g. 1998-06-30; later transactions are dropped (default: the last date)")
     columns.add_argument("--unit", type=_time_unit, default="W", help="time unit of recency, T, the horizon and "
-                         "the discount rate: D, W, M or Y (default W)")
-    columns.add_argument("--grain", type=_time_unit, default="D", help="purchases in the same D, W, M or Y count "
+                         "the discount rate: h, D, W, M or Y (default W)")
+    columns.add_argument("--grain", type=_time_unit, default="D", help="purchases in the same h, D, W, M or Y count "
                          "as one (default D)")
     target = reading.add_argument_group("output")
     target.add_argument("-o", "--output", metavar="FILE", help="output file, CSV or Parquet by its extension (.csv, "

@@ -6,7 +6,6 @@ import argparse
 import shlex
 import sys
 from dataclasses import replace
-from typing import Literal
 
 import pandas as pd
 
@@ -26,15 +25,15 @@ from custvalue.cli._messages import UsageError
 from custvalue.columns import is_summary
 from custvalue.errors import SchemaError
 
-__all__ = ["read_transactions", "layout_of", "TEXT_OPTIONS", "KEEP"]
+__all__ = ["read_transactions", "layout_of", "TEXT_OPTIONS", "DROP"]
 
 # Flags that describe a text file, with their argparse names.
 TEXT_OPTIONS = {"--sep": "sep", "--no-header": "no_header", "--names": "names", "--encoding": "encoding",
                 "--decimal": "decimal"}
 SAMPLE_ROWS = 200
 ID_SAMPLE_ROWS = 10_000
-# --keep REASON: rows clean would drop for REASON are kept (and counted in the report).
-KEEP = ("duplicate", "zero_amount", "negative_amount")
+# --drop REASON: rows clean keeps (and counts in the report) by default are dropped instead.
+DROP = ("duplicate", "zero_amount")
 
 
 def layout_of(args: argparse.Namespace) -> TextLayout:
@@ -86,9 +85,11 @@ def read_transactions(args: argparse.Namespace) -> pd.DataFrame:
     unused = {c: f"original_{c}" for c in raw.columns if c in roles and roles[c] != c}
     mapping = {**unused, **{column: role for role, column in roles.items() if column != role}}
     try:
+        drop = set(args.drop or [])
         tx = clean(raw, columns=mapping or None, observation_end=args.observation_end, date_format=args.date_format,
-                   duplicates=_policy(args, "duplicate"), zero_amounts=_policy(args, "zero_amount"),
-                   negative_amounts=_policy(args, "negative_amount"))
+                   duplicates="drop" if "duplicate" in drop else "keep",
+                   zero_amounts="drop" if "zero_amount" in drop else "keep",
+                   negative_amounts=args.returns, net_by=args.net_by if args.returns == "net" else None)
     except SchemaError as err:
         if args.observation_end is not None and "after_observation_end" in str(err) and not len(err.failure_cases):
             raise UsageError(f"every usable transaction of {display_name(args.input)} is after --observation-end "
@@ -119,10 +120,6 @@ def plain_integers(text: pd.Series) -> bool:
     """
     values = text.dropna().str.strip()
     return bool(len(values)) and bool(values.str.fullmatch(r"-?[1-9]\d{0,14}|0").all())
-
-
-def _policy(args: argparse.Namespace, reason: str) -> Literal["keep", "drop"]:
-    return "keep" if reason in (args.keep or []) else "drop"
 
 
 def _check_columns(raw: pd.DataFrame, roles: dict[str, str], args: argparse.Namespace, layout: TextLayout) -> None:

@@ -13,7 +13,7 @@ Examples
 >>> tx = dd.from_pandas(cv.datasets.load_cdnow(sample=True), npartitions=3)
 >>> summary = tx.cv.clean().cv.summarize(observation_end="1997-09-30", compute=True)
 >>> len(summary)
-2349
+2357
 """
 
 from __future__ import annotations

@@ -42,7 +42,6 @@ from custvalue.clean import (
 from custvalue.columns import (
     REQUIRED_COLUMNS,
     canonical_columns,
-    day_number,
     first_date_format,
     is_summary,
     parse_dates,
@@ -52,8 +51,8 @@ from custvalue.grouping import group_rows
 from custvalue.models import Ability, BaseModel
 from custvalue.provenance import ATTRS_KEY, attach, provenance
 from custvalue.score import ModelSpec, score_frame, score_models
-from custvalue.summary import _end_day, checked_transactions, summary_frame
-from custvalue.timeunits import day_numbers
+from custvalue.summary import checked_transactions, end_tick, summary_frame, tick_date
+from custvalue.timeunits import tick_numbers, tick_of
 from custvalue.validation import validate_summary
 
 __all__ = ["clean_dask", "summarize_dask", "score_dask"]
@@ -115,20 +114,20 @@ def summarize_dask(ddf: dd.DataFrame, unit: str, observation_end: str | pd.Times
     first, last = dd.compute(dates.min(), dates.max())
     if pd.isna(first):
         raise SchemaError("summarize: the transactions frame is empty or has no readable dates")
-    end_day = _end_day(np.array([day_number(first, "first date"), day_number(last, "last date")]),
-                       observation_end)
+    end = end_tick(np.array([tick_of(first, "first date", grain), tick_of(last, "last date", grain)]),
+                   observation_end, grain)
     meta = _summary_meta(tx._meta, unit, grain)
     summary = _with_input_order(tx).shuffle(on="customer_id").map_partitions(
-        _summarize_partition, end_day, unit, grain, meta=meta)
+        _summarize_partition, end, unit, grain, meta=meta)
     return _finish(summary, compute, sort=True, source=ddf, unit=unit, grain=grain,
-                   observation_end=pd.Timestamp(end_day, unit="D"))
+                   observation_end=tick_date(end, grain))
 
 
-def _summarize_partition(part: pd.DataFrame, end_day: int, unit: str, grain: str) -> pd.DataFrame:
+def _summarize_partition(part: pd.DataFrame, end: int, unit: str, grain: str) -> pd.DataFrame:
     if len(part) == 0:
         return _summary_meta(part, unit, grain)
     data = checked_transactions(_in_input_order(part).drop(columns=ORDER), None)
-    return summary_frame(data, day_numbers(data["date"]), end_day, unit, grain)[0]
+    return summary_frame(data, tick_numbers(data["date"], grain), end, unit, grain)[0]
 
 
 def _summary_meta(tx_meta: pd.DataFrame, unit: str, grain: str) -> pd.DataFrame:

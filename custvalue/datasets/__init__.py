@@ -1,7 +1,9 @@
-"""Bundled data: the CDNOW transactions and the BG/BB donations data.
+"""Bundled data: the CDNOW transactions and the BG/BB donations data; a simulated raw retail export.
 
 The files ship inside the installed ``lifetimes`` package (a dependency of
 custvalue); nothing is downloaded and nothing is copied into custvalue.
+:func:`simulate_retail` draws a messy line-item export in the shape of the UCI
+Online Retail file from models with known parameters.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from custvalue.checks import check_bool, check_text, invalid
+from custvalue.datasets.retail import RETAIL_COLUMNS, RETAIL_PURCHASE_PARAMS, RETAIL_SPEND_PARAMS, simulate_retail
 
-__all__ = ["load_cdnow", "load_cdnow_summary", "load_donations", "data_path"]
+__all__ = ["load_cdnow", "load_cdnow_summary", "load_donations", "data_path", "simulate_retail", "RETAIL_COLUMNS",
+           "RETAIL_PURCHASE_PARAMS", "RETAIL_SPEND_PARAMS"]
 
 
 def data_path(filename: str) -> Path:

@@ -134,11 +134,20 @@ def posterior_spend(p: float, q: float, v: float, x: np.ndarray, m: np.ndarray) 
     return np.exp(np.minimum(np.where(shape > 1, log_mean, log_median), _LOG_MAX))
 
 
+def spenders(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The customers a spend model fits on: repeat buyers with a positive mean spend (those whose repeat
+    purchases were all worth $0 have no spend to fit)."""
+    with np.errstate(invalid="ignore"):
+        return (x > 0) & (m > 0) & np.isfinite(m)
+
+
 class GammaGamma(MLEModel):
     """Gamma-Gamma spend model; parameters ``p, q, v``.
 
-    Fits on the repeat buyers (frequency > 0) of the summary it is given,
-    using ``monetary_value`` as their mean spend per repeat purchase. The
+    Fits on the repeat buyers (frequency > 0) with a positive
+    ``monetary_value`` in the summary it is given, using it as their mean
+    spend per repeat purchase (:func:`custvalue.summarize` averages the repeat
+    purchases of positive value, so $0 purchases never enter a fit). The
     ``penalizer`` acts on (p, q, v) with v on the scale of spends divided by
     their mean, so it means the same in any currency.
 
@@ -177,16 +186,16 @@ class GammaGamma(MLEModel):
     def _fit_data(self, summary: pd.DataFrame,
                   weights: np.ndarray | None) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         x, m = self._summary_arrays(summary, ("frequency", "monetary_value"))
-        repeat = x > 0
+        repeat = spenders(x, m)
         if not repeat.any():
-            raise SchemaError(f"{type(self).__name__} needs repeat buyers (frequency > 0) to fit; this summary "
-                              "has none")
-        bad = repeat & ~(np.isfinite(m) & (m > 0))
+            raise SchemaError(f"{type(self).__name__} needs repeat buyers (frequency > 0) with a positive "
+                              "monetary_value to fit; this summary has none")
+        bad = (x > 0) & ~(np.isfinite(m) & (m >= 0))
         if bad.any():
             raise invalid_values_error(
-                "monetary_value", "> 0 for repeat buyers", summary.loc[bad, ["frequency", "monetary_value"]],
-                "a repeat buyer's mean spend must be positive; drop zero-value or returned purchases "
-                "(custvalue.clean does so by default) or remove these customers",
+                "monetary_value", ">= 0 for repeat buyers", summary.loc[bad, ["frequency", "monetary_value"]],
+                "a repeat buyer's mean spend cannot be negative: net returns against their purchases "
+                "(custvalue.clean(tx, negative_amounts='net')) or remove these customers",
             )
         data = {"frequency": x[repeat], "monetary_value": m[repeat]}
         return data, None if weights is None else weights[repeat]

@@ -14,7 +14,7 @@ with an analytic gradient and Hessian.
 
 The summary columns are ``frequency`` (x), ``monetary_value`` (m) and
 ``mean_log_value`` (ℓ: the mean natural log of the value of each repeat
-purchase occasion; 0 for customers without repeat purchases). Given x and m
+purchase occasion of positive value; 0 for customers without one). Given x and m
 the expected spend is Gamma-Gamma's.
 """
 
@@ -28,7 +28,7 @@ from scipy.special import digamma, gammaln, polygamma
 
 from custvalue.errors import invalid_values_error
 from custvalue.models._weighted import wdot
-from custvalue.models.gammagamma import GammaGamma, _repeat_counts
+from custvalue.models.gammagamma import GammaGamma, _repeat_counts, spenders
 from custvalue.models.registry import register
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class GammaGammaIndividual(GammaGamma):
                   weights: np.ndarray | None) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         data, w = super()._fit_data(summary, weights)
         x, m, mean_log = self._summary_arrays(summary, self.columns)
-        repeat = x > 0
+        repeat = spenders(x, m)
         mean_log = mean_log[repeat]
         # The mean of logs never exceeds the log of the mean (equal when all amounts are equal).
         with np.errstate(invalid="ignore", divide="ignore"):
