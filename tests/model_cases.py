@@ -54,12 +54,16 @@ def shape(model: BaseModel) -> str:
 
 def summary(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, spend: np.ndarray | None = None) -> pd.DataFrame:
     """A customer summary with every column a model may read (spends of 20 by default; each customer's repeat
-    purchases all of their mean value, so the mean log value is the log of the mean)."""
+    purchases all of their mean value, so the mean log value is the log of the mean; purchases evenly spaced,
+    so the sum of the logs of the times between them, litt, is x·ln(t_x / x))."""
     x = np.asarray(x, dtype=float)
+    t_x = np.asarray(t_x, dtype=float)
     m = np.full(len(x), 20.0) if spend is None else np.asarray(spend, dtype=float)
-    return pd.DataFrame({"frequency": x, "recency": np.asarray(t_x, dtype=float), "T": np.asarray(T, dtype=float),
+    with np.errstate(divide="ignore", invalid="ignore"):
+        litt = np.where((x > 0) & (t_x > 0), x * np.log(t_x / np.maximum(x, 1)), 0.0)
+    return pd.DataFrame({"frequency": x, "recency": t_x, "T": np.asarray(T, dtype=float),
                          "monetary_value": np.where(x > 0, m, 0.0), "mean_log_value": np.where(x > 0, np.log(m), 0.0),
-                         "total_value": m * (x + 1), "n_transactions": x + 1},
+                         "total_value": m * (x + 1), "n_transactions": x + 1, "litt": litt},
                         index=pd.RangeIndex(len(x), name="customer_id"))
 
 
@@ -72,8 +76,10 @@ def hand_made(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 
 def truth(model: BaseModel, rng: np.random.Generator | None = None) -> BaseModel:
-    """The model with its example parameters, each times a random log-normal factor when ``rng`` is given."""
-    params = {k: v * (float(np.exp(rng.normal(0, SPREAD))) if rng is not None else 1.0)
+    """The model with its example parameters, each of its fitted parameters times a random log-normal factor
+    when ``rng`` is given (others, such as a whole-number regularity k, as they are)."""
+    fitted = set(model.parameter_names())
+    params = {k: v * (float(np.exp(rng.normal(0, SPREAD))) if rng is not None and k in fitted else 1.0)
               for k, v in model.example_params.items()}
     return type(model).from_params(model.get_params(), **params)
 

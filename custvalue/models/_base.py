@@ -402,7 +402,7 @@ class BaseModel:
         return pd.DataFrame({"lower": lower, "upper": upper}, index=self.params_.index)
 
     @classmethod
-    def from_params(cls, hyper_parameters: Mapping[str, Any] | None = None, **params: float) -> BaseModel:
+    def from_params(cls, hyper_parameters: dict[str, Any] | None = None, **params: float) -> BaseModel:
         """A fitted model with known parameters (for what-ifs and for checking against papers).
 
         Every parameter must be a finite number in the model's range (the papers' parameters of the
@@ -555,7 +555,11 @@ class BaseModel:
         state = _files.check_fitted_state(checked, names, source)
         model._set_fitted(values, state["log_likelihood"], state["n_customers"], state["converged"],
                           state["covariance_log"], state["unidentified"])
-        model._restore_extra_state(checked)
+        try:
+            model._restore_extra_state(checked)
+        except (KeyError, TypeError, ValueError) as err:  # the model's own fields, read by its own code
+            field = ", ".join(cls.extra_state_fields) or "file"
+            raise _files.problem(source, field, f"holds a state the model cannot restore ({err!r})") from None
         return model
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -744,17 +748,18 @@ class MLEModel(BaseModel):
         return self
 
     def _finish_fit(self, params: dict[str, float], result: Any, n: float, summary: Any,
-                    weights: np.ndarray | None) -> None:
-        """Store the estimates of ``result`` (an :class:`~custvalue.models._mle.MLEResult`); warn when the
-        data do not identify some parameters."""
+                    weights: np.ndarray | None, log_likelihood: float | None = None) -> None:
+        """Store the estimates of ``result`` (an :class:`~custvalue.models._mle.MLEResult`, with
+        ``log_likelihood`` instead of its own when given); warn when the data do not identify some
+        parameters. Every maximum-likelihood fit ends here, so that none reports more than it found."""
         from custvalue.models._identification import identification_message, way
 
         names = self.parameter_names()
         positive = self._is_log_scale()
         unidentified = {names[i]: way(how, bool(positive[i])) for i, how in sorted(result.unidentified.items())}
-        self._set_fitted(params, result.log_likelihood, n, result.converged, result.covariance_log, unidentified)
+        value = result.log_likelihood if log_likelihood is None else log_likelihood
+        self._set_fitted(params, value, n, result.converged, result.covariance_log, unidentified)
         if not result.converged:
-
             message = identification_message(self, summary, weights, unidentified, REGISTRY)
             warnings.warn(IdentificationWarning(message, unidentified), stacklevel=3)
         self._after_fit()

@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -116,18 +116,28 @@ def problem(source: str, field: str, text: str, fix: str = FIX) -> ModelFileErro
     return ModelFileError(f"{source}: field {field!r} {text}; {fix}", field, source)
 
 
-def check_layout(data: object, source: str, extra_fields: tuple[str, ...] = ()) -> dict[str, Any]:
-    """``data`` if it is a dictionary with the fields of a model file (and ``extra_fields``), its version known."""
+def model_name(data: object, source: str) -> str:
+    """The registry name a model file gives (its ``model`` field), before the rest is checked."""
     if not isinstance(data, dict):
         raise ModelFileError(f"{source} must be a dictionary (model.to_dict()), got {type(data).__name__}",
                              "file", source)
+    if "model" not in data:
+        raise problem(source, "model", "is missing")
+    if not isinstance(data["model"], str):
+        raise problem(source, "model", f"must be a model name (a string), got {data['model']!r}")
+    return data["model"]
+
+
+def check_layout(data: object, source: str, extra_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``data`` if it is a dictionary with the fields of a model file (and ``extra_fields``), its version known."""
+    model_name(data, source)  # refuses anything but a dictionary with a model name
+    data = cast(dict[str, Any], data)
     allowed = {"format_version", "model", "hyper_parameters", *FITTED_FIELDS, *OPTIONAL_FIELDS, *extra_fields}
     unknown = sorted(map(str, set(data) - allowed))
     if unknown:
         raise problem(source, unknown[0], f"is not a field of a model file (it has {sorted(allowed)})")
-    for required in ("model", "hyper_parameters"):
-        if required not in data:
-            raise problem(source, required, "is missing")
+    if "hyper_parameters" not in data:
+        raise problem(source, "hyper_parameters", "is missing")
     version = data.get("format_version", 1)
     if not is_integer(version) or version < 1:
         raise problem(source, "format_version", f"must be a whole number >= 1, got {version!r}")
@@ -138,8 +148,6 @@ def check_layout(data: object, source: str, extra_fields: tuple[str, ...] = ()) 
     if present and len(present) < len(FITTED_FIELDS):
         missing = next(f for f in FITTED_FIELDS if f not in data)
         raise problem(source, missing, f"is missing (a fitted model has all of {list(FITTED_FIELDS)})")
-    if not isinstance(data["model"], str):
-        raise problem(source, "model", f"must be a model name (a string), got {data['model']!r}")
     if not isinstance(data["hyper_parameters"], dict):
         raise problem(source, "hyper_parameters", f"must be an object, got {type(data['hyper_parameters']).__name__}")
     return data

@@ -144,11 +144,12 @@ def load(path: str | os.PathLike[str]) -> BaseModel:
     converged
     """
     source = _files.describe(path)
-    data = _files.check_layout(_files.read_json(path), source)
+    data = _files.read_json(path)
+    name = _files.model_name(data, source)
     _load_entry_points()
-    cls = REGISTRY.get(data["model"])
+    cls = REGISTRY.get(name)
     if cls is None:
-        raise _files.problem(source, "model", f"is {data['model']!r}, which is not a registered model "
-                                              f"(available: {available()})",
+        raise _files.problem(source, "model", f"is {name!r}, which is not a registered model (available: "
+                                              f"{available()})",
                              "install the package that provides it, or correct the name")
     return cls._from_dict(data, source)
