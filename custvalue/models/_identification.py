@@ -36,8 +36,8 @@ def way(direction: str, log_scale: bool) -> str:
 def identification_message(model: Any, data: Any, weights: np.ndarray | None, unidentified: dict[str, str],
                            registry: Mapping[str, Any]) -> str:
     """The warning text for ``model`` (a :class:`~custvalue.models.BaseModel`) fitted on ``data`` (with
-    ``weights``), ``unidentified`` its parameters not identified and how (a key of :data:`HOW`, or
-    "flat"); ``registry`` the registered models, for the calls the message suggests."""
+    ``weights``), ``unidentified`` its parameters not identified and how (one of :data:`WAYS`);
+    ``registry`` the registered models, for the calls the message suggests."""
     what = _parameters(model, unidentified)
     facts = data_facts(data, weights)
     running = {k: v for k, v in unidentified.items() if v != "flat"}
@@ -108,11 +108,10 @@ def data_facts(data: Any, weights: np.ndarray | None) -> list[str]:
     facts.append(f"{total:,.0f} customers")
     if "T" in data.columns:
         T = column("T")
-        facts.append(f"observed for {_num(T.min())} to {_num(T.max())} units of time after their first "
-                     "purchase (T)")
+        facts.append(f"observed for {_span(T)} units of time after their first purchase (T)")
     if "periods" in data.columns:
         periods = column("periods")
-        facts.append(f"{_num(periods.min())} to {_num(periods.max())} transaction opportunities (periods)")
+        facts.append(f"{_span(periods)} transaction opportunities (periods)")
     if "frequency" in data.columns:
         x = column("frequency")
         once = float(np.dot(w, x == 0)) / total
@@ -123,12 +122,11 @@ def data_facts(data: Any, weights: np.ndarray | None) -> list[str]:
                 # Spends may reach the model rescaled: their relative spread is what bears on the fit.
                 spread = float(np.sqrt(np.average((m - np.average(m, weights=w[repeat])) ** 2, weights=w[repeat]))
                                / np.average(m, weights=w[repeat]))
-                facts.append(f"{float(np.sum(w[repeat])):,.0f} repeat buyers with {_num(x[repeat].min())} to "
-                             f"{_num(x[repeat].max())} repeat purchases, whose mean spends vary by "
-                             f"{spread:.0%} (standard deviation over mean)")
+                facts.append(f"{float(np.sum(w[repeat])):,.0f} repeat buyers with {_span(x[repeat])} repeat "
+                             f"purchases, whose mean spends vary by {spread:.0%} (standard deviation over mean)")
         else:
-            facts.append(f"{once:.0%} made no repeat purchase" + (
-                f", the others up to {_num(x.max())}" if once < 1 else ""))
+            facts.append("none made a repeat purchase" if once == 1 else
+                         f"{once:.0%} made no repeat purchase, the others up to {_num(x.max())}")
     return facts
 
 
@@ -147,11 +145,13 @@ def remedies(model: Any, unidentified: dict[str, str], registry: Mapping[str, An
 
 def penalizer_call(model: Any, registry: Mapping[str, Any]) -> str:
     """The calls that fit ``model`` again with a penalizer (0.01, or ten times the one it has): as a model,
-    and through :func:`custvalue.score`."""
+    and, for the purchase and spend models :func:`custvalue.score` fits, through it."""
     current = float(model.get_params().get("penalizer", 0.0))
     penalizer = 0.01 if current < 0.01 else float(f"{10 * current:.3g}")
-    call = _call(model, {"penalizer": penalizer}, registry)
-    return f"{call}.fit(summary), or custvalue.score(..., penalizer={penalizer})"
+    call = f"{_call(model, {'penalizer': penalizer}, registry)}.fit(summary)"
+    if str(model.role.value) in ("purchase", "spend"):
+        call += f", or custvalue.score(..., penalizer={penalizer})"
+    return call
 
 
 def _call(model: Any, changes: dict[str, Any], registry: Mapping[str, Any]) -> str:
@@ -171,6 +171,12 @@ def _simpler_models(model: Any, registry: Mapping[str, Any]) -> list[str]:
     return sorted(name for name, cls in registry.items()
                   if cls.role is model.role and len(cls.param_names) < len(model.param_names) and cls.param_names
                   and set(cls.columns) <= own and not cls.example_hyper_parameters)
+
+
+def _span(values: np.ndarray) -> str:
+    """"2 to 5", or "3" when every value is the same."""
+    low, high = float(np.min(values)), float(np.max(values))
+    return _num(low) if low == high else f"{_num(low)} to {_num(high)}"
 
 
 def _num(value: float) -> str:

@@ -611,7 +611,7 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
     k = len(z)
     running = direction != 0
     profile = _profiler(evaluate, n)
-    z = _push(evaluate, _pull_back(evaluate, z, direction, ref), direction, n, ref, profile)
+    z = _push(evaluate, _pull_back(evaluate, z, direction, ref, n), direction, n, ref, profile)
     point = None
     for _ in range(k):  # each round may find another coordinate running off
         free = ~running
@@ -624,7 +624,7 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
         if watch.direction is None:
             break
         running |= watch.direction != 0
-        z = _push(evaluate, _pull_back(evaluate, z, watch.direction, ref), watch.direction, n, ref, profile)
+        z = _push(evaluate, _pull_back(evaluate, z, watch.direction, ref, n), watch.direction, n, ref, profile)
         point = None
     if point is None:
         point = _Point.at(evaluate, z, ~running)
@@ -653,6 +653,18 @@ def _settle(evaluate: Objective, z: np.ndarray, direction: np.ndarray, n: float,
                                                  verdict.covariance)
     if not unidentified:
         return f"{message}; an edge was probed but not confirmed"
+    # Parameters the likelihood does not tell apart beyond the edge drift go back to it (each by the same
+    # amount), so that predictions are those of the limit without the numbers of a far-off point.
+    far = np.zeros(k, dtype=bool)
+    far[list(unidentified)] = True
+    far &= np.abs(z - ref) > EDGE_DRIFT
+    if far.any():
+        back = _pull_back(evaluate, z, np.where(far, np.sign(z - ref), 0.0), ref, n)
+        if back is not z:
+            z, point = back, _Point.at(evaluate, back, ~running)
+            known = ~running & ~np.isnan(np.diag(covariance))
+            if known.any():
+                covariance = _assess(point, n, known).covariance
     return point.value, MLEResult(z, np.nan, f"{message}; estimates at an edge of the parameter space",
                                   covariance, False, unidentified)
 
@@ -664,9 +676,9 @@ def _side(z: np.ndarray, ref: np.ndarray, i: int, near: str = "") -> str:
     return "down" if z[i] < ref[i] else "up"
 
 
-def _pull_back(evaluate: Objective, z: np.ndarray, direction: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def _pull_back(evaluate: Objective, z: np.ndarray, direction: np.ndarray, ref: np.ndarray, n: float) -> np.ndarray:
     """``z`` moved back along ``direction`` to the edge drift, if the optimiser overshot it and the
-    objective is the same there (it is flat that far out)."""
+    log-likelihood there is lower by less than 1e-3 (nothing any test could tell): the limit is reached."""
     running = direction != 0
     excess = _drift(z, ref, running) - EDGE_DRIFT
     if excess <= 0:
@@ -675,7 +687,7 @@ def _pull_back(evaluate: Objective, z: np.ndarray, direction: np.ndarray, ref: n
     # Back along the way it came, or every runaway coordinate by the same amount (a ridge keeps its ratios).
     for back in (excess / float(np.max(np.abs(direction))) * direction, excess * np.sign(z - ref) * running):
         candidate = z - back
-        if evaluate(candidate, 0) >= value - _tolerance(value):
+        if evaluate(candidate, 0) >= value - max(_tolerance(value), 1e-3 / n):
             return candidate
     return z
 

@@ -281,12 +281,15 @@ class RegularBetaGeoFamily(BetaGeoFamily):
             return litt_term(k, litt_total * share, x_total * share)
 
         def fit_at(k: int, starts: list[np.ndarray], on_subsample: bool = False) -> MLEResult:
+            # Runaways are judged against the scales the data suggest at k, not against a start taken from
+            # another k's fit (which may itself lie at an edge).
+            reference = self._starts_for(data, k)[0]
             if on_subsample:
                 return maximize(self._bound(cast(list, warm_blocks), k), starts, warm_scale, 2, float(self.penalizer),
-                                type(self).__name__, n_positive=len(self.param_names))
+                                type(self).__name__, n_positive=len(self.param_names), reference=reference)
             warm = self._bound(warm_blocks, k, warm_scale) if warm_blocks is not None else None
             return maximize(self._bound(blocks, k), starts, n, 2, float(self.penalizer), type(self).__name__,
-                            warm_start_loglik=warm, n_positive=len(self.param_names))
+                            warm_start_loglik=warm, n_positive=len(self.param_names), reference=reference)
 
         if ticks is not None:
             result, chosen, by_k = fit_at(ticks, self._starts_for(data, ticks)), ticks, None
