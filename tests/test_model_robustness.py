@@ -45,10 +45,7 @@ SLOW_SEEDS = range(200)
 
 #: (model, case) pairs that fail in the model's own formulas (simulation or prediction numerics), with
 #: the symptom; they are expected to fail until that model's file is fixed.
-MODEL_NUMERICS: dict[tuple[str, str], str] = {
-    ("bgbb", "random-54"): "probability_of_purchases(0..5, 10) sums to 1 + 3.5e-9 with alpha, gamma and delta in "
-                           "the tens of thousands and beyond (bgbb.py)",
-}
+MODEL_NUMERICS: dict[tuple[str, str], str] = {}
 
 
 
