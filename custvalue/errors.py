@@ -1,8 +1,10 @@
-"""Error classes raised by custvalue.
+"""Error and warning classes raised by custvalue.
 
 Every error derives from :class:`CustValueError` and also from the builtin
 exception that users already catch for that kind of problem, so
-``except ValueError`` keeps working.
+``except ValueError`` keeps working. Every warning custvalue issues on purpose
+derives from :class:`CustValueWarning` (a ``UserWarning``), so one filter
+covers them all.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ __all__ = [
     "ConvergenceError",
     "AbilityError",
     "MissingColumnError",
+    "ModelFileError",
+    "CustValueWarning",
+    "IdentificationWarning",
 ]
 
 
@@ -83,6 +88,49 @@ class MissingColumnError(SchemaError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
         return str(self.args[0]) if self.args else ""
+
+
+class ModelFileError(CustValueError, ValueError):
+    """A saved model (a file, or the dictionary of :meth:`~custvalue.models.BaseModel.to_dict`) is not one
+    custvalue can load: not JSON, not UTF-8 text, too large or too deeply nested, or a field with a wrong
+    name, type or value.
+
+    Attributes
+    ----------
+    field : str
+        The offending field (``"params.r"``, ``"covariance_log"``, ...), or ``"file"`` for the file as a whole.
+    source : str
+        The file (or ``"model data"`` for a dictionary).
+    """
+
+    def __init__(self, message: str, field: str = "", source: str = ""):
+        super().__init__(message)
+        self.field = field
+        self.source = source
+
+
+class CustValueWarning(UserWarning):
+    """Base class of every warning custvalue issues on purpose (``warnings.simplefilter("error",
+    CustValueWarning)`` turns them all into errors)."""
+
+
+class IdentificationWarning(CustValueWarning):
+    """The data do not identify some parameters of a model: the likelihood is highest at an edge of the
+    parameter space (parameters running to 0 or infinity) or does not depend on them.
+
+    The model is returned with the estimates of that limit and ``converged_`` False. The message names
+    the parameters, gives the facts of the data that explain it, and what to do.
+
+    Attributes
+    ----------
+    parameters : dict
+        Each parameter not identified and how: ``"to 0"``, ``"to infinity"``, ``"to -infinity"`` or
+        ``"flat"`` (the likelihood hardly depends on it).
+    """
+
+    def __init__(self, message: str, parameters: dict[str, str] | None = None):
+        super().__init__(message)
+        self.parameters = dict(parameters or {})
 
 
 def format_examples(frame: pd.DataFrame | pd.Series, limit: int = 5) -> str:

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 import custvalue as cv
-from custvalue.errors import ConvergenceError, InvalidParameterError, NotFittedError, SchemaError, UnknownModelError
+from custvalue.errors import (
+    IdentificationWarning,
+    InvalidParameterError,
+    NotFittedError,
+    SchemaError,
+    UnknownModelError,
+)
 from custvalue.models import BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD
 from custvalue.models.gammagamma import SpendWarning
 
@@ -249,11 +255,12 @@ def test_gammagamma_refuses_nonpositive_spend_and_warns_on_small_q():
         GammaGamma().fit(heavy)
 
 
-def test_convergence_error_is_honest():
+def test_no_repeat_purchases_identify_no_parameter():
     degenerate = pd.DataFrame({"frequency": [0.0] * 50, "recency": [0.0] * 50, "T": [10.0] * 50})
-    with pytest.raises(ConvergenceError) as info:
-        BetaGeo().fit(degenerate)
-    assert "did not converge" in str(info.value) and info.value.optimizer_message
+    with pytest.warns(IdentificationWarning, match=r"do not identify the purchase rate \(r, alpha\) and the dropout "
+                                                    r"probability \(a, b\)"):
+        m = BetaGeo().fit(degenerate)
+    assert not m.converged_ and set(m.unidentified_) == {"r", "alpha", "a", "b"}
 
 
 # --- the contract ------------------------------------------------------------------------------------
@@ -358,7 +365,7 @@ def test_lifetimes_engine_agrees_with_the_native_fit(name, data):
 
 
 def test_unknown_engine():
-    with pytest.raises(InvalidParameterError, match="engine must be"):
+    with pytest.raises(InvalidParameterError, match="engine=.stan. is not valid: use one of"):
         BetaGeo(engine="stan").fit(SUMMARY)
 
 

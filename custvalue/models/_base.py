@@ -14,7 +14,9 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-from collections.abc import Sequence
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +24,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from custvalue.errors import AbilityError, InvalidParameterError, NotFittedError, SchemaError
+from custvalue.checks import check_choice, check_number
+from custvalue.errors import (
+    AbilityError,
+    ConvergenceError,
+    IdentificationWarning,
+    InvalidParameterError,
+    NotFittedError,
+    SchemaError,
+)
+from custvalue.models import _files
 from custvalue.validation import validate_summary
 
 BLOCK_ROWS = 131_072
@@ -96,13 +107,18 @@ class BaseModel:
     """Base of every model: hyper-parameters in ``__init__``, ``fit`` returns ``self``.
 
     Learned state ends in ``_``: ``params_`` (a Series named as in the papers),
-    ``log_likelihood_``, ``n_customers_``, ``converged_``, ``standard_errors_``
-    and ``confidence_intervals_``. A fitted model holds no reference to the
-    data it was fitted on.
+    ``log_likelihood_``, ``n_customers_``, ``converged_``, ``unidentified_``
+    (the parameters the data did not identify, see
+    :class:`~custvalue.errors.IdentificationWarning`), ``standard_errors_`` and
+    ``confidence_intervals_``. A fitted model holds no reference to the data
+    it was fitted on.
 
     A subclass sets ``name`` (its registry name), ``role``, ``abilities``,
     ``param_names`` and ``columns`` (the summary columns it reads), and
-    implements the methods of each ability it declares.
+    implements the methods of each ability it declares. It checks its
+    hyper-parameters in :meth:`_check_hyper_parameters` (run by ``fit``,
+    ``from_params`` and ``load``) and declares ``param_ranges`` where a
+    parameter's allowed values are not the default ones.
     """
 
     name: ClassVar[str] = ""
@@ -117,6 +133,12 @@ class BaseModel:
     example_hyper_parameters: ClassVar[dict[str, Any]] = {}
     #: The knobs :meth:`scenario` takes.
     scenario_knobs: ClassVar[tuple[str, ...]] = ()
+    #: Allowed values of parameters, as closed intervals (low, high). Parameters not listed: the papers'
+    #: parameters of a model fitted on the log scale must be positive, every other one finite.
+    param_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
+    #: What parameters describe, in a few words (parameters with the same words are named together in
+    #: messages, e.g. "the dropout probability (a, b)").
+    parameter_meaning: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -266,12 +288,23 @@ class BaseModel:
 
     def set_params(self, **params: Any) -> BaseModel:
         """Set hyper-parameters; unknown names raise :class:`InvalidParameterError`."""
-        valid = self._hyper_names()
+        self._check_hyper_names(params)
         for key, value in params.items():
-            if key not in valid:
-                raise InvalidParameterError(f"{type(self).__name__} has no hyper-parameter {key!r}; it has {valid}")
             setattr(self, key, value)
         return self
+
+    @classmethod
+    def _check_hyper_names(cls, params: Mapping[str, Any]) -> None:
+        valid = cls._hyper_names()
+        unknown = [key for key in params if key not in valid]
+        if unknown:
+            raise InvalidParameterError(f"{cls.__name__} has no hyper-parameter {unknown[0]!r}; it has {valid}")
+
+    def _check_hyper_parameters(self) -> None:
+        """Raise :class:`InvalidParameterError` naming a hyper-parameter whose value the model cannot use.
+
+        The one place a model checks its hyper-parameters: ``fit``, ``from_params`` and ``load`` run it.
+        """
 
     # -- fitted state -----------------------------------------------------------------------
     @property
@@ -285,22 +318,27 @@ class BaseModel:
                 "summary before using this method, or build one from known parameters with from_params()."
             )
 
-    def _set_fitted(self, params: dict[str, float] | pd.Series, log_likelihood: float = np.nan,
+    def _set_fitted(self, params: Mapping[str, float] | pd.Series, log_likelihood: float = np.nan,
                     n_customers: float = 0, converged: bool = True,
-                    covariance_log: np.ndarray | None = None) -> BaseModel:
+                    covariance_log: np.ndarray | None = None,
+                    unidentified: Mapping[str, str] | None = None) -> BaseModel:
         values = pd.Series({k: float(params[k]) for k in self.parameter_names()}, dtype=float, name="estimate")
         self.params_ = values
         self.log_likelihood_ = float(log_likelihood)
         self.n_customers_ = float(n_customers)
+        if unidentified is None:  # estimates transformed after a fit (rescaled, say) keep what was not identified
+            unidentified = {} if converged else getattr(self, "unidentified_", {})
         self.converged_ = bool(converged)
+        self.unidentified_ = dict(unidentified)
         k = len(values)
         cov = np.full((k, k), np.nan) if covariance_log is None else np.asarray(covariance_log, dtype=float)
         self.covariance_log_ = pd.DataFrame(cov, index=values.index, columns=values.index)
         positive = self._is_log_scale()
-        se_scale = np.sqrt(np.clip(np.diag(cov), 0, None))
-        # Delta method for log-parameters; coefficients are estimated on their own scale.
-        self.standard_errors_ = pd.Series(np.where(positive, values.to_numpy() * se_scale, se_scale),
-                                          index=values.index, name="se")
+        with np.errstate(all="ignore"):
+            se_scale = np.sqrt(np.clip(np.diag(cov), 0, None))
+            # Delta method for log-parameters; coefficients are estimated on their own scale.
+            self.standard_errors_ = pd.Series(np.where(positive, values.to_numpy() * se_scale, se_scale),
+                                              index=values.index, name="se")
         self.confidence_intervals_ = self.parameter_intervals(0.95)
         return self
 
@@ -317,8 +355,26 @@ class BaseModel:
         return list(self.required_columns())
 
     def _is_log_scale(self) -> np.ndarray:
-        """Which parameters are positive and estimated on the log scale (the coefficients are not)."""
-        return np.arange(len(self.parameter_names())) < len(self.param_names)
+        """Which parameters are positive and estimated on the log scale (those of :class:`MLEModel` models)."""
+        return np.zeros(len(self.parameter_names()), dtype=bool)
+
+    def _check_params(self, params: Mapping[str, object], call: str) -> dict[str, float]:
+        """``params`` as floats, if they are exactly the model's parameters, each a finite number in range."""
+        names = self.parameter_names()
+        missing = [p for p in names if p not in params]
+        unknown = [p for p in params if p not in names]
+        if missing or unknown:
+            what = f"missing {missing}" if missing else f"got unknown {unknown}"
+            raise InvalidParameterError(f"{call} needs the parameters {list(names)}; {what}")
+        return {name: self._check_param(name, params[name], bool(log_scale))
+                for name, log_scale in zip(names, self._is_log_scale())}
+
+    def _check_param(self, name: str, value: object, log_scale: bool) -> float:
+        """``value`` as a float if it is a finite number in the range of parameter ``name``."""
+        if name in self.param_ranges:
+            low, high = self.param_ranges[name]
+            return check_number(value, name, low=low, high=high)
+        return check_number(value, name, low=0.0 if log_scale else None, low_open=log_scale, high_open=log_scale)
 
     def parameter_intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Intervals for the parameters at ``level``: symmetric on the log scale for the positive
@@ -333,32 +389,44 @@ class BaseModel:
         """
         from scipy.stats import norm
 
+        from custvalue.checks import check_level
+
         self._check_fitted()
-        if not 0 < level < 1:
-            raise InvalidParameterError(f"level must be in (0, 1), got {level}")
+        level = check_level(level, "level")
         z = norm.ppf(0.5 + level / 2)
-        se = np.sqrt(np.clip(np.diag(self.covariance_log_.to_numpy()), 0, None))
         positive, values = self._is_log_scale(), self.params_.to_numpy()
-        lower = np.where(positive, values * np.exp(-z * se), values - z * se)
-        upper = np.where(positive, values * np.exp(z * se), values + z * se)
+        with np.errstate(all="ignore"):
+            se = np.sqrt(np.clip(np.diag(self.covariance_log_.to_numpy()), 0, None))
+            lower = np.where(positive, values * np.exp(-z * se), values - z * se)
+            upper = np.where(positive, values * np.exp(z * se), values + z * se)
         return pd.DataFrame({"lower": lower, "upper": upper}, index=self.params_.index)
 
     @classmethod
-    def from_params(cls, hyper_parameters: dict | None = None, **params: float) -> BaseModel:
+    def from_params(cls, hyper_parameters: dict[str, Any] | None = None, **params: float) -> BaseModel:
         """A fitted model with known parameters (for what-ifs and for checking against papers).
+
+        Every parameter must be a finite number in the model's range (the papers' parameters of the
+        likelihood models are positive), and the hyper-parameters valid for the model.
 
         Examples
         --------
         >>> from custvalue.models import BetaGeo
         >>> BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).params_["alpha"]
         np.float64(4.4136)
+        >>> try:
+        ...     BetaGeo.from_params(r=-1, alpha=4.4136, a=0.7929, b=2.4259)
+        ... except ValueError as err:
+        ...     print(err)
+        r=-1 is not valid: it must lie in (0, inf)
         """
-        model = cls(**(hyper_parameters or {}))
-        missing = [p for p in model.parameter_names() if p not in params]
-        if missing:
-            raise InvalidParameterError(
-                f"{cls.__name__}.from_params needs {list(model.parameter_names())}; missing {missing}")
-        return model._set_fitted(params)
+        if hyper_parameters is not None and not isinstance(hyper_parameters, Mapping):
+            raise InvalidParameterError(f"hyper_parameters={hyper_parameters!r} is not valid: it must be a dict of "
+                                        "hyper-parameters, e.g. {'penalizer': 0.01}, or None")
+        hyper = dict(hyper_parameters or {})
+        cls._check_hyper_names(hyper)
+        model = cls(**hyper)
+        model._check_hyper_parameters()
+        return model._set_fitted(model._check_params(params, f"{cls.__name__}.from_params"))
 
     def summary(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% intervals; fit statistics in ``.attrs``."""
@@ -372,7 +440,7 @@ class BaseModel:
             log_likelihood=self.log_likelihood_, n_customers=self.n_customers_,
             aic=2 * k - 2 * self.log_likelihood_,
             bic=k * np.log(max(self.n_customers_, 1)) - 2 * self.log_likelihood_,
-            converged=self.converged_,
+            converged=self.converged_, unidentified=dict(self.unidentified_),
         )
         return table
 
@@ -394,6 +462,8 @@ class BaseModel:
             text += f"  fitted: {fitted}"
             if self.n_customers_:
                 text += f"; log-likelihood {self.log_likelihood_:.2f} on {self.n_customers_:,.0f} customers"
+            if self.unidentified_:
+                text += f"; not identified: {', '.join(self.unidentified_)}"
         return text
 
     def _repr_html_(self) -> str:
@@ -406,16 +476,34 @@ class BaseModel:
 
     # -- persistence --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description of the model and, when fitted, its estimates."""
-        out: dict[str, Any] = {"model": self.name, "hyper_parameters": self.get_params()}
+        """A JSON-ready description of the model and, when fitted, its estimates (format version 1).
+
+        Examples
+        --------
+        >>> from custvalue.models import BetaGeo
+        >>> data = BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).to_dict()
+        >>> data["format_version"], data["model"], data["params"]["r"], data["converged"]
+        (1, 'bgnbd', 0.2426, True)
+        >>> BetaGeo.from_dict(data).params_.tolist()
+        [0.2426, 4.4136, 0.7929, 2.4259]
+        """
+        out: dict[str, Any] = {"format_version": _files.FORMAT_VERSION, "model": self.name,
+                               "hyper_parameters": _files.jsonable(self.get_params())}
         if self.is_fitted:
+            cov = self.covariance_log_.to_numpy()
             out.update(
-                params=self.params_.to_dict(), log_likelihood=self.log_likelihood_,
+                params=self.params_.to_dict(),
+                log_likelihood=None if np.isnan(self.log_likelihood_) else self.log_likelihood_,
                 n_customers=self.n_customers_, converged=self.converged_,
-                covariance_log=np.where(np.isnan(self.covariance_log_), None, self.covariance_log_).tolist(),
+                covariance_log=[[float(v) if np.isfinite(v) else None for v in row] for row in cov],
             )
+            if self.unidentified_:
+                out["unidentified"] = dict(self.unidentified_)
             out.update(self._extra_state())
         return out
+
+    #: Fields a subclass adds to its saved state (in :meth:`_extra_state`), beyond those of every model.
+    extra_state_fields: ClassVar[tuple[str, ...]] = ()
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
@@ -425,24 +513,77 @@ class BaseModel:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaseModel:
-        """Rebuild a model saved with :meth:`to_dict`."""
-        if data.get("model") != cls.name:
-            raise InvalidParameterError(f"this is a {data.get('model')!r} model, not {cls.name!r}")
-        model = cls(**data.get("hyper_parameters", {}))
-        if "params" in data:
-            cov = np.array([[np.nan if v is None else v for v in row] for row in data["covariance_log"]], dtype=float)
-            model._set_fitted(data["params"], data["log_likelihood"], data["n_customers"], data["converged"], cov)
-            model._restore_extra_state(data)
-        return model
+        """Rebuild a model saved with :meth:`to_dict`, after checking every field (see :mod:`custvalue.models._files`).
 
-    def save(self, path: str | Path) -> None:
-        """Write the model as JSON (no pickle)."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+        Raises :class:`~custvalue.errors.ModelFileError` naming the first field that is missing, unknown,
+        of the wrong type or out of range.
+
+        Examples
+        --------
+        >>> from custvalue.models import BetaGeo
+        >>> data = BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).to_dict()
+        >>> data["params"]["r"] = -1.0
+        >>> try:
+        ...     BetaGeo.from_dict(data)
+        ... except ValueError as err:
+        ...     print(err)  # doctest: +ELLIPSIS
+        model data: field 'params.r' has a value the model cannot use: r=-1.0 is not valid: it must lie in (0, inf); ...
+        """
+        return cls._from_dict(data, "model data")
 
     @classmethod
-    def load(cls, path: str | Path) -> BaseModel:
-        """Read a model written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
+    def _from_dict(cls, data: object, source: str) -> BaseModel:
+        checked = _files.check_layout(data, source, cls.extra_state_fields)
+        if checked["model"] != cls.name:
+            known = checked["model"] in REGISTRY
+            fix = ("load it with custvalue.models.load(path), which reads any registered model" if known else
+                   f"the registered models are {sorted(REGISTRY)}")
+            raise _files.problem(source, "model", f"is {checked['model']!r}, not {cls.name!r} ({cls.__name__})", fix)
+        hyper = checked["hyper_parameters"]
+        try:
+            cls._check_hyper_names(hyper)
+            model = cls(**hyper)
+            model._check_hyper_parameters()
+            names = model.parameter_names()
+        except InvalidParameterError as err:
+            raise _files.problem(source, "hyper_parameters", f"has a value the model cannot use: {err}") from None
+        if "params" not in checked:
+            return model
+        log_scale = dict(zip(names, model._is_log_scale()))
+        values = _files.check_params(checked["params"], names, lambda p, v: model._check_param(p, v, log_scale[p]),
+                                     f"{cls.__name__} has {list(names)}", source)
+        state = _files.check_fitted_state(checked, names, source)
+        model._set_fitted(values, state["log_likelihood"], state["n_customers"], state["converged"],
+                          state["covariance_log"], state["unidentified"])
+        try:
+            model._restore_extra_state(checked)
+        except (KeyError, TypeError, ValueError) as err:  # the model's own fields, read by its own code
+            field = ", ".join(cls.extra_state_fields) or "file"
+            raise _files.problem(source, field, f"holds a state the model cannot restore ({err!r})") from None
+        return model
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model as JSON (no pickle); :func:`custvalue.models.load` reads it back.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from custvalue.models import BetaGeo
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "bgnbd.json"
+        >>> BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).save(path)
+        >>> BetaGeo.load(path).params_["b"]
+        np.float64(2.4259)
+        """
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BaseModel:
+        """Read a model of this class written by :meth:`save`, checking every field.
+
+        Raises :class:`~custvalue.errors.ModelFileError` (naming the field and the file) for a file
+        that is not a saved model of this class; :func:`custvalue.models.load` reads any registered model.
+        """
+        return cls._from_dict(_files.read_json(path), _files.describe(path))
 
     # -- data helpers ---------------------------------------------------------------------------
     def _summary_arrays(self, summary: pd.DataFrame, columns: tuple[str, ...] | None = None) -> list[np.ndarray]:
@@ -507,7 +648,8 @@ class MLEModel(BaseModel):
         self.penalizer = penalizer
         self.engine = engine
 
-    def loglik(self, log_params: np.ndarray, data: dict[str, np.ndarray], weights: np.ndarray, order: int = 0):
+    def loglik(self, log_params: np.ndarray, data: dict[str, Any], weights: np.ndarray, order: int = 0) -> Any:
+        """The weighted log-likelihood of ``data`` at ``log_params`` (with its derivatives up to ``order``)."""
         raise NotImplementedError
 
     def start_values(self, data: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -517,6 +659,17 @@ class MLEModel(BaseModel):
         """Starting points on the optimiser's scale: the model's, with covariate coefficients at 0."""
         extra = len(self.parameter_names()) - len(self.param_names)
         return [np.concatenate([start, np.zeros(extra)]) for start in self.start_values(data)]
+
+    def _is_log_scale(self) -> np.ndarray:
+        """The papers' parameters are positive and fitted on the log scale; covariate coefficients are not."""
+        return np.arange(len(self.parameter_names())) < len(self.param_names)
+
+    def _check_hyper_parameters(self) -> None:
+        """penalizer: a finite number >= 0; engine: "native" or "lifetimes"; the covariate lists of models with
+        covariates."""
+        check_number(self.penalizer, "penalizer", low=0)
+        check_choice(self.engine, "engine", ("native", "lifetimes"))
+        self.parameter_names()  # covariate models check their column lists here
 
     def _order(self) -> int:
         """Highest derivative the likelihood gives (covariate versions use finite differences)."""
@@ -535,6 +688,12 @@ class MLEModel(BaseModel):
     def fit(self, summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None = None) -> MLEModel:
         """Fit by maximum likelihood and return ``self``.
 
+        The fit ends at an interior maximum (``converged_`` True, with standard errors), or raises
+        :class:`~custvalue.errors.ConvergenceError`, or, when the data do not identify some parameters
+        (the likelihood is highest as they run to 0 or infinity), returns the estimates of that limit
+        with ``converged_`` False, those parameters in ``unidentified_`` and an
+        :class:`~custvalue.errors.IdentificationWarning` saying why and what to do.
+
         Parameters
         ----------
         summary : DataFrame
@@ -542,43 +701,78 @@ class MLEModel(BaseModel):
         weights : array-like or str, optional
             How many identical customers each row stands for; by default the
             ``weights`` column when there is one, else one per row.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import custvalue as cv
+        >>> m = cv.models.get("bgnbd").fit(cv.datasets.load_cdnow_summary())
+        >>> m.converged_, m.unidentified_
+        (True, {})
+        >>> tx = cv.datasets.load_cdnow()
+        >>> two_weeks = cv.summarize(tx[tx["date"] < "1997-01-15"], unit="W", observation_end="1997-01-14")
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     short = cv.models.get("bgnbd").fit(two_weeks)
+        >>> short.converged_, short.unidentified_
+        (False, {'a': 'flat', 'b': 'to infinity'})
+        >>> print(caught[0].message)  # doctest: +ELLIPSIS
+        BetaGeo ('bgnbd'): the data do not identify the dropout probability (a, b). ... The data: 3,216 customers; ...
         """
-        if not isinstance(self.penalizer, int | float) or self.penalizer < 0:
-            raise InvalidParameterError(f"penalizer must be a number >= 0, got {self.penalizer!r}")
-        if self.engine not in ("native", "lifetimes"):
-            raise InvalidParameterError(f"engine must be 'native' or 'lifetimes', got {self.engine!r}")
+        from custvalue.models._identification import penalizer_call
         from custvalue.models._mle import compress, maximize, natural, subsample
 
-        data, w = self._fit_data(summary, summary_weights(summary, weights))
-        data, w = compress(data, w)
-        n = float(w.sum())
-        if self.engine == "lifetimes":
-            if len(self.parameter_names()) > len(self.param_names):
-                raise InvalidParameterError("lifetimes has no covariate models; use engine='native'")
-            return self._fit_with_lifetimes(data, w)
-        warm = None
-        if len(w) > self.warm_start_rows:
-            sub_data, sub_w = subsample(data, w, self.warm_start_rows, seed=0)
-            warm = self._bound_loglik(sub_data, sub_w, scale=float(sub_w.sum()))
-        result = maximize(
-            self._bound_loglik(data, w), self._starts(data), n, self._order(),
-            penalizer=float(self.penalizer), model_name=type(self).__name__, warm_start_loglik=warm,
-            n_positive=len(self.param_names),
-        )
-        params = dict(zip(self.parameter_names(), natural(result.log_params, len(self.param_names))))
-        self._set_fitted(params, result.log_likelihood, n, True, result.covariance_log)
-        self._after_fit()
+        self._check_hyper_parameters()
+        given = summary_weights(summary, weights) if isinstance(summary, pd.DataFrame) else None
+        data, w = self._fit_data(summary, given)
+        with np.errstate(all="ignore"):
+            data, w = compress(data, w)
+            n = float(w.sum())
+            if self.engine == "lifetimes":
+                if len(self.parameter_names()) > len(self.param_names):
+                    raise InvalidParameterError("lifetimes has no covariate models; use engine='native'")
+                return self._fit_with_lifetimes(data, w, summary, given)
+            starts = self._starts(data)
+            warm = None
+            if len(w) > self.warm_start_rows:
+                sub_data, sub_w = subsample(data, w, self.warm_start_rows, seed=0)
+                warm = self._bound_loglik(sub_data, sub_w, scale=float(sub_w.sum()))
+            result = maximize(
+                self._bound_loglik(data, w), starts, n, self._order(),
+                penalizer=float(self.penalizer), model_name=type(self).__name__, warm_start_loglik=warm,
+                n_positive=len(self.param_names), reference=starts[0],
+                advice=f"try a penalizer, {penalizer_call(self, REGISTRY)}",
+            )
+            params = dict(zip(self.parameter_names(), natural(result.log_params, len(self.param_names))))
+            self._finish_fit(params, result, n, summary, given)
         return self
 
-    def _fit_with_lifetimes(self, data: dict[str, np.ndarray], weights: np.ndarray) -> MLEModel:
-        """Fit with the lifetimes fitter of the same model; the log-likelihood and covariance are ours.
+    def _finish_fit(self, params: dict[str, float], result: Any, n: float, summary: Any,
+                    weights: np.ndarray | None, log_likelihood: float | None = None) -> None:
+        """Store the estimates of ``result`` (an :class:`~custvalue.models._mle.MLEResult`, with
+        ``log_likelihood`` instead of its own when given); warn when the data do not identify some
+        parameters. Every maximum-likelihood fit ends here, so that none reports more than it found."""
+        from custvalue.models._identification import identification_message, way
+
+        names = self.parameter_names()
+        positive = self._is_log_scale()
+        unidentified = {names[i]: way(how, bool(positive[i])) for i, how in sorted(result.unidentified.items())}
+        value = result.log_likelihood if log_likelihood is None else log_likelihood
+        self._set_fitted(params, value, n, result.converged, result.covariance_log, unidentified)
+        if not result.converged:
+            message = identification_message(self, summary, weights, unidentified, REGISTRY)
+            warnings.warn(IdentificationWarning(message, unidentified), stacklevel=3)
+        self._after_fit()
+
+    def _fit_with_lifetimes(self, data: dict[str, np.ndarray], weights: np.ndarray, summary: Any,
+                            given: np.ndarray | None) -> MLEModel:
+        """Fit with the lifetimes fitter of the same model; the log-likelihood and covariance are ours,
+        and so is the verdict (an interior maximum, or parameters the data do not identify).
 
         This is how users cross-check custvalue against its peer: the same
         data, the other optimiser, and answers through the same contract.
         """
-        import warnings
-
-        from custvalue.models._mle import invert_information, objective
+        from custvalue.models._mle import judge
 
         if not self.lifetimes_fitter:
             raise InvalidParameterError(f"lifetimes has no fitter for the {self.name!r} model; use engine='native'")
@@ -587,19 +781,23 @@ class MLEModel(BaseModel):
             import lifetimes
 
             fitter = getattr(lifetimes, self.lifetimes_fitter)(penalizer_coef=float(self.penalizer))
-            fitter.fit(*(pd.Series(data[c]) for c in self.columns), weights=pd.Series(weights))
+            try:
+                with np.errstate(all="ignore"):
+                    fitter.fit(*(pd.Series(data[c]) for c in self.columns), weights=pd.Series(weights))
+            except Exception as err:  # lifetimes' own ConvergenceError, or a numerical failure inside it
+                raise ConvergenceError(f"{type(self).__name__}: lifetimes' {self.lifetimes_fitter} failed: {err}. "
+                                       "Fit with engine='native' instead", optimizer_message=str(err)) from None
         params = {k: float(fitter.params_[k]) for k in self.param_names}
-        z = np.log([params[k] for k in self.param_names])
+        if not all(np.isfinite(v) and v > 0 for v in params.values()):
+            raise ConvergenceError(f"{type(self).__name__}: lifetimes returned {params}", optimizer_message=str(params))
         n = float(weights.sum())
-        loglik = self._bound_loglik(data, weights)
-        with np.errstate(all="ignore"):
-            hess = objective(loglik, n, self.derivative_order, float(self.penalizer))(z, 2)[2]
-        covariance = invert_information(hess, n)
-        self._set_fitted(params, float(loglik(z, 0)), n, covariance is not None, covariance)
-        self._after_fit()
+        result = judge(self._bound_loglik(data, weights), np.log([params[k] for k in self.param_names]), n,
+                       self.derivative_order, float(self.penalizer), self._starts(data)[0])
+        self._finish_fit(params, result, n, summary, given)
         return self
 
-    def _bound_loglik(self, data: dict[str, np.ndarray], weights: np.ndarray, scale: float = 1.0):
+    def _bound_loglik(self, data: dict[str, np.ndarray], weights: np.ndarray,
+                      scale: float = 1.0) -> Callable[[np.ndarray, int], Any]:
         """loglik(z, order) on fixed data, divided by ``scale``.
 
         The rows are cut into blocks of :data:`BLOCK_ROWS` (each with its
@@ -609,18 +807,18 @@ class MLEModel(BaseModel):
         """
         blocks = []
         for start in range(0, len(weights), BLOCK_ROWS):
-            part = {k: v[start:start + BLOCK_ROWS] for k, v in data.items()}
+            part: dict[str, Any] = {k: v[start:start + BLOCK_ROWS] for k, v in data.items()}
             if "frequency" in part:
                 part["_x_index"] = count_index(part["frequency"])
             blocks.append((part, weights[start:start + BLOCK_ROWS]))
 
-        def bound(z: np.ndarray, order: int):
-            total = None
+        def bound(z: np.ndarray, order: int) -> Any:
+            total: tuple[Any, ...] = ()
             for part, w in blocks:
                 out = self.loglik(z, part, w, order)
                 out = out if isinstance(out, tuple) else (out,)
-                total = out if total is None else tuple(a + b for a, b in zip(total, out))
-            return total[0] / scale if order == 0 else tuple(part / scale for part in total)
+                total = tuple(a + b for a, b in zip(total, out)) if total else out
+            return total[0] / scale if order == 0 else tuple(value / scale for value in total)
 
         return bound
 

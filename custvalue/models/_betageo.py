@@ -416,6 +416,8 @@ class BetaGeoFamily(CovariateMixin, MLEModel):
                            Ability.NEW_CUSTOMER, Ability.TRANSACTIONS, Ability.SIMULATION, Ability.SCENARIOS,
                            Ability.INTERVALS, Ability.COVARIATES, Ability.WEIGHTED_ROWS})
     param_names = ("r", "alpha", "a", "b")
+    parameter_meaning = {"r": "the purchase rate", "alpha": "the purchase rate", "a": "the dropout probability",
+                         "b": "the dropout probability"}
     scenario_knobs = ("purchase_rate", "dropout")
     derivative_order = 2
 

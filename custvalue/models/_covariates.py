@@ -46,7 +46,7 @@ class CovariateMixin(_MixinBase):
         lists = []
         for name in ("purchase_covariates", "dropout_covariates"):
             value = getattr(self, name) or []
-            if isinstance(value, str) or not all(isinstance(c, str) for c in value):
+            if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
                 raise InvalidParameterError(f"{name} must be a list of column names, got {value!r}")
             lists.append(list(value))
         return lists[0], lists[1]

@@ -246,6 +246,8 @@ class BetaGeoBetaBinom(MLEModel):
                            Ability.NEW_CUSTOMER, Ability.TRANSACTIONS, Ability.SIMULATION, Ability.INTERVALS,
                            Ability.WEIGHTED_ROWS})
     param_names = ("alpha", "beta", "gamma", "delta")
+    parameter_meaning = {"alpha": "the transaction probability", "beta": "the transaction probability",
+                         "gamma": "the dropout probability", "delta": "the dropout probability"}
     example_params = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}  # donations, FHS (2010)
     lifetimes_fitter = "BetaGeoBetaBinomFitter"
     columns = ("frequency", "recency", "periods")

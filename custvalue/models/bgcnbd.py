@@ -111,11 +111,16 @@ class RegularBetaGeoFamily(BetaGeoFamily):
     """
 
     scenario_knobs: ClassVar[tuple[str, ...]] = ("purchase_rate",)  # type: ignore[assignment]
+    extra_state_fields: ClassVar[tuple[str, ...]] = ("k", "log_likelihood_by_k")
 
     def __init__(self, k: int | None = None, penalizer: float = 0.0, engine: str = "native",
                  purchase_covariates: list[str] | None = None, dropout_covariates: list[str] | None = None):
         super().__init__(penalizer, engine, purchase_covariates, dropout_covariates)
         self.k = k
+
+    def _check_hyper_parameters(self) -> None:
+        super()._check_hyper_parameters()
+        self._given_ticks()
 
     # -- regularity ------------------------------------------------------------------------------
     def _given_ticks(self) -> int | None:
@@ -237,9 +242,8 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         >>> m.k_, m.params_.round(3).tolist()  # no regularity in CDNOW: MBG/NBD (Batislam et al. 2007)
         (1, [0.525, 6.183, 0.891, 1.614])
         """
+        self._check_hyper_parameters()
         ticks = self._given_ticks()
-        if not isinstance(self.penalizer, int | float) or isinstance(self.penalizer, bool) or self.penalizer < 0:
-            raise InvalidParameterError(f"penalizer must be a number >= 0, got {self.penalizer!r}")
         if self.engine != "native":
             raise InvalidParameterError(f"engine={self.engine!r} is not available for {type(self).__name__}: "
                                         "lifetimes has no regularity model; use engine='native'")
@@ -277,12 +281,15 @@ class RegularBetaGeoFamily(BetaGeoFamily):
             return litt_term(k, litt_total * share, x_total * share)
 
         def fit_at(k: int, starts: list[np.ndarray], on_subsample: bool = False) -> MLEResult:
+            # Runaways are judged against the scales the data suggest at k, not against a start taken from
+            # another k's fit (which may itself lie at an edge).
+            reference = self._starts_for(data, k)[0]
             if on_subsample:
                 return maximize(self._bound(cast(list, warm_blocks), k), starts, warm_scale, 2, float(self.penalizer),
-                                type(self).__name__, n_positive=len(self.param_names))
+                                type(self).__name__, n_positive=len(self.param_names), reference=reference)
             warm = self._bound(warm_blocks, k, warm_scale) if warm_blocks is not None else None
             return maximize(self._bound(blocks, k), starts, n, 2, float(self.penalizer), type(self).__name__,
-                            warm_start_loglik=warm, n_positive=len(self.param_names))
+                            warm_start_loglik=warm, n_positive=len(self.param_names), reference=reference)
 
         if ticks is not None:
             result, chosen, by_k = fit_at(ticks, self._starts_for(data, ticks)), ticks, None
@@ -293,8 +300,8 @@ class RegularBetaGeoFamily(BetaGeoFamily):
             by_k = pd.Series({k: res.log_likelihood + constant(k) for k, res in sorted(results.items())},
                              name="log_likelihood").rename_axis("k")
         params = dict(zip(self.parameter_names(), natural(result.log_params, len(self.param_names))))
-        self._set_fitted(params, result.log_likelihood + constant(chosen), n, True, result.covariance_log)
         self.k_ = int(chosen)
+        self._finish_fit(params, result, n, summary, given_weights, result.log_likelihood + constant(chosen))
         self.log_likelihood_by_k_ = by_k
         return self
 

@@ -13,6 +13,7 @@ import copy
 import numpy as np
 import pandas as pd
 
+from custvalue.checks import check_number
 from custvalue.errors import InvalidParameterError, SchemaError
 from custvalue.models._base import Ability, BaseModel, Role
 from custvalue.models._math import check_horizon
@@ -78,22 +79,24 @@ class FormulaCLV(BaseModel):
         self.acquisition_cost = acquisition_cost
         self.retention_cost = retention_cost
 
-    def _check_hyper(self) -> None:
+    def _check_hyper_parameters(self) -> None:
         if (self.retention is None) == (self.lifetime is None):
             raise InvalidParameterError(
                 "FormulaCLV needs exactly one of retention= (per-unit probability of staying, e.g. 0.8) or "
                 "lifetime= (expected lifetime in units); for a model that learns both use 'bgnbd' or 'paretonbd'"
             )
-        if self.retention is not None and not 0 <= self.retention < 1:
-            raise InvalidParameterError(f"retention must be in [0, 1), got {self.retention}")
-        if self.lifetime is not None and not self.lifetime >= 0:
-            raise InvalidParameterError(f"lifetime must be >= 0, got {self.lifetime}")
-        if self.discount_rate < 0 or self.margin < 0:
-            raise InvalidParameterError("discount_rate and margin must be >= 0")
+        if self.retention is not None:
+            check_number(self.retention, "retention", low=0, high=1, high_open=True)
+        if self.lifetime is not None:
+            check_number(self.lifetime, "lifetime", low=0)
+        check_number(self.discount_rate, "discount_rate", low=0)
+        check_number(self.margin, "margin", low=0)
+        check_number(self.acquisition_cost, "acquisition_cost")
+        check_number(self.retention_cost, "retention_cost")
 
     def fit(self, summary: pd.DataFrame, weights: np.ndarray | pd.Series | str | None = None) -> FormulaCLV:
         """Estimate the population mean order value and purchase rate (used where a customer has no history)."""
-        self._check_hyper()
+        self._check_hyper_parameters()
         aov, rate = self._customer_aov_rate(summary, population=None)
         w = np.ones(len(aov)) if weights is None else np.asarray(weights, dtype=float)
         known = np.isfinite(aov)

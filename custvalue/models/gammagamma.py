@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.special import digamma, gammaincinv, gammaln, polygamma
 
 from custvalue.checks import check_int, invalid
-from custvalue.errors import SchemaError, invalid_values_error
+from custvalue.errors import CustValueWarning, SchemaError, invalid_values_error
 from custvalue.models._base import Ability, MLEModel, Role, summary_weights
 from custvalue.models._weighted import wdot
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _LOG_MAX = 709.0
 
 
-class SpendWarning(UserWarning):
+class SpendWarning(CustValueWarning):
     """A spend model's estimates leave some expected spends infinite; the message says what custvalue
     returns instead and what to check in the data."""
 
@@ -166,6 +166,8 @@ class GammaGamma(MLEModel):
     role = Role.SPEND
     abilities = frozenset({Ability.SPEND, Ability.SIMULATION, Ability.INTERVALS, Ability.WEIGHTED_ROWS})
     param_names = ("p", "q", "v")
+    parameter_meaning = {"p": "the spread of each customer's spends", "q": "the spread of spends across customers",
+                         "v": "the spread of spends across customers"}
     example_params = {"p": 6.25, "q": 3.74, "v": 15.44}  # CDNOW, Fader & Hardie (2013)
     lifetimes_fitter = "GammaGammaFitter"
     columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")

@@ -529,6 +529,8 @@ class ParetoNBD(CovariateMixin, MLEModel):
                            Ability.DISCOUNTING, Ability.NEW_CUSTOMER, Ability.TRANSACTIONS, Ability.SIMULATION,
                            Ability.SCENARIOS, Ability.INTERVALS, Ability.COVARIATES, Ability.WEIGHTED_ROWS})
     param_names = ("r", "alpha", "s", "beta")
+    parameter_meaning = {"r": "the purchase rate", "alpha": "the purchase rate", "s": "the dropout rate",
+                         "beta": "the dropout rate"}
     example_params = {"r": 0.5532, "alpha": 10.5763, "s": 0.6062, "beta": 11.6715}  # CDNOW, FHL (2005a)
     scenario_knobs = ("purchase_rate", "dropout")
     lifetimes_fitter = "ParetoNBDFitter"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import os
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
 from custvalue.errors import InvalidParameterError, UnknownModelError
+from custvalue.models import _files
 from custvalue.models._base import REGISTRY, Ability, BaseModel, Role
 
 __all__ = ["register", "available", "resolve", "get", "load"]
@@ -121,8 +121,35 @@ def get(name: str, **hyper_parameters: Any) -> BaseModel:
     return resolve(name, **hyper_parameters)
 
 
-def load(path: str | Path) -> BaseModel:
-    """Read any registered model saved with ``model.save(path)``."""
-    data = json.loads(Path(path).read_text())
-    model = resolve(data.get("model"))
-    return model.from_dict(data)
+def load(path: str | os.PathLike[str]) -> BaseModel:
+    """Read any registered model saved with ``model.save(path)``, checking every field first.
+
+    Raises :class:`~custvalue.errors.ModelFileError` naming the field and the file when the file is not
+    UTF-8 JSON, is larger than 10 MB or nested too deeply, names a model that is not registered, or has a
+    field that is missing, unknown, of the wrong type or out of range.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from custvalue.models import BetaGeo
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.json"
+    >>> BetaGeo.from_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259).save(path)
+    >>> load(path).params_.tolist()
+    [0.2426, 4.4136, 0.7929, 2.4259]
+    >>> _ = path.write_text(path.read_text().replace('"converged": true', '"converged": "no"'))
+    >>> try:
+    ...     load(path)
+    ... except ValueError as err:
+    ...     print(err.field)
+    converged
+    """
+    source = _files.describe(path)
+    data = _files.read_json(path)
+    name = _files.model_name(data, source)
+    _load_entry_points()
+    cls = REGISTRY.get(name)
+    if cls is None:
+        raise _files.problem(source, "model", f"is {name!r}, which is not a registered model (available: "
+                                              f"{available()})",
+                             "install the package that provides it, or correct the name")
+    return cls._from_dict(data, source)

@@ -60,6 +60,7 @@ class ShiftedBetaGeometric(MLEModel):
     role = Role.CONTRACTUAL
     abilities = frozenset({Ability.SIMULATION, Ability.INTERVALS})
     param_names = ("alpha", "beta")
+    parameter_meaning = {"alpha": "the churn probability", "beta": "the churn probability"}
     example_params = {"alpha": 0.704, "beta": 1.182}  # "regular" cohort, Fader & Hardie (2007)
     columns = ("survivors",)
     derivative_order = 0
