@@ -151,7 +151,8 @@ def litt_term(ticks: int, litt_total: float, x_total: float) -> float:
 
 # --- the posterior given alive ----------------------------------------------------------------------
 
-#: Customers mixed over their phases at a time: the rows × k temporaries stay small.
+#: Customers worked on at a time; rows × k cells where they are mixed over their phases: the temporaries
+#: stay near half a megabyte.
 ROW_SLICE = 1 << 16
 
 
@@ -254,7 +255,7 @@ def phase_posterior(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, r: float, alp
     post = PhasePosterior(ticks, c_g, alpha_g + T[first], a_g, b_g + x_g + shift,
                           np.zeros(len(first)) if horizon is None else horizon[first], _log_phase_terms(c_g, ticks),
                           group, np.empty(len(x)), t_x, T, alpha)
-    for part in slices(len(x), ROW_SLICE):
+    for part in slices(len(x), ROW_SLICE // ticks):
         log_s = np.logaddexp.reduce(post.log_terms(part), axis=1) if ticks > 1 else 0.0
         n = x[part] + shift
         dropped = n > 0
@@ -271,7 +272,7 @@ def _mix(post: PhasePosterior, table: np.ndarray) -> np.ndarray:
         return table[post.group, 0]
     rows = len(post.group)
     out = np.empty((rows, *table.shape[2:]))
-    for part in slices(rows, ROW_SLICE):
+    for part in slices(rows, max(1, ROW_SLICE // table[0].size)):
         terms = post.log_terms(part)
         weights = np.exp(terms - np.logaddexp.reduce(terms, axis=1)[:, None])
         out[part] = np.einsum("rj,rj...->r...", weights, table[post.group[part]])
@@ -545,17 +546,19 @@ def count_distribution(post: PhasePosterior, n: np.ndarray, t: float) -> np.ndar
     ticks = post.ticks
     counts = np.asarray(n, dtype=float)[None, :]
     ph = phases_of(post)
-    z = (t / (ph.beta + t))[:, None]
-    first = counts * ticks - ph.j[:, None]
-    at_least = _stage_tail(first, ph.shape[:, None], z)
-    exactly = _stage_window(first, ph.shape[:, None], z, ticks)
-    survive = np.exp(betaln(ph.a[:, None], ph.m[:, None] + counts) - betaln(ph.a, ph.m)[:, None])
-    drop = np.exp(betaln(ph.a[:, None] + 1.0, np.maximum(ph.m[:, None] + counts - 1.0, 1e-300))
-                  - betaln(ph.a, ph.m)[:, None])
-    given_phase = np.where(counts > 0, drop * at_least + survive * exactly, exactly)
-    given_alive = _mix(post, given_phase.reshape(-1, ticks, counts.shape[1]))
-    out = post.alive[:, None] * given_alive + np.where(counts == 0, post.dead[:, None], 0.0)
-    return np.clip(out, 0.0, 1.0)
+    given_phase = np.empty((len(ph.shape), counts.shape[1]))
+    for part in slices(len(ph.shape), max(1, ROW_SLICE // counts.size)):
+        shape, j, a, m = (v[part, None] for v in (ph.shape, ph.j, ph.a, ph.m))
+        z = t / (ph.beta[part, None] + t)
+        first = counts * ticks - j
+        exactly = _stage_window(first, shape, z, ticks)
+        survive = np.exp(betaln(a, m + counts) - betaln(a, m))
+        drop = np.exp(betaln(a + 1.0, np.maximum(m + counts - 1.0, 1e-300)) - betaln(a, m))
+        given_phase[part] = np.where(counts > 0, drop * _stage_tail(first, shape, z) + survive * exactly, exactly)
+    out = _mix(post, given_phase.reshape(-1, ticks, counts.shape[1]))
+    out *= post.alive[:, None]
+    out[:, counts[0] == 0] += post.dead[:, None]
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 # --- discounting ------------------------------------------------------------------------------------
@@ -564,7 +567,7 @@ def count_distribution(post: PhasePosterior, n: np.ndarray, t: float) -> np.ndar
 #: costs it about e^(2h)·1e−16 of relative accuracy); beyond it, and for an endless horizon, an integral over λ.
 SERIES_LIMIT = 5.0
 LOG_RATE_STEP = 0.25  # trapezoid step in log λ (see discounted_given_alive)
-CHUNK_CELLS = 1_000_000
+CHUNK_CELLS = 1 << 17  # phases × nodes at a time
 BLOCK = 16  # purchases added to the sums given λ per round
 
 
@@ -683,10 +686,18 @@ def _integrated_over_rate(ph: Phases, horizon: float, delta: float, ticks: int) 
     spacing = np.minimum(LOG_RATE_STEP, 0.8 / np.sqrt(ph.shape))
     if np.isfinite(horizon):
         spacing = np.minimum(spacing, 0.8 / ticks)  # the steps of the first purchases by H, width ≥ 1/k
-    n_nodes = int(np.ceil(np.max((v_high - v_low) / spacing))) + 1
-    grid = np.linspace(0.0, 1.0, n_nodes)
+    needed = np.ceil((v_high - v_low) / spacing) + 1.0
+    order = np.argsort(needed, kind="stable")  # phases needing alike many nodes are integrated together
     values = np.empty(len(ph.shape))
-    for part in slices(len(values), max(1, CHUNK_CELLS // n_nodes)):
+    start = 0
+    while start < len(order):
+        end = min(len(order), start + max(1, CHUNK_CELLS // int(needed[order[start]])))
+        while end - start > 1 and (end - start) * needed[order[end - 1]] > CHUNK_CELLS:
+            end = start + max(1, CHUNK_CELLS // int(needed[order[end - 1]]))
+        part = order[start:end]
+        start = end
+        n_nodes = int(needed[part[-1]])
+        grid = np.linspace(0.0, 1.0, n_nodes)
         step = (v_high[part] - v_low[part]) / (n_nodes - 1)
         v = v_low[part, None] + (v_high[part] - v_low[part])[:, None] * grid
         lam = np.exp(v)
