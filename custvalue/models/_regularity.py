@@ -20,9 +20,10 @@ Given alive at T, the customer is j < k stages into the current wait with poster
 proportional to (c)_j u^j / j!, and then λ ~ Gamma(c + j, α + T); p ~ Beta(a, b + n)
 independently. Their i-th purchase after T is their (ik − j)-th stage, whose count by T + t is
 NBD(c + j, t/(α + T + t)), and they make it if they survived the i − 1 dropout chances before
-it. Every prediction is a sum over i of such terms; each sum runs until a bound on what is left
-(the stage count's tail falls geometrically past its mode) is below :data:`RELATIVE_TOLERANCE`
-of the sum.
+it. Every prediction is a sum over the stage count of such terms (:func:`purchase_sums`), computed
+once per distinct (x, α_i + T, a_i, b_i) and phase and then mixed over each customer's phases; each
+sum runs until a bound on what is left (the stage count's tail falls geometrically past its mode)
+is below :data:`RELATIVE_TOLERANCE` of the sum.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ class PhasePosterior:
 
 def _at(value: Value, part: slice | np.ndarray) -> Value:
     """A per-customer value's entries at ``part``, or the one value all customers share."""
-    return value[part] if np.ndim(value) else value
+    return value[part] if isinstance(value, np.ndarray) and value.ndim else value
 
 
 def _log_phase_terms(c: np.ndarray, ticks: int) -> np.ndarray:
@@ -248,7 +249,7 @@ def phase_posterior(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, r: float, alp
     ``alpha``, ``a`` and ``b`` are numbers, or arrays of one value per customer (covariates). Per-customer
     quantities are computed in slices of rows, so the temporaries stay small.
     """
-    group, first = _group_codes([x, T] + [v for v in (alpha, a, b, horizon) if v is not None and np.ndim(v)])
+    group, first = _group_codes([x, T] + [v for v in (alpha, a, b, horizon) if isinstance(v, np.ndarray) and v.ndim])
     x_g = x[first]
     c_g = r + ticks * x_g
     alpha_g, a_g, b_g = (np.broadcast_to(_at(v, first), first.shape).astype(float) for v in (alpha, a, b))
@@ -292,10 +293,11 @@ class Phases:
 
 
 def phases_of(post: PhasePosterior) -> Phases:
+    """The k phases of each group of ``post``."""
     ticks = post.ticks
     j = np.tile(np.arange(ticks, dtype=float), len(post.c))
-    return Phases(np.repeat(post.c, ticks) + j, *(np.repeat(v, ticks) for v in (post.beta,)), j,
-                  *(np.repeat(v, ticks) for v in (post.a, post.m)))
+    beta, a, m = (np.repeat(v, ticks) for v in (post.beta, post.a, post.m))
+    return Phases(np.repeat(post.c, ticks) + j, beta, j, a, m)
 
 
 # --- sums over future purchases ----------------------------------------------------------------------------
@@ -420,7 +422,13 @@ def purchase_sums(ph: Phases, t: float | np.ndarray, ticks: int, survive: bool =
     s = qk − j, each further purchase's tail is ρ^k times smaller, and as w(N) <= C_0(Q) <= C_0(q) +
     (Q − q) R_q the rest is at most P(Q >= q)(C_0(q) + R_q ρ^k/(1 − ρ^k)) (or P(Q >= q) R_q).
     """
-    t = np.broadcast_to(np.asarray(t, dtype=float), ph.shape.shape)
+    with np.errstate(all="ignore"):  # t = 0 and the skipped tails' bounds take logs of 0
+        return _sums_in_blocks(ph, np.broadcast_to(np.asarray(t, dtype=float), ph.shape.shape), ticks, survive,
+                               discount)
+
+
+def _sums_in_blocks(ph: Phases, t: np.ndarray, ticks: int, survive: bool, discount: float) -> np.ndarray:
+    """:func:`purchase_sums`, with phases needing alike many stages worked on together."""
     ratio = t / ph.beta
     log_z = np.log(ratio) - np.log1p(ratio)
     log_keep = -np.log1p(ratio)
@@ -566,7 +574,8 @@ def count_distribution(post: PhasePosterior, n: np.ndarray, t: float) -> np.ndar
 #: Up to this h = δ·horizon the discounted purchases are the series of :func:`purchase_sums` (rounding
 #: costs it about e^(2h)·1e−16 of relative accuracy); beyond it, and for an endless horizon, an integral over λ.
 SERIES_LIMIT = 5.0
-LOG_RATE_STEP = 0.25  # trapezoid step in log λ (see discounted_given_alive)
+LOG_RATE_STEP = 0.15  # trapezoid step in log λ, at most (see discounted_given_alive) …
+PEAK_STEP = 0.8  # … and times the posterior's width 1/√c' or the first purchases' 1/k
 CHUNK_CELLS = 1 << 17  # phases × nodes at a time
 BLOCK = 16  # purchases added to the sums given λ per round
 
@@ -659,11 +668,13 @@ def discounted_given_alive(post: PhasePosterior, horizon: float, delta: float) -
     Where h = δH <= :data:`SERIES_LIMIT` it is the exact series of :func:`purchase_sums` (each purchase's
     discount factor given the stages by T + H). Otherwise, given λ and the phase the discounted sum over
     purchases is closed or a bounded series (:func:`_discounted_given_rate`), integrated over
-    λ ~ Gamma(c + j, β) by the trapezoid rule in v = log λ: the integrand is analytic in a strip of
-    half-width π/2 around the real line (its singularities are at λ = −δ and where ρ^k = 1) and decays
-    exponentially at both ends, so the rule with step h is accurate to about e^(−π²/h), 3e−9 at h = 0.5;
-    where the posterior is narrow (width 1/√c' in log λ) the step is 0.8/√c', which keeps the error of a
-    Gaussian peak near e^(−2π²/0.64).
+    λ ~ Gamma(c + j, β) by the trapezoid rule in v = log λ: the integrand is analytic in a strip around
+    the real line (its singularities are at λ = −δ and where ρ^k = 1) and decays exponentially at both
+    ends, so the rule's error falls geometrically as its step shrinks. The step is at most
+    :data:`LOG_RATE_STEP`, and :data:`PEAK_STEP` times the posterior's width 1/√c' in log λ (or, over a
+    finite horizon, the width 1/k of the steps of the first purchases); measured against a rule five times
+    finer the error stays below 1e−12. (A Gauss rule in time, as for BG/NBD, does not do here: for a
+    customer with many regular purchases the expected purchases by T + s climb in steps, one per purchase.)
     """
     ph = phases_of(post)
     if delta * horizon <= SERIES_LIMIT:
@@ -683,20 +694,20 @@ def _integrated_over_rate(ph: Phases, horizon: float, delta: float, ticks: int) 
     above = _solve_increasing(lambda t: ph.shape * (np.expm1(t) - t) - t, 45.0, len(ph.shape))
     v_low = np.maximum(peak - below, np.minimum(peak, np.log(delta)) - 40.0 / (ph.shape + ticks - ph.j))
     v_high = peak + above
-    spacing = np.minimum(LOG_RATE_STEP, 0.8 / np.sqrt(ph.shape))
+    spacing = np.minimum(LOG_RATE_STEP, PEAK_STEP / np.sqrt(ph.shape))
     if np.isfinite(horizon):
-        spacing = np.minimum(spacing, 0.8 / ticks)  # the steps of the first purchases by H, width ≥ 1/k
-    needed = np.ceil((v_high - v_low) / spacing) + 1.0
-    order = np.argsort(needed, kind="stable")  # phases needing alike many nodes are integrated together
+        spacing = np.minimum(spacing, PEAK_STEP / ticks)  # the steps of the first purchases by H, width ≥ 1/k
+    # Each phase's own number of nodes (a multiple of 8: phases with as many are integrated together).
+    needed = np.ceil(((v_high - v_low) / spacing + 1.0) / 8.0) * 8.0
+    order = np.argsort(needed, kind="stable")
+    ranked = needed[order]
     values = np.empty(len(ph.shape))
     start = 0
     while start < len(order):
-        end = min(len(order), start + max(1, CHUNK_CELLS // int(needed[order[start]])))
-        while end - start > 1 and (end - start) * needed[order[end - 1]] > CHUNK_CELLS:
-            end = start + max(1, CHUNK_CELLS // int(needed[order[end - 1]]))
+        n_nodes = int(ranked[start])
+        end = min(int(np.searchsorted(ranked, n_nodes, side="right")), start + max(1, CHUNK_CELLS // n_nodes))
         part = order[start:end]
         start = end
-        n_nodes = int(needed[part[-1]])
         grid = np.linspace(0.0, 1.0, n_nodes)
         step = (v_high[part] - v_low[part]) / (n_nodes - 1)
         v = v_low[part, None] + (v_high[part] - v_low[part])[:, None] * grid

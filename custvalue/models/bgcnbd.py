@@ -393,9 +393,11 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         x, t_x, T = self._summary_arrays(summary)
         return self._phase_posterior(x, t_x, T, *self._p(summary))
 
-    def _new_customer(self, size: int, horizon: np.ndarray | None = None) -> PhasePosterior:
+    def _new_customer(self, size: int, horizon: np.ndarray | None = None) -> Any:
+        """Customers just acquired (no repeat purchase, T = 0), ``size`` of them, each with a ``horizon``."""
         zeros = np.zeros(size)
-        return self._phase_posterior(zeros, zeros, zeros, *self._p(), horizon=horizon)
+        r, alpha, a, b = self._p()
+        return self._phase_posterior(zeros, zeros, zeros, r, alpha, a, b, horizon)
 
     def p_alive(self, summary: pd.DataFrame, future_t: float = 0.0) -> pd.Series:
         """P(alive at T + future_t | x, t_x, T).
@@ -469,9 +471,10 @@ class RegularBetaGeoFamily(BetaGeoFamily):
     def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
         """Expected purchases in (T, T + horizon], each discounted by e^(−delta·s) at its time s after T.
 
-        Given the purchase rate the discounted sum over future purchases is closed (endless horizon) or a
-        bounded series; over the posterior rate it is a 64-point Gauss rule. ``horizon`` may be
-        ``numpy.inf`` (then ``delta`` must be > 0).
+        Up to delta·horizon = 5 an exact series: given the stages by T + horizon, the purchase times are
+        uniform order statistics and each discount factor's expectation a Kummer function. Beyond it, and
+        for an endless horizon, the discounted sum given the purchase rate (closed, or a bounded series)
+        integrated over the posterior rate. ``horizon`` may be ``numpy.inf`` (then ``delta`` must be > 0).
 
         Examples
         --------
