@@ -387,7 +387,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
             return phase_posterior(np.asarray(x, dtype=float), np.asarray(t_x, dtype=float),
                                    np.asarray(T, dtype=float), r, alpha, a, b, self.ticks, self.shift, horizon)
 
-    def _distinct(self, summary: pd.DataFrame) -> PhasePosterior:
+    def _grouped_posterior(self, summary: pd.DataFrame) -> PhasePosterior:
         """The posterior of the customers of ``summary``, grouped by what their predictions given the phase
         depend on: (x, α_i + T, a_i, b_i)."""
         x, t_x, T = self._summary_arrays(summary)
@@ -417,7 +417,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         """
         self._check_fitted()
         f = check_number(future_t, "future_t", low=0)
-        post = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             value = post.alive * alive_later(post, f)
         return self._series(summary, value, "p_alive")
@@ -437,7 +437,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         """
         self._check_fitted()
         t = check_number(t, "horizon t", low=0)
-        post = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             value = post.alive * mean_given_alive(post, t)
         return self._series(summary, value, "expected_purchases")
@@ -461,7 +461,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         if not counts:
             raise InvalidParameterError("n=[] is not valid: give a count or a list of counts, e.g. n=[0, 1, 2]")
         t = check_number(t, "horizon t", low=0)
-        post = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             table = count_distribution(post, np.array(counts, dtype=float), t)
         if not isinstance(n, Sequence):
@@ -493,7 +493,7 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         if np.isinf(horizon) and delta == 0:
             raise InvalidParameterError("delta=0 is not valid with horizon=inf: undiscounted purchases over an "
                                         "endless horizon need not be finite; pass a discount rate, e.g. delta=0.01")
-        post = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             given_alive = mean_given_alive(post, horizon) if delta == 0 else \
                 discounted_given_alive(post, horizon, delta)
