@@ -333,7 +333,8 @@ def check_frame(frame: object, name: str, *, allow_empty: bool = False) -> pd.Da
     """
     if not isinstance(frame, pd.DataFrame):
         kind = type(frame)
-        rule = f"it must be a pandas DataFrame, not a {kind.__name__}"
+        shown = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        rule = f"it must be a pandas DataFrame, not a {shown}"
         adapter = KNOWN_ADAPTERS.get(kind.__module__.split(".")[0])
         if adapter is not None:
             rule += f". How to fix: `import {adapter}` first; it teaches custvalue this kind of frame"

@@ -330,7 +330,14 @@ def tracking(model: BaseModel, transactions: pd.DataFrame, unit: str = "W", *, p
     return pd.DataFrame({
         "actual_incremental": actual, "predicted_incremental": np.diff(np.concatenate([[0.0], cumulative])),
         "actual_cumulative": np.cumsum(actual), "predicted_cumulative": cumulative,
-    }, index=pd.Index(pd.to_datetime(edges / per_tick, unit="D").astype("datetime64[us]"), name="period_end"))
+    }, index=pd.Index(period_ends(edges, clock), name="period_end"))
+
+
+def period_ends(edges: np.ndarray, clock: str) -> pd.DatetimeIndex:
+    """The last whole day (hour) before each period boundary, given in fractional ticks since 1970: the last
+    day a period's purchases can fall on (months of 365.2425/12 days end within a day)."""
+    last = np.ceil(edges - 1e-9) - 1
+    return pd.DatetimeIndex(pd.to_datetime(last / ticks_per_day(clock), unit="D").round("s")).astype("datetime64[us]")
 
 
 def choose_model(tx: pd.DataFrame, unit: str, observation_end: str | pd.Timestamp | None, grain: str,

@@ -77,7 +77,8 @@ def kpis(
 ) -> pd.DataFrame:
     """Key customer indicators in one table (index: KPI, column: ``value``).
 
-    From transactions, for the period [start, end] (default: all data):
+    From transactions, for the period [start, end] (default: all data; an end
+    given as a date includes the whole of that day, as in :func:`custvalue.summarize`):
     customers (acquired by the end), active customers (buying in the
     period), revenue, orders, average order value, purchase frequency
     (orders per customer), repeat purchase rate (share of customers buying on
@@ -149,7 +150,9 @@ def kpis(
         high = dates.max() if end is None else as_timestamp(end, "end", dates.dt.tz)
         if high < low:
             raise InvalidParameterError(f"end={str(high.date())!r} is not valid: it is before start ({low.date()})")
-        in_period = ((dates >= low) & (dates <= high)).to_numpy()
+        # An end at midnight names a day: the whole of it is in the period, as in summarize.
+        by_end = dates.dt.normalize() if end is not None and high == high.normalize() else dates
+        in_period = ((dates >= low) & (by_end <= high)).to_numpy()
         period = tx[in_period]
         if len(period) == 0:
             raise SchemaError(f"no transactions between {low.date()} and {high.date()}; the data run from "
@@ -163,7 +166,7 @@ def kpis(
             raise SchemaError("column 'amount': the revenue adds up to more than a float can hold")
         orders = len(period) if order_id is None else len(period[["customer_id", "order_id"]].drop_duplicates())
         rows.update(
-            customers=float(tx.loc[(dates <= high).to_numpy(), "customer_id"].nunique()), active_customers=customers,
+            customers=float(tx.loc[(by_end <= high).to_numpy(), "customer_id"].nunique()), active_customers=customers,
             revenue=revenue, orders=float(orders),
             average_order_value=revenue / orders, purchase_frequency=orders / customers,
             repeat_purchase_rate=float((occasions >= 2).mean()),

@@ -2,8 +2,8 @@
 
 A bar appears only where someone is watching — a Jupyter notebook or a
 terminal — and only once the work has run for ``DELAY`` seconds, through
-tqdm's automatic front end (the ``progress`` extra: ``pip install
-"custvalue[progress]"``). Scripts, pipes and CI logs stay silent. Every
+tqdm (the ``progress`` extra: ``pip install "custvalue[progress]"``): a widget
+in Jupyter where ipywidgets is installed, a text bar otherwise. Scripts, pipes and CI logs stay silent. Every
 function that shows one takes ``progress=``: ``False`` silences it, ``True``
 shows it wherever tqdm is installed, ``None`` (the default) decides as above.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from custvalue.errors import InvalidParameterError
 
@@ -49,7 +49,21 @@ def progress(iterable: Iterable[Item], label: str, *, total: int | None = None,
     if show is False or (show is None and not _watched()):
         return iterable
     try:
-        from tqdm.auto import tqdm
+        bar = _bar_class()
     except ImportError:
         return iterable
-    return tqdm(iterable, desc=label, total=total, delay=DELAY, leave=False)
+    return bar(iterable, desc=label, total=total, delay=DELAY, leave=False)
+
+
+def _bar_class() -> Any:
+    """tqdm's notebook widget in Jupyter when ipywidgets is installed, its text bar otherwise (tqdm.auto would
+    warn about the missing widgets instead)."""
+    from importlib.util import find_spec
+
+    if "ipykernel" in sys.modules and find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as notebook_bar
+
+        return notebook_bar
+    from tqdm import tqdm as text_bar
+
+    return text_bar

@@ -75,7 +75,7 @@ def score(
         The spend model; None scores purchases and P(alive) only.
     horizon : float, default 52
         Forecast horizon, in ``unit``.
-    unit : {"D", "W", "M", "Y"}, default "W"
+    unit : {"h", "D", "W", "M", "Y"}, default "W"
         Time unit of the summary, the horizon and the discount rate.
     discount_rate : float, default 0
         Discount rate d per ``unit``: each expected purchase s units from now

@@ -99,8 +99,8 @@ def segment(frame: pd.DataFrame, method: str = "rfm", **options: Any) -> pd.Data
         * ``"lifecycle"`` — :data:`LIFECYCLE_STAGES`, see :func:`lifecycle_stage`.
         * ``"kmeans"`` — clusters of standardized ``features`` by SciPy's
           k-means, labelled C1..Ck by increasing mean ``value``. Options:
-          ``k`` (default: chosen by silhouette among 2..8), ``features``,
-          ``value``, ``seed``.
+          ``k`` (default: chosen by silhouette among 2..``max_k``),
+          ``max_k`` (default 8), ``features``, ``value``, ``seed``.
         * ``"rules"`` — ``rules``: mapping of name to an expression string
           in custvalue's safe expression language (see
           :mod:`custvalue.expressions`: columns, numbers, comparisons,
@@ -649,8 +649,8 @@ class SegmentTable:
         lines = [" " * first + "".join(f"  {headers[c]:>{widths[c]}}" for c in headers), name]
         lines += [f"{row:<{first}}" + "".join(f"  {cells[c][i]:>{widths[c]}}" for c in headers)
                   for i, row in enumerate(rows)]
-        for note in self.notes:
-            lines += [""] + textwrap.wrap(f"Note: {note}", width=100)
+        for note in self.notes:  # no blank line: printed output stays one block (and doctests stay readable)
+            lines += textwrap.wrap(f"Note: {note}", width=100)
         return "\n".join(lines)
 
     def style(self) -> Any:

@@ -73,7 +73,7 @@ class UpliftSummary:
         if self.note:
             lines += [f"Note: {self.note}"]
         if len(self.by_segment):
-            lines += ["", self.by_segment.to_string(float_format=lambda v: f"{v:,.2f}")]
+            lines += ["By segment:", self.by_segment.to_string(float_format=lambda v: f"{v:,.2f}")]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

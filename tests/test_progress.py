@@ -8,7 +8,7 @@ from custvalue import progress as module
 from custvalue.errors import InvalidParameterError
 from custvalue.progress import progress
 
-tqdm = pytest.importorskip("tqdm.auto").tqdm
+tqdm = pytest.importorskip("tqdm").tqdm  # the notebook widget is a subclass
 
 
 class Terminal:
@@ -41,3 +41,18 @@ def test_a_bar_in_a_terminal_or_a_notebook_unless_told_not_to(monkeypatch):
 def test_the_argument_is_checked():
     with pytest.raises(InvalidParameterError, match="progress='yes'"):
         progress(range(3), "work", enabled="yes")
+
+
+def test_in_a_notebook_without_widgets_a_text_bar_and_no_warning(monkeypatch):
+    import importlib.util
+    import warnings
+
+    from tqdm import std
+
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ipywidgets" else real(name, *a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bar = progress(range(2), "work", enabled=True)
+    assert type(bar) is std.tqdm and list(bar) == [0, 1]

@@ -365,3 +365,12 @@ def test_rank_scores_refuse_what_is_not_finite_numbers():
     with pytest.raises(InvalidParameterError, match="n_scores=0"):
         rank_scores([1.0, 2.0], n_scores=0)
     assert rank_scores([3.0, 1.0, 2.0], n_scores=3).tolist() == [3, 1, 2]
+
+
+def test_kpis_end_given_as_a_day_includes_that_whole_day():
+    tx = pd.DataFrame({"customer_id": [1, 2, 3], "amount": [10.0, 20.0, 40.0],
+                       "date": pd.to_datetime(["2024-03-01 09:00", "2024-03-31 00:00", "2024-03-31 18:30"])})
+    by_day = cv.kpis(tx, "2024-03-01", "2024-03-31")["value"]
+    assert by_day["revenue"] == 70.0 and by_day["customers"] == 3.0  # the 18:30 purchase counts, as in summarize
+    by_time = cv.kpis(tx, "2024-03-01", "2024-03-31 12:00")["value"]
+    assert by_time["revenue"] == 30.0  # an end with a time of day is that instant
