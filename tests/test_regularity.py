@@ -300,6 +300,18 @@ def test_extreme_customers_stay_finite_under_floating_point_errors():
         assert ((values[0] >= 0) & (values[0] <= 1)).all() and (values[1] <= values[0] + 1e-15).all()
 
 
+def test_a_customer_with_missing_values_gets_nan_and_the_others_their_predictions():
+    # NaN marks what cannot be predicted (custvalue.score then refuses it, naming the customers).
+    m = BetaGeoCNBD.from_params(k=3, **BTYDPLUS)
+    rows = customers([1, 2], [5, np.nan], [10, np.nan])
+    for call in (lambda r: m.expected_purchases(r, 10), lambda r: m.p_alive(r, 5),
+                 lambda r: m.discounted_purchases(r, 10, 0.01), lambda r: m.discounted_purchases(r, 100, 0.1),
+                 lambda r: m.dert(r, 0.01)):
+        with np.errstate(all="raise"):
+            values = call(rows).to_numpy()
+        assert np.isnan(values[1]) and values[0] == pytest.approx(call(rows.iloc[[0]]).iloc[0], rel=1e-13)
+
+
 # --- holdout accuracy and the automatic choice --------------------------------------------------------------
 
 

@@ -438,8 +438,8 @@ def _sums_in_blocks(ph: Phases, t: np.ndarray, ticks: int, survive: bool, discou
     degree = series_degree(discount) if discount > 0 else 0
     budget = max(ticks, BLOCK_CELLS * ticks // (ticks + degree + 1))
     purchases = np.clip(np.ceil((last - q * ticks + ph.j) / ticks), 1.0, budget // ticks)
-    order = np.argsort(purchases, kind="stable")
-    out = np.empty(len(t))
+    out = np.full(len(t), np.nan)  # for phases of customers with missing values
+    order = np.argsort(purchases, kind="stable")[:np.count_nonzero(np.isfinite(purchases))]
     start = 0
     while start < len(order):
         end = min(len(order), start + max(1, budget // int(purchases[order[start]] * ticks)))
@@ -699,9 +699,9 @@ def _integrated_over_rate(ph: Phases, horizon: float, delta: float, ticks: int) 
         spacing = np.minimum(spacing, PEAK_STEP / ticks)  # the steps of the first purchases by H, width ≥ 1/k
     # Each phase's own number of nodes (a multiple of 8: phases with as many are integrated together).
     needed = np.ceil(((v_high - v_low) / spacing + 1.0) / 8.0) * 8.0
-    order = np.argsort(needed, kind="stable")
+    order = np.argsort(needed, kind="stable")[:np.count_nonzero(np.isfinite(needed))]
     ranked = needed[order]
-    values = np.empty(len(ph.shape))
+    values = np.full(len(ph.shape), np.nan)  # for phases of customers with missing values
     start = 0
     while start < len(order):
         n_nodes = int(ranked[start])
