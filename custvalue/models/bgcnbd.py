@@ -389,27 +389,22 @@ class RegularBetaGeoFamily(BetaGeoFamily):
 
     # -- predictions -------------------------------------------------------------------------------
     def _phase_posterior(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, r: float, alpha: Any, a: Any,
-                         b: Any) -> PhasePosterior:
-        shape = np.shape(x)
-        alpha, a, b = (np.broadcast_to(np.asarray(v, dtype=float), shape) for v in (alpha, a, b))
+                         b: Any, horizon: np.ndarray | None = None) -> PhasePosterior:
         with np.errstate(all="ignore"):
             return phase_posterior(np.asarray(x, dtype=float), np.asarray(t_x, dtype=float),
-                                   np.asarray(T, dtype=float), r, alpha, a, b, self.ticks, self.shift)
+                                   np.asarray(T, dtype=float), r, alpha, a, b, self.ticks, self.shift, horizon)
 
-    def _distinct(self, summary: pd.DataFrame) -> tuple[PhasePosterior, np.ndarray]:
-        """The posteriors of the distinct customer rows of ``summary``, and each customer's row."""
+    def _grouped_posterior(self, summary: pd.DataFrame) -> PhasePosterior:
+        """The posterior of the customers of ``summary``, grouped by what their predictions given the phase
+        depend on: (x, α_i + T, a_i, b_i)."""
         x, t_x, T = self._summary_arrays(summary)
-        r, alpha, a, b = self._p(summary)
-        shape = x.shape
-        keys = np.column_stack([x, t_x, T, *(np.broadcast_to(np.asarray(v, dtype=float), shape)
-                                             for v in (alpha, a, b))])
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        x_u, t_x_u, T_u, alpha_u, a_u, b_u = unique.T
-        return self._phase_posterior(x_u, t_x_u, T_u, r, alpha_u, a_u, b_u), inverse.ravel()
+        return self._phase_posterior(x, t_x, T, *self._p(summary))
 
-    def _new_customer(self, size: int) -> Any:
+    def _new_customer(self, size: int, horizon: np.ndarray | None = None) -> Any:
+        """Customers just acquired (no repeat purchase, T = 0), ``size`` of them, each with a ``horizon``."""
         zeros = np.zeros(size)
-        return self._phase_posterior(zeros, zeros, zeros, *self._p())
+        r, alpha, a, b = self._p()
+        return self._phase_posterior(zeros, zeros, zeros, r, alpha, a, b, horizon)
 
     def p_alive(self, summary: pd.DataFrame, future_t: float = 0.0) -> pd.Series:
         """P(alive at T + future_t | x, t_x, T).
@@ -429,10 +424,10 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         """
         self._check_fitted()
         f = check_number(future_t, "future_t", low=0)
-        post, row = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             value = post.alive * alive_later(post, f)
-        return self._series(summary, value[row], "p_alive")
+        return self._series(summary, value, "p_alive")
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """E[purchases in (T, T+t] | x, t_x, T]: P(alive) × Σ_i E[(1−p)^(i−1)] P(i-th purchase by T + t),
@@ -449,10 +444,10 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         """
         self._check_fitted()
         t = check_number(t, "horizon t", low=0)
-        post, row = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             value = post.alive * mean_given_alive(post, t)
-        return self._series(summary, value[row], "expected_purchases")
+        return self._series(summary, value, "expected_purchases")
 
     def purchase_probability(self, summary: pd.DataFrame, n: int | Sequence[int],
                              t: float) -> pd.Series | pd.DataFrame:
@@ -473,9 +468,9 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         if not counts:
             raise InvalidParameterError("n=[] is not valid: give a count or a list of counts, e.g. n=[0, 1, 2]")
         t = check_number(t, "horizon t", low=0)
-        post, row = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
-            table = count_distribution(post, np.array(counts, dtype=float), t)[row]
+            table = count_distribution(post, np.array(counts, dtype=float), t)
         if not isinstance(n, Sequence):
             return self._series(summary, table[:, 0], "purchase_probability")
         return pd.DataFrame(table, index=summary.index, columns=pd.Index(counts, name="n"))
@@ -483,9 +478,10 @@ class RegularBetaGeoFamily(BetaGeoFamily):
     def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
         """Expected purchases in (T, T + horizon], each discounted by e^(−delta·s) at its time s after T.
 
-        Given the purchase rate the discounted sum over future purchases is closed (endless horizon) or a
-        bounded series; over the posterior rate it is a 64-point Gauss rule. ``horizon`` may be
-        ``numpy.inf`` (then ``delta`` must be > 0).
+        Up to delta·horizon = 5 an exact series: given the stages by T + horizon, the purchase times are
+        uniform order statistics and each discount factor's expectation a Kummer function. Beyond it, and
+        for an endless horizon, the discounted sum given the purchase rate (closed, or a bounded series)
+        integrated over the posterior rate. ``horizon`` may be ``numpy.inf`` (then ``delta`` must be > 0).
 
         Examples
         --------
@@ -504,12 +500,12 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         if np.isinf(horizon) and delta == 0:
             raise InvalidParameterError("delta=0 is not valid with horizon=inf: undiscounted purchases over an "
                                         "endless horizon need not be finite; pass a discount rate, e.g. delta=0.01")
-        post, row = self._distinct(summary)
+        post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             given_alive = mean_given_alive(post, horizon) if delta == 0 else \
                 discounted_given_alive(post, horizon, delta)
             value = post.alive * given_alive
-        return self._series(summary, value[row], "discounted_purchases")
+        return self._series(summary, value, "discounted_purchases")
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray | float:
         """E[X(t)] for a customer just acquired: the conditional expectation for an empty history at T = 0.
@@ -525,9 +521,9 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         times = np.asarray(t, dtype=float)
         if not np.all(np.isfinite(times) & (times >= 0)):
             raise InvalidParameterError(f"t={t!r} is not valid: times must be finite numbers >= 0")
-        post = self._new_customer(times.size)
+        post = self._new_customer(times.size, horizon=times.ravel())
         with np.errstate(all="ignore"):
-            value = (post.alive * mean_given_alive(post, times.ravel())).reshape(times.shape)
+            value = (post.alive * mean_given_alive(post)).reshape(times.shape)
         return value if value.ndim else float(value)
 
     def probability_of_purchases(self, n: int | np.ndarray, t: float) -> np.ndarray | float:
