@@ -6,12 +6,15 @@ from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Se
 from dataclasses import dataclass, field
 from typing import Any
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from custvalue.checks import check_choice, check_frame, check_int, check_values, invalid
 from custvalue.columns import customer_codes
-from custvalue.errors import AbilityError, InvalidParameterError, MissingColumnError, SchemaError, UnknownModelError
+from custvalue.errors import (AbilityError, ConvergenceError, CustValueWarning, InvalidParameterError,
+                              MissingColumnError, SchemaError, UnknownModelError)
 from custvalue.models import Ability, BaseModel, Role, available, resolve
 from custvalue.progress import check_progress
 from custvalue.progress import progress as progress_bar
@@ -187,6 +190,11 @@ def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("
     sorted by ``metric`` (lower is better; for bias, closer to zero). The
     fitted models are in ``table.attrs["models"]``.
 
+    A model whose fit fails (:class:`~custvalue.errors.ConvergenceError`) is
+    left out of the table with a :class:`~custvalue.errors.CustValueWarning`;
+    ``table.attrs["failed"]`` maps its name to the reason. When every model
+    fails, the first failure is raised.
+
     ``progress``: a bar over the models when the fits take more than two
     seconds, in a notebook or a terminal (None, the default); False never
     shows one, True shows one wherever tqdm is installed (see ``custvalue.progress``).
@@ -208,22 +216,32 @@ def compare_models(calhold: pd.DataFrame, models: Sequence[str | BaseModel] = ("
         raise invalid("models", models, "it must name at least one model, e.g. models=['bgnbd', 'paretonbd']")
     resolved = [resolve_param(candidate, f"models[{i}]", Role.PURCHASE) for i, candidate in enumerate(candidates)]
     calibration_summary(calhold)
-    rows, fitted = {}, {}
+    rows, fitted, failed = {}, {}, {}
     for candidate in progress_bar(resolved, "fitting and checking models", enabled=show):
-        result = evaluate(candidate, calhold)
-        name = result.model.name
-        k = 2
-        while name in rows:  # the same model twice (other hyper-parameters): number the later ones
-            name, k = f"{result.model.name} ({k})", k + 1
+        name, k = candidate.name, 2
+        while name in rows or name in failed:  # the same model twice (other hyper-parameters): number the later
+            name, k = f"{candidate.name} ({k})", k + 1
+        try:
+            result = evaluate(candidate, calhold)
+        except ConvergenceError as err:
+            failed[name] = err
+            continue
         stats = result.model.summary().attrs
         rows[name] = {**result.metrics.to_dict(), "log_likelihood": stats["log_likelihood"], "aic": stats["aic"],
                       "bic": stats["bic"]}
         fitted[name] = result.model
+    if not rows:
+        raise next(iter(failed.values()))
+    if failed:
+        warnings.warn(f"compare_models: left out {', '.join(failed)}, whose fit failed: "
+                      + "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+                      + ". The reasons are in table.attrs['failed']", CustValueWarning, stacklevel=2)
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
     key = table[metric].abs() if metric in ("bias", "aggregate_error") else table[metric]
     table = table.loc[key.sort_values(kind="stable").index]
     table.attrs["models"] = FittedModels(fitted)
     table.attrs["metric"] = metric
+    table.attrs["failed"] = {name: str(err) for name, err in failed.items()}
     return table
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import custvalue as cv
-from custvalue.errors import InvalidParameterError, SchemaError
+from custvalue.errors import ConvergenceError, CustValueWarning, InvalidParameterError, SchemaError
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,20 @@ def test_compare_models_ranks_by_the_metric(calhold):
         cv.compare_models(calhold, metric="r2")
     with pytest.raises(SchemaError, match="calibration/holdout frame"):
         cv.compare_models(cv.datasets.load_cdnow_summary())
+
+
+def test_compare_models_leaves_out_a_model_whose_fit_fails_and_says_so(calhold, monkeypatch):
+    def failing_fit(self, summary, **kwargs):
+        raise ConvergenceError("ParetoNBD: the optimiser stopped", "abnormal termination")
+
+    monkeypatch.setattr(cv.models.ParetoNBD, "fit", failing_fit)
+    with pytest.warns(CustValueWarning, match=r"left out paretonbd, whose fit failed: paretonbd: ParetoNBD: the opt"):
+        table = cv.compare_models(calhold, ["bgnbd", "paretonbd", "mbgnbd"])
+    assert table.index.tolist() == ["mbgnbd", "bgnbd"]
+    assert table.attrs["failed"] == {"paretonbd": "ParetoNBD: the optimiser stopped"}
+    assert cv.compare_models(calhold, ["bgnbd"]).attrs["failed"] == {}
+    with pytest.raises(ConvergenceError, match="the optimiser stopped"):
+        cv.compare_models(calhold, ["paretonbd", "paretonbd"])
 
 
 def test_auto_choice_is_the_best_single_model_on_cdnow_master():
