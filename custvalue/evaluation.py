@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from typing import Any
-
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from custvalue.checks import check_choice, check_frame, check_int, check_values, invalid
 from custvalue.columns import customer_codes
-from custvalue.errors import (AbilityError, ConvergenceError, CustValueWarning, InvalidParameterError,
-                              MissingColumnError, SchemaError, UnknownModelError)
+from custvalue.errors import (
+    AbilityError,
+    ConvergenceError,
+    CustValueWarning,
+    InvalidParameterError,
+    MissingColumnError,
+    SchemaError,
+    UnknownModelError,
+)
 from custvalue.models import Ability, BaseModel, Role, available, resolve
 from custvalue.progress import check_progress
 from custvalue.progress import progress as progress_bar
