@@ -489,6 +489,18 @@ def count_distribution(post: Posterior, n: np.ndarray, t: float) -> np.ndarray:
     return np.clip(alive + np.where(n == 0, post.dead[:, None], 0.0), 0.0, 1.0)
 
 
+def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the first row of each distinct combination of ``columns``, each row's combination): by hashing each
+    column in turn, without the sort of ``np.unique(axis=0)`` (several times slower on a million rows)."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(np.asarray(column, dtype=float))
+        key, _ = pd.factorize(key * len(uniques) + codes)
+    first = np.full(int(key.max(initial=-1)) + 1, len(key), dtype=np.int64)
+    np.minimum.at(first, key, np.arange(len(key)))
+    return first, key
+
+
 # Gauss-Legendre nodes in log-time: below 1e-9 relative error against a 64-node rule, for discount factors
 # down to e^-4 over the horizon with the fewer nodes (a score's horizon), and to e^-40 (an endless horizon).
 DISCOUNT_NODES = (16, 32)
@@ -677,10 +689,10 @@ class BetaGeoFamily(CovariateMixin, MLEModel):
             if delta == 0:
                 given_alive = mean_given_alive(post, horizon)
             else:
-                keys = np.column_stack([post.k, post.beta, post.a, post.m])
-                unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-                distinct = Posterior(unique[:, 0], unique[:, 1], unique[:, 2], unique[:, 3], np.zeros(len(unique)))
-                given_alive = discounted_given_alive(distinct, horizon, delta)[inverse.ravel()]
+                first, inverse = distinct_rows(post.k, post.beta, post.a, post.m)
+                distinct = Posterior(post.k[first], post.beta[first], post.a[first], post.m[first],
+                                     np.zeros(len(first)))
+                given_alive = discounted_given_alive(distinct, horizon, delta)[inverse]
             value = post.alive * given_alive
         return self._series(summary, value, "discounted_purchases")
 
