@@ -18,7 +18,7 @@ from custvalue.checks import (
     check_mapping,
     check_number,
 )
-from custvalue.columns import COLUMNS_EXAMPLE, is_summary
+from custvalue.columns import COLUMNS_EXAMPLE, is_summary, slices
 from custvalue.engines import engine_step
 from custvalue.errors import AbilityError, InvalidParameterError, MissingColumnError, SchemaError, invalid_values_error
 from custvalue.evaluation import choose_model, resolve_param
@@ -461,11 +461,23 @@ def delta_interval_columns(summary: pd.DataFrame, count_model: BaseModel, spend_
     spend_each = expanded(spend["expected_spend"], spend_expand)
     out.update({"expected_spend": spend_each, "expected_spend_lower": expanded(low, spend_expand),
                 "expected_spend_upper": expanded(high, spend_expand)})
-    clv = margin * spend_each * expanded(values[DISCOUNTED], expand)
-    clv_variance = expanded(variances[DISCOUNTED], expand) + expanded(spend_variance["expected_spend"], spend_expand)
-    low, high = delta_bounds("clv", clv, clv_variance, level)
+    # Per customer (the two models group customers differently), in slices: the bounds' temporaries stay small.
+    clv, low, high = (np.empty(len(spend_each)) for _ in range(3))
+    for part in slices(len(spend_each), CLV_SLICE):
+        clv[part] = margin * spend_each[part] * _take(values[DISCOUNTED], expand, part)
+        variance = _take(variances[DISCOUNTED], expand, part) + _take(spend_variance["expected_spend"], spend_expand,
+                                                                      part)
+        low[part], high[part] = delta_bounds("clv", clv[part], variance, level)
     out.update({"clv": clv, "clv_lower": low, "clv_upper": high})
     return out
+
+
+CLV_SLICE = 262_144
+
+
+def _take(values: np.ndarray, expand: np.ndarray | None, part: slice) -> np.ndarray:
+    """The customers ``part`` of per-row ``values`` of distinct rows (see :func:`expanded`)."""
+    return np.asarray(values, dtype=float)[part if expand is None else expand[part]]
 
 
 def fitted_models(frame: pd.DataFrame) -> dict[str, Any]:

@@ -91,7 +91,10 @@ def subsample(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """About ``size`` rows drawn with probability proportional to their weight (for warm starts)."""
     rng = np.random.default_rng(seed)
-    idx, counts = np.unique(rng.choice(len(weights), size=size, p=weights / weights.sum()), return_counts=True)
+    # Inverse-CDF draws, as Generator.choice(p=...) makes them without its checks of p (a few passes over it).
+    cdf = np.cumsum(weights, dtype=float)
+    drawn = np.searchsorted(cdf / cdf[-1], rng.random(size), side="right")
+    idx, counts = np.unique(drawn, return_counts=True)
     return {k: v[idx] for k, v in data.items()}, counts.astype(float)
 
 
@@ -341,7 +344,7 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
         return "the log-likelihood is not finite at the starting point"
     watch = _Watch(warm, ref, profile=_profiler(warm, n))
     if order == 2:
-        point, status = newton(warm, start, CLIMB_STEPS, 1e-10, watch=watch, n_customers=n)
+        point, status = newton(warm, start, CLIMB_STEPS, 1e-10, watch=watch, n_customers=n, exact=True)
         z, message = point.z, f"Newton's method: {status}"
     else:
         z, message = _lbfgs(warm, start, watch)
@@ -355,7 +358,7 @@ def _climb(full: Objective, warm: Objective, start: np.ndarray, order: int, n: f
         return f"the estimates ran off (on the log scale to {np.round(z, 2)}) without a limit in sight ({message})"
     watch = _Watch(full, ref, start_drift=_drift(z, ref), profile=_profiler(full, n))
     point, status = newton(full, z, POLISH_STEPS[min(order, 2)], 1e-7 if order == 2 else 1e-6, watch=watch,
-                           n_customers=n, se_stop=order < 2)
+                           n_customers=n, se_stop=order < 2, exact=order == 2)
     message = f"{message}; then Newton's method: {status}"
     if watch.direction is not None:
         return _settle(full, point.z, watch.direction, n, ref, order, message)
@@ -504,11 +507,17 @@ def _lbfgs(evaluate: Objective, start: np.ndarray, watch: _Watch) -> tuple[np.nd
 
 def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float = 1e-10,
            free: np.ndarray | None = None, watch: _Watch | None = None,
-           n_customers: float | None = None, se_stop: bool = False) -> tuple[_Point, str]:
+           n_customers: float | None = None, se_stop: bool = False,
+           exact: bool = False) -> tuple[_Point, str]:
     """Newton's method with backtracking on the coordinates in ``free`` (all by default).
 
+    With ``exact`` (a Hessian in closed form, a small multiple of the value's cost) the full step is
+    evaluated with its derivatives at once and kept when the objective rose: one pass over the data
+    per step instead of a value for the line search and then the derivatives. A step shorter than
+    ``tol`` in every coordinate is not taken: the point is already the maximum to that precision.
+
     Returns the last point (with the derivatives there) and why it stopped:
-    ``"converged"`` (no coordinate moved by more than ``tol`` or, with
+    ``"converged"`` (no coordinate moved, or would move, by more than ``tol`` or, with
     ``se_stop``, the next step is below a tenth of STEP_SE_SHARE of every
     standard error: for finite-difference Hessians, each costing many
     likelihood evaluations), ``"no further gain"`` (a step gained less than
@@ -528,30 +537,46 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
         eigenvalues = np.maximum(np.abs(eigenvalues), 1e-10 * max(1.0, float(np.max(np.abs(eigenvalues)))))
         step = np.zeros_like(point.z)
         step[free] = vectors @ ((vectors.T @ point.grad[free]) / eigenvalues)
-        if se_stop and n_customers and np.all(np.linalg.eigvalsh(-point.hess[np.ix_(free, free)]) > 0):
+        if se_stop and n_customers and eigenvalues_positive(point.hess, free):
             se = np.sqrt(np.sum(vectors**2 / eigenvalues, axis=1) / n_customers)
             if np.all(np.abs(step[free]) <= 0.1 * STEP_SE_SHARE * se):
                 return point, "converged"
+        largest = float(np.max(np.abs(step)))
+        if exact and largest < tol and eigenvalues_positive(point.hess, free):
+            return point, "converged"
         # Far from the top the quadratic model is poor: move at most a factor e^1 per parameter.
-        scale = min(1.0, 1.0 / max(float(np.max(np.abs(step))), 1e-300))
+        scale = min(1.0, 1.0 / max(largest, 1e-300))
         value = point.value
-        while scale > 1e-3:  # ten halvings: beyond, the direction is noise
+        accepted = None
+        if exact and scale == 1.0 and np.all(np.abs(point.z + step) < 60):
+            full_step = _Point.at(objective, point.z + step, free)
+            if np.isfinite(full_step.value) and full_step.value >= value - 1e-15 * abs(value):
+                accepted = full_step
+            else:
+                scale = 0.5
+        while accepted is None:
+            if scale <= 1e-3:  # ten halvings: beyond, the direction is noise
+                return point, "line search failed"
             candidate = point.z + scale * step
             candidate_value = objective(candidate, 0) if np.all(np.abs(candidate) < 60) else -np.inf
             if np.isfinite(candidate_value) and candidate_value >= value - 1e-15 * abs(value):
-                break
-            scale /= 2
-        else:
-            return point, "line search failed"
-        point = _Point.at(objective, candidate, free)
+                accepted = _Point.at(objective, candidate, free)
+            else:
+                scale /= 2
+        point = accepted
         if watch is not None and watch(point.z, point.hess):
             return point, "edge"
         if np.max(np.abs(scale * step)) < tol:
             return point, "converged"
-        gain = candidate_value - value
+        gain = point.value - value
         if 0 <= gain < max(1e-15 * max(1.0, abs(value)), 1e-9 / (n_customers or np.inf)):
             return point, "no further gain"
     return point, "step limit"
+
+
+def eigenvalues_positive(hess: np.ndarray, free: np.ndarray) -> bool:
+    """Is the negated Hessian positive definite on ``free`` (the Newton step a step towards a maximum)?"""
+    return bool(np.all(np.linalg.eigvalsh(-hess[np.ix_(free, free)]) > 0))
 
 
 @dataclass(frozen=True)
