@@ -242,9 +242,11 @@ def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blo
 
     A row's log-likelihood is C(x) − k ln(α+T) + softplus(g), with k = r + x and g = D(x) + kΔ the
     log-odds of having dropped out, D(x) = ln(a/(b+n−1)) and Δ = ln((α+T)/(α+t_x)). Only log r and
-    log α reach the per-row part; what log a and log b contribute there is the share s = σ(g) and
-    s(1−s) summed per distinct count. Each block returns a few weighted sums, from which the
-    gradient and Hessian are assembled; the terms in x alone are evaluated once per distinct count.
+    log α reach the per-row part; what log a and log b contribute there goes through the share
+    s = σ(g): ∂D/∂log a is 1 and ∂D/∂log b is −q(x), q = b/(b+n−1), where a purchase came (and s is 0
+    where none did), so each block returns a few weighted sums of s, s(1−s) and their products with
+    q. The gradient and Hessian are assembled from them; the terms in x alone are evaluated once per
+    distinct count.
     """
     with np.errstate(all="ignore"):
         r, alpha, a, b = np.exp(np.asarray(z[:4], dtype=float))
@@ -254,57 +256,65 @@ def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blo
         acc.add(x_weights, per_x, Lift(4))
         died = _died(a, b, n, order)
         died_x = np.asarray(died.value, dtype=float)
-        sums = np.zeros(12)
-        by_x = np.zeros((4, len(unique_x)))
+        q_x = np.where(n > 0, b / np.where(n > 0, b + n - 1.0, 1.0), 0.0)
+        sums = np.zeros(22)
         for block in blocks:
-            _plain_block(r, alpha, died_x, block, order, sums, by_x)
+            _plain_block(r, alpha, died_x, q_x, block, order, sums)
         acc.value += sums[0]
         if order == 0:
             return acc.value
-        # ∂D/∂log a is 1 and ∂D/∂log b is −q where a purchase came (the share is 0 elsewhere).
-        g_a = np.where(n > 0, 1.0, 0.0)
-        g_b = np.broadcast_to(np.asarray(died.grad[B], dtype=float), n.shape)
-        share, spread, spread_gap, spread_rate = by_x
-        acc.grad += [r * (sums[2] - sums[1]), -sums[3] - sums[4], share @ g_a, share @ g_b]
+        acc.grad += [r * (sums[2] - sums[1]), -sums[3] - sums[4], sums[5], -sums[6]]
         if order == 2:
             h = acc.hess
-            h_bb = np.broadcast_to(np.asarray(died.hess[B, B], dtype=float), n.shape)
-            h[R, R] += r * (sums[2] - sums[1]) + r * r * sums[5]
-            h[R, ALPHA] += -r * (sums[6] + sums[7] + sums[8])
-            h[ALPHA, ALPHA] += sums[9] + sums[10] + sums[11]
-            h[A, A] += spread @ (g_a * g_a)
-            h[A, B] += spread @ (g_a * g_b)
-            h[B, B] += share @ h_bb + spread @ (g_b * g_b)
-            h[R, A] += r * (spread_gap @ g_a)
-            h[R, B] += r * (spread_gap @ g_b)
-            h[ALPHA, A] += -(spread_rate @ g_a)
-            h[ALPHA, B] += -(spread_rate @ g_b)
+            h[R, R] += r * (sums[2] - sums[1]) + r * r * sums[7]
+            h[R, ALPHA] += -r * (sums[8] + sums[9] + sums[10])
+            h[ALPHA, ALPHA] += sums[11] + sums[12] + sums[13]
+            # ∂²D/∂(log b)² is −q(1−q).
+            h[A, A] += sums[15]
+            h[A, B] += -sums[16]
+            h[B, B] += sums[14] - sums[6] + sums[17]
+            h[R, A] += r * sums[18]
+            h[R, B] += -r * sums[19]
+            h[ALPHA, A] += -sums[20]
+            h[ALPHA, B] += sums[21]
             for i, j in ((R, ALPHA), (A, B), (R, A), (R, B), (ALPHA, A), (ALPHA, B)):
                 h[j, i] = h[i, j]
         return acc.result()
 
 
-def _plain_block(r: float, alpha: float, died_x: np.ndarray, block: Block, order: int, sums: np.ndarray,
-                 by_x: np.ndarray) -> None:
-    """Add one block's weighted sums to ``sums`` and its per-count sums of s and s(1−s) to ``by_x``.
+def _plain_block(r: float, alpha: float, died_x: np.ndarray, q_x: np.ndarray, block: Block, order: int,
+                 sums: np.ndarray) -> None:
+    """Add one block's weighted sums to ``sums``.
 
-    ``sums``: value; Σw ln(α+T), Σws Δ; Σwk σ_T, Σwsk dσ; Σwv Δ²; Σw σ_T, Σws dσ, Σwv Δ k dσ;
-    Σwk σ_T(σ_T−1), Σwsk [σ_t(σ_t−1) − σ_T(σ_T−1)], Σwv (k dσ)², with σ = α/(α+t), dσ = σ_t − σ_T,
-    s the share, v = s(1−s).
+    ``sums``: value; Σw ln(α+T), Σws Δ, Σwk σ_T, Σwsk dσ, Σws, Σws q (order 1); Σwv Δ², Σw σ_T,
+    Σws dσ, Σwv Δ k dσ, Σwk σ_T(σ_T−1), Σwsk [σ_t(σ_t−1) − σ_T(σ_T−1)], Σwv (k dσ)², Σws q², Σwv,
+    Σwv q, Σwv q², Σwv Δ, Σwv Δ q, Σwv k dσ, Σwv k dσ q (order 2), with σ = α/(α+t), dσ = σ_t − σ_T,
+    s the share, v = s(1−s) and q = q(x).
     """
     w, k = block.weights, r + block.x
     at_T, at_t = alpha + block.T, alpha + block.t_x
     log_T = np.log(at_T)
-    gap_time = log_T - np.log(at_t)
-    gap = died_x[block.x_index] + k * gap_time
-    # Clipping at ±700 changes nothing representable but keeps exp() off denormal and infinite inputs.
-    small = np.exp(-np.abs(np.clip(gap, -700.0, 700.0)))
+    gap_time = np.log(at_t)
+    np.subtract(log_T, gap_time, out=gap_time)
+    gap = k * gap_time
+    gap += died_x[block.x_index]
+    # e^−|g|, its argument kept above −700: nothing representable changes, and exp() meets no denormal
+    # or infinite input (g is −∞ where no purchase came).
+    small = np.abs(gap)
+    np.negative(small, out=small)
+    np.maximum(small, -700.0, out=small)
+    np.exp(small, out=small)
+    row = np.log1p(small)
+    row += np.maximum(gap, 0.0)
+    row -= k * log_T
     dot = _dot
-    sums[0] += dot(w, np.maximum(gap, 0.0) + np.log1p(small) - k * log_T)
+    sums[0] += dot(w, row)
     if order == 0:
         return
-    share = np.where(gap > 0, 1.0, small) / (1.0 + small)
+    share = np.where(gap > 0, 1.0, small)
+    share /= small + 1.0
     ws = w * share
+    q = q_x[block.x_index]
     wk, wsk = w * k, ws * k
     sigma_T, sigma_t = alpha / at_T, alpha / at_t
     d_sigma = sigma_t - sigma_T
@@ -312,24 +322,38 @@ def _plain_block(r: float, alpha: float, died_x: np.ndarray, block: Block, order
     sums[2] += dot(ws, gap_time)
     sums[3] += dot(wk, sigma_T)
     sums[4] += dot(wsk, d_sigma)
-    by_x[0] += np.bincount(block.x_index, weights=ws, minlength=by_x.shape[1])
+    sums[5] += float(np.sum(ws))
+    wsq = ws * q
+    sums[6] += float(np.sum(wsq))
     if order == 1:
         return
-    wv = ws * (1.0 - share)
+    np.subtract(1.0, share, out=share)
+    wv = share
+    wv *= ws
     wv_gap = wv * gap_time
     k_d_sigma = k * d_sigma
-    curve_T = sigma_T * (sigma_T - 1.0)
-    sums[5] += dot(wv_gap, gap_time)
-    sums[6] += dot(w, sigma_T)
-    sums[7] += dot(ws, d_sigma)
-    sums[8] += dot(wv_gap, k_d_sigma)
-    sums[9] += dot(wk, curve_T)
-    sums[10] += dot(wsk, sigma_t * (sigma_t - 1.0) - curve_T)
+    curve_T = sigma_T - 1.0
+    curve_T *= sigma_T
+    sums[7] += dot(wv_gap, gap_time)
+    sums[8] += dot(w, sigma_T)
+    sums[9] += dot(ws, d_sigma)
+    sums[10] += dot(wv_gap, k_d_sigma)
+    sums[11] += dot(wk, curve_T)
+    curve_t = sigma_t - 1.0
+    curve_t *= sigma_t
+    curve_t -= curve_T
+    sums[12] += dot(wsk, curve_t)
     wv_rate = wv * k_d_sigma
-    sums[11] += dot(wv_rate, k_d_sigma)
-    by_x[1] += np.bincount(block.x_index, weights=wv, minlength=by_x.shape[1])
-    by_x[2] += np.bincount(block.x_index, weights=wv_gap, minlength=by_x.shape[1])
-    by_x[3] += np.bincount(block.x_index, weights=wv_rate, minlength=by_x.shape[1])
+    sums[13] += dot(wv_rate, k_d_sigma)
+    sums[14] += dot(wsq, q)
+    wvq = wv * q
+    sums[15] += float(np.sum(wv))
+    sums[16] += float(np.sum(wvq))
+    sums[17] += dot(wvq, q)
+    sums[18] += float(np.sum(wv_gap))
+    sums[19] += dot(wv_gap, q)
+    sums[20] += float(np.sum(wv_rate))
+    sums[21] += dot(wv_rate, q)
 
 
 def _dot(u: np.ndarray, v: np.ndarray) -> float:

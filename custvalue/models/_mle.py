@@ -75,15 +75,26 @@ def compress(
     work. When a random sample shows (almost) no repeated rows (continuous
     times), the rows are used as they are: grouping would cost more than it saves.
     """
-    frame = pd.DataFrame({name: np.asarray(values, dtype=float) for name, values in columns.items()})
-    w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
-    n = len(frame)
+    arrays = {name: np.asarray(values, dtype=float) for name, values in columns.items()}
+    n = len(next(iter(arrays.values())))
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if n > 4 * SAMPLE_ROWS:
         sample = np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)
-        if frame.iloc[sample].duplicated().mean() < 0.01:
-            return {name: frame[name].to_numpy() for name in frame.columns}, w
-    rows, counts, _ = group_rows(frame, w)
+        if _rarely_repeated({name: values[sample] for name, values in arrays.items()}, 0.01):
+            return arrays, w
+    rows, counts, _ = group_rows(pd.DataFrame(arrays), w)
     return {name: rows[name].to_numpy() for name in rows.columns}, counts
+
+
+def _rarely_repeated(columns: dict[str, np.ndarray], share: float) -> bool:
+    """Are fewer than ``share`` of the rows equal to an earlier row? A column with fewer repeated values
+    settles it without comparing whole rows: rows repeat no more often than the values of any one column."""
+    n = len(next(iter(columns.values())))
+    for values in columns.values():
+        ordered = np.sort(values)
+        if np.count_nonzero(ordered[1:] == ordered[:-1]) < share * n:
+            return True
+    return bool(pd.DataFrame(columns).duplicated().mean() < share)
 
 
 def subsample(
@@ -91,9 +102,13 @@ def subsample(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """About ``size`` rows drawn with probability proportional to their weight (for warm starts)."""
     rng = np.random.default_rng(seed)
-    # Inverse-CDF draws, as Generator.choice(p=...) makes them without its checks of p (a few passes over it).
-    cdf = np.cumsum(weights, dtype=float)
-    drawn = np.searchsorted(cdf / cdf[-1], rng.random(size), side="right")
+    uniform = rng.random(size)
+    if np.all(weights == weights[0]):  # rows alike: the draw is a row number, without the cumulative weights
+        drawn = np.minimum((uniform * len(weights)).astype(np.int64), len(weights) - 1)
+    else:
+        # Inverse-CDF draws, as Generator.choice(p=...) makes them without its checks of p (a few passes over it).
+        cdf = np.cumsum(weights, dtype=float)
+        drawn = np.searchsorted(cdf / cdf[-1], uniform, side="right")
     idx, counts = np.unique(drawn, return_counts=True)
     return {k: v[idx] for k, v in data.items()}, counts.astype(float)
 
@@ -514,7 +529,9 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
     With ``exact`` (a Hessian in closed form, a small multiple of the value's cost) the full step is
     evaluated with its derivatives at once and kept when the objective rose: one pass over the data
     per step instead of a value for the line search and then the derivatives. A step shorter than
-    ``tol`` in every coordinate is not taken: the point is already the maximum to that precision.
+    ``tol`` in every coordinate is not taken: the point is already the maximum to that precision. A
+    step after which the next would be shorter than a tenth of ``tol`` (judged from the quadratic
+    convergence of the last two) is the last: it is checked by the objective's value alone.
 
     Returns the last point (with the derivatives there) and why it stopped:
     ``"converged"`` (no coordinate moved, or would move, by more than ``tol`` or, with
@@ -529,6 +546,7 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
     free = np.ones(len(z), dtype=bool) if free is None else free
     if not np.isfinite(point.value):
         return point, "non-finite log-likelihood"
+    previous = 0.0  # the largest move of the last full Newton step, 0 before one
     for _ in range(max_steps):
         if not (np.all(np.isfinite(point.grad)) and np.all(np.isfinite(point.hess))):
             return point, "non-finite derivatives"
@@ -544,6 +562,10 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
         largest = float(np.max(np.abs(step)))
         if exact and largest < tol and eigenvalues_positive(point.hess, free):
             return point, "converged"
+        if exact and previous and _last_step(largest, previous, tol) and eigenvalues_positive(point.hess, free):
+            last = _final_step(objective, point, step)
+            if last is not None:
+                return last, "edge" if watch is not None and watch(last.z, last.hess) else "converged"
         # Far from the top the quadratic model is poor: move at most a factor e^1 per parameter.
         scale = min(1.0, 1.0 / max(largest, 1e-300))
         value = point.value
@@ -564,6 +586,7 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
             else:
                 scale /= 2
         point = accepted
+        previous = largest if scale == 1.0 else 0.0
         if watch is not None and watch(point.z, point.hess):
             return point, "edge"
         if np.max(np.abs(scale * step)) < tol:
@@ -572,6 +595,29 @@ def newton(objective: Objective, z: np.ndarray, max_steps: int = 100, tol: float
         if 0 <= gain < max(1e-15 * max(1.0, abs(value)), 1e-9 / (n_customers or np.inf)):
             return point, "no further gain"
     return point, "step limit"
+
+
+def _last_step(largest: float, previous: float, tol: float) -> bool:
+    """Will the Newton step after one of ``largest`` move no coordinate by more than a tenth of ``tol``?
+
+    Newton's method converges quadratically: each step is about c times the square of the one before,
+    and c is measured by the last two (taken as at least 1, should they understate it).
+    """
+    rate = max(1.0, largest / previous**2)
+    return rate * largest**2 <= 0.1 * tol
+
+
+def _final_step(objective: Objective, point: _Point, step: np.ndarray) -> _Point | None:
+    """``point`` moved by a last Newton ``step``, checked by the objective's value alone (None if that fell).
+
+    After this step the gradient and Hessian differ from their quadratic model at ``point`` by about the
+    square of the step, far below any tolerance (see :func:`_last_step`): they are taken from the model.
+    """
+    z = point.z + step
+    value = objective(z, 0)
+    if not (np.isfinite(value) and value >= point.value - 1e-15 * abs(point.value)):
+        return None
+    return _Point(z, float(value), point.grad + point.hess @ step, point.hess)
 
 
 def eigenvalues_positive(hess: np.ndarray, free: np.ndarray) -> bool:
