@@ -1,6 +1,6 @@
 """Latency at a million customers: every ratio of the latency targets, in one run, in one process.
 
-Run:  python benchmarks/bench_latency.py [--repeats 3] [--quick] [--skip-lifetimes]
+Run:  python benchmarks/bench_latency.py [--repeats 3] [--quick] [--skip-lifetimes] [--only PART ...]
 
 Prints, each a median over ``--repeats`` runs (interleaved where two things are compared):
 
@@ -181,20 +181,29 @@ def bench_scores(grid: pd.DataFrame, repeats: int) -> None:
                "<= 3x")
 
 
+PARTS = ("import", "fits", "models", "scores")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     parser.add_argument("--skip-lifetimes", action="store_true", help="leave out the (slow) lifetimes fits")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="run only these parts (fits: the fits against lifetimes)")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     warnings.simplefilter("ignore")
-    bench_import(args.repeats)
-    if not args.skip_lifetimes:
+    if "import" in args.only:
+        bench_import(args.repeats)
+    if "fits" in args.only and not args.skip_lifetimes:
         bench_fits_against_lifetimes(scale, args.repeats)
-    grid = day_grid_customers(1_000_000 // scale)
-    bench_fits_against_bgnbd(grid, args.repeats)
-    bench_scores(grid, args.repeats)
+    if {"models", "scores"} & set(args.only):
+        grid = day_grid_customers(1_000_000 // scale)
+        if "models" in args.only:
+            bench_fits_against_bgnbd(grid, args.repeats)
+        if "scores" in args.only:
+            bench_scores(grid, args.repeats)
     print("\n| measure | result | target |\n|---|---|---|")
     for what, measured, target in ROWS:
         print(f"| {what.strip()} | {measured} | {target} |")
