@@ -243,9 +243,9 @@ def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blo
     A row's log-likelihood is C(x) − k ln(α+T) + softplus(g), with k = r + x and g = D(x) + kΔ the
     log-odds of having dropped out, D(x) = ln(a/(b+n−1)) and Δ = ln((α+T)/(α+t_x)). Only log r and
     log α reach the per-row part; what log a and log b contribute there goes through the share
-    s = σ(g): ∂D/∂log a is 1 and ∂D/∂log b is −q(x), q = b/(b+n−1), where a purchase came (and s is 0
-    where none did), so each block returns a few weighted sums of s, s(1−s) and their products with
-    q. The gradient and Hessian are assembled from them; the terms in x alone are evaluated once per
+    s = σ(g): ∂D/∂log a is 1 and ∂D/∂log b is −q(x), q = b/(b+n−1), where a purchase came (and s is
+    negligible, e^−700, where none did), so each block returns a few weighted sums of s, s(1−s) and
+    their products with q. The gradient and Hessian are assembled from them; the terms in x alone are evaluated once per
     distinct count.
     """
     with np.errstate(all="ignore"):
@@ -257,26 +257,26 @@ def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blo
         died = _died(a, b, n, order)
         died_x = np.asarray(died.value, dtype=float)
         q_x = np.where(n > 0, b / np.where(n > 0, b + n - 1.0, 1.0), 0.0)
-        sums = np.zeros(22)
+        sums = np.zeros(18)
         for block in blocks:
             _plain_block(r, alpha, died_x, q_x, block, order, sums)
         acc.value += sums[0]
         if order == 0:
             return acc.value
-        acc.grad += [r * (sums[2] - sums[1]), -sums[3] - sums[4], sums[5], -sums[6]]
+        acc.grad += [r * sums[1], -sums[2], sums[3], -sums[4]]
         if order == 2:
             h = acc.hess
-            h[R, R] += r * (sums[2] - sums[1]) + r * r * sums[7]
-            h[R, ALPHA] += -r * (sums[8] + sums[9] + sums[10])
-            h[ALPHA, ALPHA] += sums[11] + sums[12] + sums[13]
+            h[R, R] += r * sums[1] + r * r * sums[5]
+            h[R, ALPHA] += -r * (sums[6] + sums[7])
+            h[ALPHA, ALPHA] += sums[8] + sums[9]
             # ∂²D/∂(log b)² is −q(1−q).
-            h[A, A] += sums[15]
-            h[A, B] += -sums[16]
-            h[B, B] += sums[14] - sums[6] + sums[17]
-            h[R, A] += r * sums[18]
-            h[R, B] += -r * sums[19]
-            h[ALPHA, A] += -sums[20]
-            h[ALPHA, B] += sums[21]
+            h[A, A] += sums[11]
+            h[A, B] += -sums[12]
+            h[B, B] += sums[10] - sums[4] + sums[13]
+            h[R, A] += r * sums[14]
+            h[R, B] += -r * sums[15]
+            h[ALPHA, A] += -sums[16]
+            h[ALPHA, B] += sums[17]
             for i, j in ((R, ALPHA), (A, B), (R, A), (R, B), (ALPHA, A), (ALPHA, B)):
                 h[j, i] = h[i, j]
         return acc.result()
@@ -286,10 +286,11 @@ def _plain_block(r: float, alpha: float, died_x: np.ndarray, q_x: np.ndarray, bl
                  sums: np.ndarray) -> None:
     """Add one block's weighted sums to ``sums``.
 
-    ``sums``: value; Σw ln(α+T), Σws Δ, Σwk σ_T, Σwsk dσ, Σws, Σws q (order 1); Σwv Δ², Σw σ_T,
-    Σws dσ, Σwv Δ k dσ, Σwk σ_T(σ_T−1), Σwsk [σ_t(σ_t−1) − σ_T(σ_T−1)], Σwv (k dσ)², Σws q², Σwv,
-    Σwv q, Σwv q², Σwv Δ, Σwv Δ q, Σwv k dσ, Σwv k dσ q (order 2), with σ = α/(α+t), dσ = σ_t − σ_T,
-    s the share, v = s(1−s) and q = q(x).
+    ``sums``: value; Σw (sΔ − ln(α+T)), Σwk (σ_T + s dσ), Σws, Σws q (order 1); Σwv Δ², Σw (σ_T + s dσ),
+    Σwv Δ k dσ, Σwk [σ_T(σ_T−1) + s dσ(σ_t+σ_T−1)], Σwv (k dσ)², Σws q², Σwv, Σwv q, Σwv q², Σwv Δ,
+    Σwv Δ q, Σwv k dσ, Σwv k dσ q (order 2), with σ = α/(α+t), dσ = σ_t − σ_T, s the share,
+    v = s(1−s) and q = q(x). (σ_t(σ_t−1) − σ_T(σ_T−1) is dσ(σ_t+σ_T−1), which keeps its precision as
+    t_x nears T.)
     """
     w, k = block.weights, r + block.x
     at_T, at_t = alpha + block.T, alpha + block.t_x
@@ -312,20 +313,22 @@ def _plain_block(r: float, alpha: float, died_x: np.ndarray, q_x: np.ndarray, bl
     sums[0] += dot(w, row)
     if order == 0:
         return
-    share = np.where(gap > 0, 1.0, small)
+    share = np.maximum(small, gap > 0)  # 1 where g > 0 (e^−|g| <= 1), else e^−|g|: np.where is slower here
     share /= above
     ws = w * share
     q = np.take(q_x, block.x_index)
-    wk, wsk = w * k, ws * k
+    rate = share * gap_time
+    rate -= log_T
+    sums[1] += dot(w, rate)
     sigma_T, sigma_t = alpha / at_T, alpha / at_t
     d_sigma = sigma_t - sigma_T
-    sums[1] += dot(w, log_T)
-    sums[2] += dot(ws, gap_time)
-    sums[3] += dot(wk, sigma_T)
-    sums[4] += dot(wsk, d_sigma)
-    sums[5] += float(np.add.reduce(ws))
+    s_d_sigma = share * d_sigma
+    mean_sigma = s_d_sigma + sigma_T
+    wk = w * k
+    sums[2] += dot(wk, mean_sigma)
+    sums[3] += float(np.add.reduce(ws))
     wsq = ws * q
-    sums[6] += float(np.add.reduce(wsq))
+    sums[4] += float(np.add.reduce(wsq))
     if order == 1:
         return
     np.subtract(1.0, share, out=share)
@@ -333,28 +336,27 @@ def _plain_block(r: float, alpha: float, died_x: np.ndarray, q_x: np.ndarray, bl
     wv *= ws
     wv_gap = wv * gap_time
     k_d_sigma = k * d_sigma
+    sums[5] += dot(wv_gap, gap_time)
+    sums[6] += dot(w, mean_sigma)
+    sums[7] += dot(wv_gap, k_d_sigma)
+    curve = sigma_t + sigma_T
+    curve -= 1.0
+    curve *= s_d_sigma
     curve_T = sigma_T - 1.0
     curve_T *= sigma_T
-    sums[7] += dot(wv_gap, gap_time)
-    sums[8] += dot(w, sigma_T)
-    sums[9] += dot(ws, d_sigma)
-    sums[10] += dot(wv_gap, k_d_sigma)
-    sums[11] += dot(wk, curve_T)
-    curve_t = sigma_t - 1.0
-    curve_t *= sigma_t
-    curve_t -= curve_T
-    sums[12] += dot(wsk, curve_t)
+    curve += curve_T
+    sums[8] += dot(wk, curve)
     wv_rate = wv * k_d_sigma
-    sums[13] += dot(wv_rate, k_d_sigma)
-    sums[14] += dot(wsq, q)
+    sums[9] += dot(wv_rate, k_d_sigma)
+    sums[10] += dot(wsq, q)
     wvq = wv * q
-    sums[15] += float(np.add.reduce(wv))
-    sums[16] += float(np.add.reduce(wvq))
-    sums[17] += dot(wvq, q)
-    sums[18] += float(np.add.reduce(wv_gap))
-    sums[19] += dot(wv_gap, q)
-    sums[20] += float(np.add.reduce(wv_rate))
-    sums[21] += dot(wv_rate, q)
+    sums[11] += float(np.add.reduce(wv))
+    sums[12] += float(np.add.reduce(wvq))
+    sums[13] += dot(wvq, q)
+    sums[14] += float(np.add.reduce(wv_gap))
+    sums[15] += dot(wv_gap, q)
+    sums[16] += float(np.add.reduce(wv_rate))
+    sums[17] += dot(wv_rate, q)
 
 
 def _dot(u: np.ndarray, v: np.ndarray) -> float:
