@@ -224,15 +224,30 @@ class Block:
     T: np.ndarray
     weights: np.ndarray
     x_index: np.ndarray  # into the distinct counts of all blocks
+    no_purchase: bool = False  # no row has a repeat purchase
 
 
 def plain_blocks(data: dict[str, np.ndarray], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Block]]:
-    """(distinct counts, their total weights, blocks of rows) for :func:`plain_loglik`."""
+    """(distinct counts, their total weights, blocks of rows) for :func:`plain_loglik`.
+
+    Rows without a repeat purchase get blocks of their own: without a dropout chance (BG/NBD) their
+    log-likelihood is a single term. Their recency is 0, as in every customer summary.
+    """
     x = np.asarray(data["frequency"], dtype=float)
     unique_x, x_index = count_index(x)
-    t_x, T = np.asarray(data["recency"], dtype=float), np.asarray(data["T"], dtype=float)
-    w = np.asarray(weights, dtype=float)
-    blocks = [Block(x[part], t_x[part], T[part], w[part], x_index[part]) for part in slices(len(x), LIKELIHOOD_ROWS)]
+    t_x, T, w = (np.asarray(v, dtype=float) for v in (data["recency"], data["T"], weights))
+    none = x == 0
+    blocks = []
+    bought = None if not none.any() else np.flatnonzero(~none)
+    columns = [v if bought is None else np.take(v, bought) for v in (x, t_x, T, w, x_index)]
+    blocks += [Block(*(v[part] for v in columns)) for part in slices(len(columns[0]), LIKELIHOOD_ROWS)]
+    if bought is not None:
+        idle = np.flatnonzero(none)
+        zeros, zero_index = np.zeros(len(idle)), np.zeros(len(idle), dtype=np.int64)
+        zero_index += int(np.searchsorted(unique_x, 0.0))
+        idle_T, idle_w = np.take(T, idle), np.take(w, idle)
+        blocks += [Block(zeros[part], zeros[part], idle_T[part], idle_w[part], zero_index[part], True)
+                   for part in slices(len(idle), LIKELIHOOD_ROWS)]
     return unique_x, np.bincount(x_index, weights=w, minlength=len(unique_x)), blocks
 
 
@@ -259,7 +274,10 @@ def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blo
         q_x = np.where(n > 0, b / np.where(n > 0, b + n - 1.0, 1.0), 0.0)
         sums = np.zeros(18)
         for block in blocks:
-            _plain_block(r, alpha, died_x, q_x, block, order, sums)
+            if block.no_purchase and shift == 0:
+                _no_purchase_block(r, alpha, block, order, sums)
+            else:
+                _plain_block(r, alpha, died_x, q_x, block, order, sums)
         acc.value += sums[0]
         if order == 0:
             return acc.value
@@ -357,6 +375,31 @@ def _plain_block(r: float, alpha: float, died_x: np.ndarray, q_x: np.ndarray, bl
     sums[15] += dot(wv_gap, q)
     sums[16] += float(np.add.reduce(wv_rate))
     sums[17] += dot(wv_rate, q)
+
+
+def _no_purchase_block(r: float, alpha: float, block: Block, order: int, sums: np.ndarray) -> None:
+    """:func:`_plain_block` for rows with no repeat purchase and no dropout chance (BG/NBD's x = 0).
+
+    The share is 0 (D = −∞) and k = r: a row's per-row log-likelihood is −r ln(α+T), and of the sums
+    only those of ln(α+T), σ_T and σ_T(σ_T−1) remain.
+    """
+    w = block.weights
+    at_T = alpha + block.T
+    log_T = np.log(at_T)
+    total_log = _dot(w, log_T)
+    sums[0] -= r * total_log
+    if order == 0:
+        return
+    sums[1] -= total_log
+    sigma_T = alpha / at_T
+    total_sigma = _dot(w, sigma_T)
+    sums[2] += r * total_sigma
+    if order == 1:
+        return
+    sums[6] += total_sigma
+    curve_T = sigma_T - 1.0
+    curve_T *= sigma_T
+    sums[8] += r * _dot(w, curve_T)
 
 
 def _dot(u: np.ndarray, v: np.ndarray) -> float:
