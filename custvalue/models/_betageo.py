@@ -239,8 +239,9 @@ def plain_blocks(data: dict[str, np.ndarray], weights: np.ndarray) -> tuple[np.n
     none = x == 0
     blocks = []
     bought = None if not none.any() else np.flatnonzero(~none)
-    columns = [v if bought is None else np.take(v, bought) for v in (x, t_x, T, w, x_index)]
-    blocks += [Block(*(v[part] for v in columns)) for part in slices(len(columns[0]), LIKELIHOOD_ROWS)]
+    x_b, t_x_b, T_b, w_b, index_b = (v if bought is None else np.take(v, bought) for v in (x, t_x, T, w, x_index))
+    blocks += [Block(x_b[part], t_x_b[part], T_b[part], w_b[part], index_b[part])
+               for part in slices(len(x_b), LIKELIHOOD_ROWS)]
     if bought is not None:
         idle = np.flatnonzero(none)
         zeros, zero_index = np.zeros(len(idle)), np.zeros(len(idle), dtype=np.int64)
