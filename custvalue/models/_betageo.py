@@ -222,7 +222,7 @@ class Block:
     x: np.ndarray
     t_x: np.ndarray
     T: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray | float  # one number when all rows weigh the same
     x_index: np.ndarray  # into the distinct counts of all blocks
     no_purchase: bool = False  # no row has a repeat purchase
 
@@ -236,20 +236,26 @@ def plain_blocks(data: dict[str, np.ndarray], weights: np.ndarray) -> tuple[np.n
     x = np.asarray(data["frequency"], dtype=float)
     unique_x, x_index = count_index(x)
     t_x, T, w = (np.asarray(v, dtype=float) for v in (data["recency"], data["T"], weights))
+    # Rows of equal weight (no compression) share one number: no copies of it, sums instead of dot products.
+    equal = len(w) > 0 and bool(np.all(w == w[0]))
+    x_weights = np.bincount(x_index, minlength=len(unique_x)) * w[0] if equal else \
+        np.bincount(x_index, weights=w, minlength=len(unique_x))
+
     none = x == 0
-    blocks = []
     bought = None if not none.any() else np.flatnonzero(~none)
-    x_b, t_x_b, T_b, w_b, index_b = (v if bought is None else np.take(v, bought) for v in (x, t_x, T, w, x_index))
-    blocks += [Block(x_b[part], t_x_b[part], T_b[part], w_b[part], index_b[part])
-               for part in slices(len(x_b), LIKELIHOOD_ROWS)]
+    x_b, t_x_b, T_b, index_b = (v if bought is None else np.take(v, bought) for v in (x, t_x, T, x_index))
+    w_b = w if equal or bought is None else np.take(w, bought)
+    blocks = [Block(x_b[part], t_x_b[part], T_b[part], float(w[0]) if equal else w_b[part], index_b[part])
+              for part in slices(len(x_b), LIKELIHOOD_ROWS)]
     if bought is not None:
         idle = np.flatnonzero(none)
         zeros, zero_index = np.zeros(len(idle)), np.zeros(len(idle), dtype=np.int64)
         zero_index += int(np.searchsorted(unique_x, 0.0))
-        idle_T, idle_w = np.take(T, idle), np.take(w, idle)
-        blocks += [Block(zeros[part], zeros[part], idle_T[part], idle_w[part], zero_index[part], True)
-                   for part in slices(len(idle), LIKELIHOOD_ROWS)]
-    return unique_x, np.bincount(x_index, weights=w, minlength=len(unique_x)), blocks
+        idle_T = np.take(T, idle)
+        idle_w = w if equal else np.take(w, idle)
+        blocks += [Block(zeros[part], zeros[part], idle_T[part], float(w[0]) if equal else idle_w[part],
+                         zero_index[part], True) for part in slices(len(idle), LIKELIHOOD_ROWS)]
+    return unique_x, x_weights, blocks
 
 
 def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blocks: list[Block], order: int,
@@ -403,7 +409,9 @@ def _no_purchase_block(r: float, alpha: float, block: Block, order: int, sums: n
     sums[8] += r * _dot(w, curve_T)
 
 
-def _dot(u: np.ndarray, v: np.ndarray) -> float:
+def _dot(u: np.ndarray | float, v: np.ndarray) -> float:
+    if isinstance(u, float):  # rows of equal weight
+        return u * float(np.add.reduce(v))
     return float(np.einsum("i,i->", u, v))  # not BLAS: its threads stall on a busy machine
 
 
