@@ -219,7 +219,6 @@ def _loglik(z: np.ndarray, rows: Rows, order: int, shift: int) -> float | tuple:
 class Block:
     """A cache-sized block of customer rows for :func:`plain_loglik`: each row's distinct-count index."""
 
-    x: np.ndarray
     t_x: np.ndarray
     T: np.ndarray
     weights: np.ndarray | float  # one number when all rows weigh the same
@@ -243,18 +242,18 @@ def plain_blocks(data: dict[str, np.ndarray], weights: np.ndarray) -> tuple[np.n
 
     none = x == 0
     bought = None if not none.any() else np.flatnonzero(~none)
-    x_b, t_x_b, T_b, index_b = (v if bought is None else np.take(v, bought) for v in (x, t_x, T, x_index))
+    t_x_b, T_b, index_b = (v if bought is None else np.take(v, bought) for v in (t_x, T, x_index))
     w_b = w if equal or bought is None else np.take(w, bought)
-    blocks = [Block(x_b[part], t_x_b[part], T_b[part], float(w[0]) if equal else w_b[part], index_b[part])
-              for part in slices(len(x_b), LIKELIHOOD_ROWS)]
+    blocks = [Block(t_x_b[part], T_b[part], float(w[0]) if equal else w_b[part], index_b[part])
+              for part in slices(len(T_b), LIKELIHOOD_ROWS)]
     if bought is not None:
         idle = np.flatnonzero(none)
         zeros, zero_index = np.zeros(len(idle)), np.zeros(len(idle), dtype=np.int64)
         zero_index += int(np.searchsorted(unique_x, 0.0))
         idle_T = np.take(T, idle)
         idle_w = w if equal else np.take(w, idle)
-        blocks += [Block(zeros[part], zeros[part], idle_T[part], float(w[0]) if equal else idle_w[part],
-                         zero_index[part], True) for part in slices(len(idle), LIKELIHOOD_ROWS)]
+        blocks += [Block(zeros[part], idle_T[part], float(w[0]) if equal else idle_w[part], zero_index[part], True)
+                   for part in slices(len(idle), LIKELIHOOD_ROWS)]
     return unique_x, x_weights, blocks
 
 
@@ -284,7 +283,7 @@ def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blo
             if block.no_purchase and shift == 0:
                 _no_purchase_block(r, alpha, block, order, sums)
             else:
-                _plain_block(r, alpha, died_x, q_x, block, order, sums)
+                _plain_block(r, alpha, r + unique_x, died_x, q_x, block, order, sums)
         acc.value += sums[0]
         if order == 0:
             return acc.value
@@ -307,8 +306,8 @@ def plain_loglik(z: np.ndarray, unique_x: np.ndarray, x_weights: np.ndarray, blo
         return acc.result()
 
 
-def _plain_block(r: float, alpha: float, died_x: np.ndarray, q_x: np.ndarray, block: Block, order: int,
-                 sums: np.ndarray) -> None:
+def _plain_block(r: float, alpha: float, k_x: np.ndarray, died_x: np.ndarray, q_x: np.ndarray, block: Block,
+                 order: int, sums: np.ndarray) -> None:
     """Add one block's weighted sums to ``sums``.
 
     ``sums``: value; Σw (sΔ − ln(α+T)), Σwk (σ_T + s dσ), Σws, Σws q (order 1); Σwv Δ², Σw (σ_T + s dσ),
@@ -317,7 +316,7 @@ def _plain_block(r: float, alpha: float, died_x: np.ndarray, q_x: np.ndarray, bl
     v = s(1−s) and q = q(x). (σ_t(σ_t−1) − σ_T(σ_T−1) is dσ(σ_t+σ_T−1), which keeps its precision as
     t_x nears T.)
     """
-    w, k = block.weights, r + block.x
+    w, k = block.weights, np.take(k_x, block.x_index)
     at_T, at_t = alpha + block.T, alpha + block.t_x
     log_T = np.log(at_T)
     gap_time = np.log(at_t)
