@@ -376,12 +376,25 @@ def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseMode
         return {k: v.to_numpy() for k, v in out.items()}
     (rows, expand), (spend_rows, spend_expand) = distinct_rows(summary, groups)
     purchases = purchase_columns(rows, count_model, horizon, discount_rate, spend_model is not None)
-    out = {c: expanded(v, expand) for c, v in purchases.items() if c != DISCOUNTED}
-    if spend_model is not None:
-        spend = expanded(spend_model.expected_spend(spend_rows).to_numpy(), spend_expand)
-        out["expected_spend"] = spend
-        out["clv"] = margin * spend * expanded(purchases[DISCOUNTED], expand)
+    discounted = purchases.pop(DISCOUNTED, None)
+    # Each distinct-row array is dropped as soon as it is expanded: only the answer grows with the customers.
+    out = {c: expanded(purchases.pop(c), expand) for c in list(purchases)}
+    if spend_model is not None and discounted is not None:
+        spend_values = np.asarray(spend_model.expected_spend(spend_rows).to_numpy(), dtype=float)
+        out["expected_spend"] = expanded(spend_values, spend_expand)
+        out["clv"] = clv_column(margin * spend_values, spend_expand, discounted, expand)
     return out
+
+
+def clv_column(margin_spend: np.ndarray, spend_expand: np.ndarray | None, discounted: np.ndarray,
+               expand: np.ndarray | None) -> np.ndarray:
+    """margin × spend × discounted purchases per customer, from per-row values of each model's distinct rows,
+    multiplied in place slice by slice (no customer-length temporaries); ``margin_spend`` is the caller's
+    new array, written over when it is already one value per customer."""
+    clv = expanded(margin_spend, spend_expand)
+    for part in slices(len(clv), CLV_SLICE):
+        clv[part] *= _take(discounted, expand, part)
+    return clv
 
 
 DISCOUNTED = "discounted_purchases"  # the purchases CLV counts, each discounted to today
@@ -450,9 +463,10 @@ def delta_interval_columns(summary: pd.DataFrame, count_model: BaseModel, spend_
                                                                           spend_model is not None))
     out: dict[str, np.ndarray] = {}
     for column in [c for c in values if c != DISCOUNTED]:
-        low, high = delta_bounds(column, values[column], variances[column], level)
-        out.update({column: expanded(values[column], expand), f"{column}_lower": expanded(low, expand),
+        low, high = delta_bounds(column, values[column], variances.pop(column), level)
+        out.update({column: expanded(values.pop(column), expand), f"{column}_lower": expanded(low, expand),
                     f"{column}_upper": expanded(high, expand)})
+        del low, high  # each distinct-row array goes as soon as it is expanded
     if spend_model is None:
         return out
     spend, spend_variance = linearize(spend_model, lambda m: {"expected_spend": m.expected_spend(spend_rows)
@@ -461,18 +475,19 @@ def delta_interval_columns(summary: pd.DataFrame, count_model: BaseModel, spend_
     spend_each = expanded(spend["expected_spend"], spend_expand)
     out.update({"expected_spend": spend_each, "expected_spend_lower": expanded(low, spend_expand),
                 "expected_spend_upper": expanded(high, spend_expand)})
+    del low, high
     # Per customer (the two models group customers differently), in slices: the bounds' temporaries stay small.
-    clv, low, high = (np.empty(len(spend_each)) for _ in range(3))
+    clv, clv_low, clv_high = (np.empty(len(spend_each)) for _ in range(3))
     for part in slices(len(spend_each), CLV_SLICE):
         clv[part] = margin * spend_each[part] * _take(values[DISCOUNTED], expand, part)
         variance = _take(variances[DISCOUNTED], expand, part) + _take(spend_variance["expected_spend"], spend_expand,
                                                                       part)
-        low[part], high[part] = delta_bounds("clv", clv[part], variance, level)
-    out.update({"clv": clv, "clv_lower": low, "clv_upper": high})
+        clv_low[part], clv_high[part] = delta_bounds("clv", clv[part], variance, level)
+    out.update({"clv": clv, "clv_lower": clv_low, "clv_upper": clv_high})
     return out
 
 
-CLV_SLICE = 262_144
+CLV_SLICE = 65_536  # customers per slice of per-customer work: a slice's temporaries are half a megabyte each
 
 
 def _take(values: np.ndarray, expand: np.ndarray | None, part: slice) -> np.ndarray:
