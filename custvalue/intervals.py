@@ -175,11 +175,20 @@ def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndar
         moved[j] += STEP
         natural = np.where(positive, np.exp(moved), moved)
         shifted = predict(moved_to(model, dict(zip(names, natural))))
-        for column, value in shifted.items():
+        for column in list(shifted):
+            # In place, and each shifted prediction dropped when used: one row-length temporary at a time.
+            difference = _interval_scale(column, np.asarray(shifted.pop(column), dtype=float))
             with np.errstate(invalid="ignore"):
-                gradients[column][:, j] = (_interval_scale(column, np.asarray(value, dtype=float))
-                                           - scaled[column]) / STEP
-    variances = {c: np.einsum("ij,jk,ik->i", g, covariance, g) for c, g in gradients.items()}
+                difference -= scaled[column]
+            difference /= STEP
+            gradients[column][:, j] = difference
+            del difference
+    del scaled
+    variances = {}
+    for column in list(gradients):
+        g = gradients.pop(column)
+        variances[column] = np.einsum("ij,jk,ik->i", g, covariance, g)
+        del g
     return center, variances
 
 

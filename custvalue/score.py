@@ -281,8 +281,16 @@ def model_groups(summary: pd.DataFrame, count_model: BaseModel, spend_model: Bas
     if count_model.role is not Role.PURCHASE:
         return None
     weights = summary.get("weights")
-    return [group_rows(summary[list(m.required_columns())], weights) if m is not None else None
-            for m in (count_model, spend_model)]
+    groups: list[tuple[pd.DataFrame, np.ndarray, np.ndarray] | None] = []
+    for m in (count_model, spend_model):
+        if m is None:
+            groups.append(None)
+            continue
+        rows, counts, key = group_rows(summary[list(m.required_columns())], weights)
+        # Each customer's row is kept until the predictions are expanded: in 32 bits it takes half the memory.
+        groups.append((rows, counts, key.astype(np.int32) if len(rows) < 2**31 else key))
+        del key
+    return groups
 
 
 def fit_models(summary: pd.DataFrame, groups: list | None, count_model: BaseModel,
@@ -459,14 +467,20 @@ def delta_interval_columns(summary: pd.DataFrame, count_model: BaseModel, spend_
     CLV is margin × spend × discounted purchases from two independent fits, so its log-variance is
     the sum of the two models' contributions."""
     (rows, expand), (spend_rows, spend_expand) = distinct_rows(summary, groups)
+    # Undiscounted, the purchases CLV counts are the expected purchases: linearised once.
+    discounted = spend_model is not None and discount_rate != 0
     values, variances = linearize(count_model, lambda m: purchase_columns(rows, m, horizon, discount_rate,
-                                                                          spend_model is not None))
+                                                                          discounted))
+    kept = DISCOUNTED if discounted else "expected_purchases"  # for CLV, below
     out: dict[str, np.ndarray] = {}
     for column in [c for c in values if c != DISCOUNTED]:
-        low, high = delta_bounds(column, values[column], variances.pop(column), level)
-        out.update({column: expanded(values.pop(column), expand), f"{column}_lower": expanded(low, expand),
+        # Each distinct-row array goes as soon as it is expanded.
+        value = values[column] if column == kept else values.pop(column)
+        variance = variances[column] if column == kept else variances.pop(column)
+        low, high = delta_bounds(column, value, variance, level)
+        out.update({column: expanded(value, expand), f"{column}_lower": expanded(low, expand),
                     f"{column}_upper": expanded(high, expand)})
-        del low, high  # each distinct-row array goes as soon as it is expanded
+        del value, variance, low, high
     if spend_model is None:
         return out
     spend, spend_variance = linearize(spend_model, lambda m: {"expected_spend": m.expected_spend(spend_rows)
@@ -479,9 +493,8 @@ def delta_interval_columns(summary: pd.DataFrame, count_model: BaseModel, spend_
     # Per customer (the two models group customers differently), in slices: the bounds' temporaries stay small.
     clv, clv_low, clv_high = (np.empty(len(spend_each)) for _ in range(3))
     for part in slices(len(spend_each), CLV_SLICE):
-        clv[part] = margin * spend_each[part] * _take(values[DISCOUNTED], expand, part)
-        variance = _take(variances[DISCOUNTED], expand, part) + _take(spend_variance["expected_spend"], spend_expand,
-                                                                      part)
+        clv[part] = margin * spend_each[part] * _take(values[kept], expand, part)
+        variance = _take(variances[kept], expand, part) + _take(spend_variance["expected_spend"], spend_expand, part)
         clv_low[part], clv_high[part] = delta_bounds("clv", clv[part], variance, level)
     out.update({"clv": clv, "clv_lower": clv_low, "clv_upper": clv_high})
     return out
