@@ -168,7 +168,6 @@ def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndar
     values = model.params_.to_numpy()
     z = np.where(positive, np.log(values), values)
     center = {c: np.asarray(v, dtype=float) for c, v in predict(model).items()}
-    scaled = {c: _interval_scale(c, v) for c, v in center.items()}
     gradients = {c: np.empty((len(v), len(z))) for c, v in center.items()}
     for j in range(len(z)):
         moved = z.copy()
@@ -176,14 +175,14 @@ def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndar
         natural = np.where(positive, np.exp(moved), moved)
         shifted = predict(moved_to(model, dict(zip(names, natural))))
         for column in list(shifted):
-            # In place, and each shifted prediction dropped when used: one row-length temporary at a time.
+            # In place, each shifted prediction dropped when used, and the centre's scale taken again rather
+            # than kept (a logarithm costs far less than a prediction): a few row-length temporaries at a time.
             difference = _interval_scale(column, np.asarray(shifted.pop(column), dtype=float))
             with np.errstate(invalid="ignore"):
-                difference -= scaled[column]
+                difference -= _interval_scale(column, center[column])
             difference /= STEP
             gradients[column][:, j] = difference
             del difference
-    del scaled
     variances = {}
     for column in list(gradients):
         g = gradients.pop(column)
