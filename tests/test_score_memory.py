@@ -48,11 +48,12 @@ def test_point_scores_equal_the_plain_computation(name, discount_rate, monkeypat
     np.testing.assert_array_equal(scored["clv"], 0.3 * spend_each * discounted)
 
 
+@pytest.mark.parametrize("name", ["bgnbd", "paretonbd"])
 @pytest.mark.parametrize("discount_rate", [0.0, 0.01])
-def test_delta_intervals_equal_the_plain_computation(discount_rate, monkeypatch):
+def test_delta_intervals_equal_the_plain_computation(name, discount_rate, monkeypatch):
     monkeypatch.setattr(score_module, "CLV_SLICE", 1000)
     data = summary()
-    model, spend = fitted("bgnbd", data)
+    model, spend = fitted(name, data)
     scored = cv.score(data, model=model, spend_model=spend, horizon=39, discount_rate=discount_rate, margin=0.3,
                       intervals=0.8)
     rows, _, key = group_rows(data[list(model.required_columns())])
@@ -108,3 +109,32 @@ def test_a_score_allocates_little_beyond_its_answer():
             tracemalloc.stop()
         answer = scored.memory_usage(deep=True).sum()
         assert peak < answer + 2.0 * size
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "paretonbd"])
+def test_linearize_equals_the_plain_forward_differences(name):
+    """Σ-weighted squares of forward differences on the log (logit for P(alive)) scale, written out."""
+    from custvalue.intervals import STEP, moved_to
+
+    data = summary()
+    model = cv.models.get(name).fit(data)
+
+    def predict(m):
+        return {"expected_purchases": m.expected_purchases(data, 39).to_numpy(), "p_alive": m.p_alive(data).to_numpy()}
+
+    values, variances = linearize(model, predict)
+    z = np.log(model.params_.to_numpy())
+    covariance = model.covariance_log_.to_numpy()
+    center = predict(model)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = {"expected_purchases": np.log, "p_alive": lambda p: np.log(p) - np.log1p(-p)}
+        gradients = {c: np.empty((len(data), len(z))) for c in center}
+        for j in range(len(z)):
+            moved = z.copy()
+            moved[j] += STEP
+            shifted = predict(moved_to(model, dict(zip(model.parameter_names(), np.exp(moved)))))
+            for c in center:
+                gradients[c][:, j] = (scales[c](shifted[c]) - scales[c](center[c])) / STEP
+    for c in center:
+        np.testing.assert_array_equal(values[c], center[c])
+        np.testing.assert_array_equal(variances[c], np.einsum("ij,jk,ik->i", gradients[c], covariance, gradients[c]))
