@@ -168,18 +168,26 @@ def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndar
     values = model.params_.to_numpy()
     z = np.where(positive, np.log(values), values)
     center = {c: np.asarray(v, dtype=float) for c, v in predict(model).items()}
-    scaled = {c: _interval_scale(c, v) for c, v in center.items()}
     gradients = {c: np.empty((len(v), len(z))) for c, v in center.items()}
     for j in range(len(z)):
         moved = z.copy()
         moved[j] += STEP
         natural = np.where(positive, np.exp(moved), moved)
         shifted = predict(moved_to(model, dict(zip(names, natural))))
-        for column, value in shifted.items():
+        for column in list(shifted):
+            # In place, each shifted prediction dropped when used, and the centre's scale taken again rather
+            # than kept (a logarithm costs far less than a prediction): a few row-length temporaries at a time.
+            difference = _interval_scale(column, np.asarray(shifted.pop(column), dtype=float))
             with np.errstate(invalid="ignore"):
-                gradients[column][:, j] = (_interval_scale(column, np.asarray(value, dtype=float))
-                                           - scaled[column]) / STEP
-    variances = {c: np.einsum("ij,jk,ik->i", g, covariance, g) for c, g in gradients.items()}
+                difference -= _interval_scale(column, center[column])
+            difference /= STEP
+            gradients[column][:, j] = difference
+            del difference
+    variances = {}
+    for column in list(gradients):
+        g = gradients.pop(column)
+        variances[column] = np.einsum("ij,jk,ik->i", g, covariance, g)
+        del g
     return center, variances
 
 
