@@ -56,7 +56,7 @@ def group_rows(frame: pd.DataFrame, weights: np.ndarray | None = None
         combined = present[rank]
         values[column] = np.asarray(uniques)[combined % width]
         rank = combined // width
-    rows = pd.DataFrame({c: values[c] for c in frame.columns})
+    rows = pd.DataFrame({c: values[c] for c in frame.columns}, copy=False)  # the arrays are new: no copy
     w = None if weights is None else np.asarray(weights, dtype=float)
     return rows, np.bincount(key, weights=w, minlength=size).astype(float), key
 

@@ -26,7 +26,8 @@ from custvalue.errors import InvalidParameterError
 from custvalue.models import Ability, BaseModel
 from custvalue.progress import progress
 
-__all__ = ["parameter_draws", "prediction_intervals", "linearize", "delta_bounds", "PROBABILITIES"]
+__all__ = ["parameter_draws", "prediction_intervals", "linearize", "delta_bounds", "parameter_covariance",
+           "PROBABILITIES"]
 
 #: Prediction columns that are probabilities: their delta-method intervals are taken on the logit scale.
 PROBABILITIES = frozenset({"p_alive"})
@@ -72,10 +73,7 @@ def parameter_draws(model: BaseModel, n_draws: int, method: str = "asymptotic",
     names = list(model.parameter_names())
     if method == "asymptotic":
         model.require(Ability.INTERVALS, "asymptotic prediction intervals")
-        cov = model.covariance_log_.to_numpy()
-        if not np.all(np.isfinite(cov)):
-            raise InvalidParameterError(f"{type(model).__name__} has no covariance (fitted with from_params?); "
-                                        "intervals need a model fitted on data")
+        cov = parameter_covariance(model)
         positive = model._is_log_scale()
         values = model.params_.to_numpy()
         draws = rng.multivariate_normal(np.where(positive, np.log(values), values), cov, size=n_draws)
@@ -142,6 +140,25 @@ def _interval_scale(column: str, values: np.ndarray) -> np.ndarray:
         return np.log(values)
 
 
+def parameter_covariance(model: BaseModel) -> np.ndarray:
+    """The covariance of ``model``'s parameters on the optimiser's scale, refused when it is not finite: a
+    model made by ``from_params``, or a fit whose likelihood is highest at an edge of the parameter space,
+    where the unidentified parameters' uncertainty, and every interval built on it, is unbounded."""
+    covariance = model.covariance_log_.to_numpy()
+    if np.all(np.isfinite(covariance)):
+        return covariance
+    label = f"{type(model).__name__} ({model.name!r})"
+    if model.unidentified_:
+        raise InvalidParameterError(
+            f"intervals: the data do not identify {', '.join(model.unidentified_)} of {label} (its fit ended at an "
+            "edge of the parameter space: see the IdentificationWarning), so their uncertainty, and any interval "
+            "built on it, is unbounded. How to fix: a penalizer, which keeps the estimates inside the parameter "
+            "space, e.g. custvalue.score(..., intervals=0.9, penalizer=0.01); or more history")
+    raise InvalidParameterError(f"intervals: {label} has no covariance of its parameters (made with from_params?); "
+                                f"intervals need a model fitted on data, e.g. custvalue.models.get({model.name!r})"
+                                ".fit(summary)")
+
+
 def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndarray]]
               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The predictions ``predict(model)`` and the variance each column's transform (log, or logit for
@@ -159,27 +176,32 @@ def linearize(model: BaseModel, predict: Callable[[BaseModel], dict[str, np.ndar
     True
     """
     model.require(Ability.INTERVALS, "delta-method prediction intervals")
-    covariance = model.covariance_log_.to_numpy()
-    if not np.all(np.isfinite(covariance)):
-        raise InvalidParameterError(f"{type(model).__name__} has no covariance (fitted with from_params?); "
-                                    "intervals need a model fitted on data")
+    covariance = parameter_covariance(model)
     names = list(model.parameter_names())
     positive = model._is_log_scale()
     values = model.params_.to_numpy()
     z = np.where(positive, np.log(values), values)
     center = {c: np.asarray(v, dtype=float) for c, v in predict(model).items()}
-    scaled = {c: _interval_scale(c, v) for c, v in center.items()}
     gradients = {c: np.empty((len(v), len(z))) for c, v in center.items()}
     for j in range(len(z)):
         moved = z.copy()
         moved[j] += STEP
         natural = np.where(positive, np.exp(moved), moved)
         shifted = predict(moved_to(model, dict(zip(names, natural))))
-        for column, value in shifted.items():
+        for column in list(shifted):
+            # In place, each shifted prediction dropped when used, and the centre's scale taken again rather
+            # than kept (a logarithm costs far less than a prediction): a few row-length temporaries at a time.
+            difference = _interval_scale(column, np.asarray(shifted.pop(column), dtype=float))
             with np.errstate(invalid="ignore"):
-                gradients[column][:, j] = (_interval_scale(column, np.asarray(value, dtype=float))
-                                           - scaled[column]) / STEP
-    variances = {c: np.einsum("ij,jk,ik->i", g, covariance, g) for c, g in gradients.items()}
+                difference -= _interval_scale(column, center[column])
+            difference /= STEP
+            gradients[column][:, j] = difference
+            del difference
+    variances = {}
+    for column in list(gradients):
+        g = gradients.pop(column)
+        variances[column] = np.einsum("ij,jk,ik->i", g, covariance, g)
+        del g
     return center, variances
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -281,8 +282,16 @@ def model_groups(summary: pd.DataFrame, count_model: BaseModel, spend_model: Bas
     if count_model.role is not Role.PURCHASE:
         return None
     weights = summary.get("weights")
-    return [group_rows(summary[list(m.required_columns())], weights) if m is not None else None
-            for m in (count_model, spend_model)]
+    groups: list[tuple[pd.DataFrame, np.ndarray, np.ndarray] | None] = []
+    for m in (count_model, spend_model):
+        if m is None:
+            groups.append(None)
+            continue
+        rows, counts, key = group_rows(summary[list(m.required_columns())], weights)
+        # Each customer's row is kept until the predictions are expanded: in 32 bits it takes half the memory.
+        groups.append((rows, counts, key.astype(np.int32) if len(rows) < 2**31 else key))
+        del key
+    return groups
 
 
 def fit_models(summary: pd.DataFrame, groups: list | None, count_model: BaseModel,
@@ -301,7 +310,8 @@ def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: Base
                 unit: str, discount_rate: float, margin: float, groups: list | None = None, *,
                 intervals: float | None = None, interval_draws: int = 200,
                 interval_method: str = "delta", progress: bool | None = None) -> pd.DataFrame:
-    """``summary`` with the predictions of fitted models; ``groups`` (from :func:`model_groups`) saves regrouping.
+    """``summary`` with the predictions of fitted models; ``groups`` (from :func:`model_groups`) saves regrouping,
+    and is emptied as it is used: the distinct rows go as soon as they are predicted.
 
     Refuses predictions that are not finite numbers, naming the column and customers."""
     with np.errstate(all="ignore"):  # extreme inputs: the result is checked below
@@ -313,6 +323,8 @@ def score_frame(summary: pd.DataFrame, count_model: BaseModel, spend_model: Base
                 out = delta_interval_columns(summary, count_model, spend_model, horizon, discount_rate, margin,
                                              intervals, groups)
         else:
+            if groups:
+                groups.clear()  # not used here
             # Every draw re-predicts every distinct row: one grouping on the columns of both models.
             rows, _, expand = group_rows(summary[needed_columns(count_model, spend_model)])
             out = predict(rows, count_model, spend_model, horizon, discount_rate, margin)
@@ -376,12 +388,27 @@ def predict(summary: pd.DataFrame, count_model: BaseModel, spend_model: BaseMode
         return {k: v.to_numpy() for k, v in out.items()}
     (rows, expand), (spend_rows, spend_expand) = distinct_rows(summary, groups)
     purchases = purchase_columns(rows, count_model, horizon, discount_rate, spend_model is not None)
-    out = {c: expanded(v, expand) for c, v in purchases.items() if c != DISCOUNTED}
-    if spend_model is not None:
-        spend = expanded(spend_model.expected_spend(spend_rows).to_numpy(), spend_expand)
-        out["expected_spend"] = spend
-        out["clv"] = margin * spend * expanded(purchases[DISCOUNTED], expand)
+    del rows
+    discounted = purchases.pop(DISCOUNTED, None)
+    # Each distinct-row array is dropped as soon as it is expanded: only the answer grows with the customers.
+    out = {c: expanded(purchases.pop(c), expand) for c in list(purchases)}
+    if spend_model is not None and discounted is not None:
+        spend_values = np.asarray(spend_model.expected_spend(spend_rows).to_numpy(), dtype=float)
+        del spend_rows
+        out["expected_spend"] = expanded(spend_values, spend_expand)
+        out["clv"] = clv_column(margin * spend_values, spend_expand, discounted, expand)
     return out
+
+
+def clv_column(margin_spend: np.ndarray, spend_expand: np.ndarray | None, discounted: np.ndarray,
+               expand: np.ndarray | None) -> np.ndarray:
+    """margin × spend × discounted purchases per customer, from per-row values of each model's distinct rows,
+    multiplied in place slice by slice (no customer-length temporaries); ``margin_spend`` is the caller's
+    new array, written over when it is already one value per customer."""
+    clv = expanded(margin_spend, spend_expand)
+    for part in slices(len(clv), CLV_SLICE):
+        clv[part] *= _take(discounted, expand, part)
+    return clv
 
 
 DISCOUNTED = "discounted_purchases"  # the purchases CLV counts, each discounted to today
@@ -390,11 +417,16 @@ DISCOUNTED = "discounted_purchases"  # the purchases CLV counts, each discounted
 def distinct_rows(summary: pd.DataFrame, groups: list | None
                   ) -> tuple[tuple[pd.DataFrame, np.ndarray | None], tuple[pd.DataFrame, np.ndarray | None]]:
     """(rows, expand) for the purchase model and for the spend model: their distinct rows (from
-    :func:`model_groups`) and each customer's row among them, or the summary itself."""
+    :func:`model_groups`) and each customer's row among them, or the summary itself.
+
+    ``groups`` is emptied: from here on the caller alone holds the distinct rows, and drops each as soon
+    as it is predicted (their weights, which only the fits needed, go at once)."""
     if groups is None:
         return (summary, None), (summary, None)
     spend = (groups[1][0], groups[1][2]) if groups[1] is not None else (summary, None)
-    return (groups[0][0], groups[0][2]), spend
+    count = (groups[0][0], groups[0][2])
+    groups.clear()
+    return count, spend
 
 
 def expanded(values: np.ndarray, expand: np.ndarray | None) -> np.ndarray:
@@ -446,33 +478,46 @@ def delta_interval_columns(summary: pd.DataFrame, count_model: BaseModel, spend_
     CLV is margin × spend × discounted purchases from two independent fits, so its log-variance is
     the sum of the two models' contributions."""
     (rows, expand), (spend_rows, spend_expand) = distinct_rows(summary, groups)
-    values, variances = linearize(count_model, lambda m: purchase_columns(rows, m, horizon, discount_rate,
-                                                                          spend_model is not None))
+    # Undiscounted, the purchases CLV counts are the expected purchases: linearised once.
+    discounted = spend_model is not None and discount_rate != 0
+    values, variances = linearize(count_model, partial(purchase_columns, rows, horizon=horizon,
+                                                       discount_rate=discount_rate, discounted=discounted))
+    del rows
+    kept = DISCOUNTED if discounted else "expected_purchases"  # for CLV, below
     out: dict[str, np.ndarray] = {}
     for column in [c for c in values if c != DISCOUNTED]:
-        low, high = delta_bounds(column, values[column], variances[column], level)
-        out.update({column: expanded(values[column], expand), f"{column}_lower": expanded(low, expand),
+        # Each distinct-row array goes as soon as it is expanded.
+        value = values[column] if column == kept else values.pop(column)
+        variance = variances[column] if column == kept else variances.pop(column)
+        low, high = delta_bounds(column, value, variance, level)
+        out.update({column: expanded(value, expand), f"{column}_lower": expanded(low, expand),
                     f"{column}_upper": expanded(high, expand)})
+        del value, variance, low, high
     if spend_model is None:
         return out
-    spend, spend_variance = linearize(spend_model, lambda m: {"expected_spend": m.expected_spend(spend_rows)
-                                                              .to_numpy(dtype=float)})
+    spend, spend_variance = linearize(spend_model, partial(spend_column, spend_rows))
+    del spend_rows
     low, high = delta_bounds("expected_spend", spend["expected_spend"], spend_variance["expected_spend"], level)
     spend_each = expanded(spend["expected_spend"], spend_expand)
     out.update({"expected_spend": spend_each, "expected_spend_lower": expanded(low, spend_expand),
                 "expected_spend_upper": expanded(high, spend_expand)})
+    del low, high
     # Per customer (the two models group customers differently), in slices: the bounds' temporaries stay small.
-    clv, low, high = (np.empty(len(spend_each)) for _ in range(3))
+    clv, clv_low, clv_high = (np.empty(len(spend_each)) for _ in range(3))
     for part in slices(len(spend_each), CLV_SLICE):
-        clv[part] = margin * spend_each[part] * _take(values[DISCOUNTED], expand, part)
-        variance = _take(variances[DISCOUNTED], expand, part) + _take(spend_variance["expected_spend"], spend_expand,
-                                                                      part)
-        low[part], high[part] = delta_bounds("clv", clv[part], variance, level)
-    out.update({"clv": clv, "clv_lower": low, "clv_upper": high})
+        clv[part] = margin * spend_each[part] * _take(values[kept], expand, part)
+        variance = _take(variances[kept], expand, part) + _take(spend_variance["expected_spend"], spend_expand, part)
+        clv_low[part], clv_high[part] = delta_bounds("clv", clv[part], variance, level)
+    out.update({"clv": clv, "clv_lower": clv_low, "clv_upper": clv_high})
     return out
 
 
-CLV_SLICE = 262_144
+def spend_column(rows: pd.DataFrame, model: BaseModel) -> dict[str, np.ndarray]:
+    """A spend model's expected spend for ``rows``, as the one column :func:`linearize` differentiates."""
+    return {"expected_spend": model.expected_spend(rows).to_numpy(dtype=float)}
+
+
+CLV_SLICE = 65_536  # customers per slice of per-customer work: a slice's temporaries are half a megabyte each
 
 
 def _take(values: np.ndarray, expand: np.ndarray | None, part: slice) -> np.ndarray:

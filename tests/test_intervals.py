@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import custvalue as cv
-from custvalue.errors import InvalidParameterError
+from custvalue.errors import IdentificationWarning, InvalidParameterError
 from custvalue.models import BetaGeo
 
 SUMMARY = cv.datasets.load_cdnow_summary()
@@ -57,6 +57,22 @@ def test_interval_errors():
         cv.score(SUMMARY, model=fixed, spend_model=None, intervals=0.9)
     with pytest.raises(InvalidParameterError, match="interval_method=.jackknife. is not valid"):
         cv.score(SUMMARY, spend_model=None, intervals=0.9, interval_method="jackknife")
+
+    with pytest.raises(InvalidParameterError, match=r"no covariance .* custvalue.models.get\('bgnbd'\).fit\(summary\)"):
+        cv.score(SUMMARY, model=fixed, spend_model=None, intervals=0.9, interval_method="asymptotic")
+
+
+def test_intervals_of_an_unidentified_fit_are_refused_and_the_advised_penalizer_gives_them():
+    # Two weeks of CDNOW: nobody can have dropped out yet as far as the data tell, so b runs to infinity.
+    tx = cv.datasets.load_cdnow()
+    short = tx[tx["date"] < "1997-01-15"]
+    with pytest.warns(IdentificationWarning), pytest.raises(InvalidParameterError,
+                                                            match=r"do not identify a, b of BetaGeo \('bgnbd'\)"):
+        cv.score(short, horizon=30, unit="D", spend_model=None, intervals=0.9)
+    scored = cv.score(short, horizon=30, unit="D", spend_model=None, intervals=0.9, penalizer=0.01)  # the advice
+    bounds = scored[["expected_purchases_lower", "expected_purchases_upper"]].to_numpy()
+    assert np.isfinite(bounds).all()
+    assert (bounds[:, 0] <= scored["expected_purchases"]).all() and (scored["expected_purchases"] <= bounds[:, 1]).all()
 
 
 def test_delta_method_intervals_cover_the_true_predictions_about_90_percent():

@@ -372,10 +372,15 @@ def _loglik(r: float, alpha: PerCustomer, s: float, beta: PerCustomer, x: Array,
                     (2, 3): [(weights, s), (alive, -s * ratio_b)],
                     (3, 3): [(alive, -s * ratio_b * (T / beta_T))]}
     # the log-sum-exp of the two terms, w3·w4·δδᵀ, and the part −∇ ln I ∇ ln Iᵀ of ∇² ln I (weight w4).
+    # Each group of terms is summed as soon as it is made, in the order of one sum over all of them: the
+    # same Hessian without a block's dozens of per-row products alive at once.
     share = weights * w4
-    _outer(share * (1.0 - w4), delta, terms)
-    _outer(-share, g_I, terms)
     hess = _hess_in_z(terms, Zp, Zd)
+    for weight, vectors in ((share * (1.0 - w4), delta), (-share, g_I)):
+        terms = {}
+        _outer(weight, vectors, terms)
+        hess += _hess_in_z(terms, Zp, Zd)
+    del terms
     # The rest of ∇² ln I, c1·∇²tail(t_x)/tail(t_x) − c2·∇²tail(T)/tail(T): sums over pairs of the customers'
     # weights.
     n_pairs = len(pairs.x)
