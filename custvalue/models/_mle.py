@@ -608,7 +608,7 @@ def _last_step(largest: float, previous: float, tol: float) -> bool:
 
 
 def _final_step(objective: Objective, point: _Point, step: np.ndarray) -> _Point | None:
-    """``point`` moved by a last Newton ``step``, checked by the objective's value alone (None if that fell).
+    """``point`` moved by a last Newton ``step``, checked by the objective's value alone (None if it fell).
 
     The gradient there is the quadratic model's, wrong by about the square of the step (see
     :func:`_last_step`); the Hessian is that of ``point``, wrong by about the step (below 1e-4), which
@@ -616,7 +616,9 @@ def _final_step(objective: Objective, point: _Point, step: np.ndarray) -> _Point
     """
     z = point.z + step
     value = objective(z, 0)
-    if not (np.isfinite(value) and value >= point.value - 1e-15 * abs(point.value)):
+    # The gain of so small a step may lie below the rounding of a sum over many rows (about 1e-14 of the
+    # value): only a fall beyond that speaks against the quadratic model.
+    if not (np.isfinite(value) and value >= point.value - 1e-12 * abs(point.value)):
         return None
     return _Point(z, float(value), point.grad + point.hess @ step, point.hess)
 
