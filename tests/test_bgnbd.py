@@ -202,7 +202,7 @@ def test_simulated_transactions_reproduce_the_model(cls, params):
     tx = m.simulate_transactions(30_000, 52.0, unit="W", spend_model=spend, seed=4)
     assert list(tx.columns) == ["customer_id", "date", "amount"]
     first = tx.groupby("customer_id")["date"].min()
-    end = cv.models._betageo.DEFAULT_OBSERVATION_END
+    end = cv.models._transactions.DEFAULT_OBSERVATION_END
     assert (first == end - pd.Timedelta(weeks=52)).all() and tx["date"].max() <= end
     summary = cv.summarize(tx, unit="W", observation_end=end)
     np.testing.assert_allclose(summary["T"], 52.0)
@@ -224,7 +224,7 @@ def test_simulate_transactions_checks_its_arguments():
         m.simulate_transactions(0, 10.0)
     with pytest.raises(InvalidParameterError, match="unknown time unit"):
         m.simulate_transactions(5, 10.0, unit="fortnight")
-    with pytest.raises(cv.errors.AbilityError):
+    with pytest.raises(InvalidParameterError, match="spend_model"):
         m.simulate_transactions(5, 10.0, spend_model=cv.models.get("historic"))
     days = m.simulate_transactions(200, 30.0, unit="D", observation_end="2024-06-30", seed=1)
     assert days["date"].min() == pd.Timestamp("2024-05-31")

@@ -208,7 +208,10 @@ class BaseModel:
                               observation_end: Any = None, spend_model: BaseModel | None = None,
                               seed: int | None = None) -> pd.DataFrame:
         """A transaction log drawn from the model: ``customer_id``, ``date`` (and ``amount`` with a
-        spend model); customer i buys first at ``observation_end − T_i`` (``T`` in ``unit``)."""
+        spend model), sorted by customer and date; customer i buys first at ``observation_end − T_i``
+        (``T`` in ``unit``; ``observation_end`` defaults to 2025-01-01, so a seed gives the same log on
+        any day). A fitted Gamma-Gamma ``spend_model`` draws each customer's ν ~ Gamma(q, v) and then
+        every transaction's amount, the first one's too, from Gamma(p, ν)."""
         raise self._lacks(Ability.TRANSACTIONS)
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray | float:

@@ -40,9 +40,6 @@ from custvalue.models._scenario import ScaledPurchases
 LIKELIHOOD_ROWS = 16_384
 R, ALPHA, A, B = range(4)  # per-row log-parameters: log r, log α_i, log a_i, log b_i
 
-#: First purchases of simulated transaction logs end here unless told otherwise (``observation_end``).
-DEFAULT_OBSERVATION_END = pd.Timestamp("2025-01-01")
-
 # Within this distance of a = 1 the closed forms divide 0 by 0: they are interpolated from a = 1 ± η, 1 ± 2η.
 NEAR_ONE = 1e-3
 
@@ -847,47 +844,33 @@ class BetaGeoFamily(CovariateMixin, MLEModel):
 
         Customer i buys first at ``observation_end − T_i`` (``T`` in ``unit``; ``observation_end``
         defaults to 2025-01-01), then as the model says until ``observation_end``. Dates are
-        timestamps, not rounded to days. A model with covariates draws customers whose covariates
-        are all 0. With ``spend_model``, each customer's repeat purchases average to the spend
-        model's draw for their count (what a summary's ``monetary_value`` measures), split at random
-        between them, and the first purchase is a draw for a single purchase.
+        timestamps to the microsecond, not rounded to days. A model with covariates draws customers
+        whose covariates are all 0. A fitted Gamma-Gamma ``spend_model`` draws a spend scale per
+        customer and then every transaction's amount (the first one's too) from it.
+
+        Examples
+        --------
+        >>> import custvalue as cv
+        >>> m = cv.models.BetaGeo.from_params(**cv.models.BetaGeo.example_params)
+        >>> gg = cv.models.GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
+        >>> log = m.simulate_transactions(3, 52.0, spend_model=gg, seed=0)
+        >>> log.columns.tolist(), str(log["date"].min())
+        (['customer_id', 'date', 'amount'], '2024-01-03 00:00:00')
         """
-        from custvalue.timeunits import days_per_unit
+        from custvalue.models._transactions import log_arguments, transaction_log, with_first_purchases
 
         self._check_fitted()
-        n_customers = check_int(n_customers, "n_customers", low=1)
-        days = days_per_unit(unit)
-        T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
-        if not np.all(np.isfinite(T) & (T >= 0)):
-            raise InvalidParameterError(f"T={T!r} is not valid: observation times must be finite numbers >= 0")
-        end = DEFAULT_OBSERVATION_END if observation_end is None else pd.Timestamp(observation_end)
-        if spend_model is not None:
-            spend_model.require(Ability.SIMULATION, "simulate_transactions(spend_model=...)")
-            spend_model._check_fitted()
-        rng = np.random.default_rng(seed)
-        _, total, cap = self._draw(rng, n_customers, T)
+        args = log_arguments(n_customers, T, unit, observation_end, spend_model, seed)
+        n, T = args.n_customers, args.T
+        _, total, cap = self._draw(args.rng, n, T)
         x = np.minimum(total, cap)
-        owner = np.repeat(np.arange(n_customers), total)
-        times = rng.uniform(0.0, 1.0, len(owner)) * T[owner]
+        owner = np.repeat(np.arange(n), total)
+        times = args.rng.uniform(0.0, 1.0, len(owner)) * T[owner]
         order = np.lexsort((times, owner))
         owner, times = owner[order], times[order]
         rank = np.arange(len(owner)) - np.repeat(np.cumsum(total) - total, total)
-        kept = rank < x[owner]
-        customer = np.concatenate([np.arange(n_customers), owner[kept]])
-        elapsed = np.concatenate([np.zeros(n_customers), times[kept]])
-        dates = end - pd.to_timedelta((T[customer] - elapsed) * days, unit="D")
-        log = pd.DataFrame({"customer_id": customer, "date": dates})
-        if spend_model is not None:
-            counts = pd.DataFrame({"frequency": x.astype(float)})
-            means = spend_model.simulate_like(counts, seed=int(rng.integers(2**31)))["monetary_value"].to_numpy()
-            first = spend_model.simulate_like(counts.assign(frequency=1.0),
-                                              seed=int(rng.integers(2**31)))["monetary_value"].to_numpy()
-            shares = rng.exponential(1.0, int(kept.sum()))
-            repeat_owner = owner[kept]
-            share_sums = np.bincount(repeat_owner, weights=shares, minlength=n_customers)
-            repeat_amounts = means[repeat_owner] * x[repeat_owner] * shares / share_sums[repeat_owner]
-            log["amount"] = np.concatenate([first, repeat_amounts])
-        return log.sort_values(["customer_id", "date"], kind="stable", ignore_index=True)
+        kept = rank < x[owner]  # purchases before the dropout
+        return transaction_log(*with_first_purchases(owner[kept], times[kept], n), args)
 
     def scenario(self, **knobs: float) -> BaseModel:
         """Purchases if customers bought ``purchase_rate`` times as fast and dropped out with a ``dropout``

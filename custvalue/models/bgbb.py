@@ -24,20 +24,20 @@ conditional expectation, (14) DERT; Hardie's note 010 has the spreadsheet.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, polygamma
 
 from custvalue.checks import check_int, check_number, invalid
-from custvalue.columns import as_timestamp
-from custvalue.errors import AbilityError, InvalidParameterError, SchemaError, format_examples
+from custvalue.errors import InvalidParameterError, SchemaError, format_examples
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._beta_geometric import log_discounted_survival_sum, log_survival, log_survival_sum
+from custvalue.models._transactions import log_arguments, transaction_log, with_first_purchases
 from custvalue.models._weighted import wdot
-from custvalue.models.gammagamma import GammaGamma, customer_counts
-from custvalue.timeunits import days_per_unit
+from custvalue.models.gammagamma import customer_counts
 
 if TYPE_CHECKING:
     from custvalue.models._mle import LogLikValue
@@ -546,7 +546,7 @@ class BetaGeoBetaBinom(MLEModel):
         one opportunity per unit, the last on ``observation_end``; ``T`` (a
         whole number, or one per customer) is their number of opportunities.
         Dates fall on whole days (opportunity dates are rounded to the day for
-        ``unit`` "M" and "Y"). ``observation_end`` defaults to today.
+        ``unit`` "M" and "Y"). ``observation_end`` defaults to 2025-01-01.
 
         ``custvalue.summarize(log, unit=unit, observation_end=observation_end)``
         then gives frequency x, recency t_x and T = n (for "M" and "Y" within a
@@ -571,33 +571,11 @@ class BetaGeoBetaBinom(MLEModel):
         >>> s[["frequency", "recency", "T"]].values.tolist()
         [[3.0, 4.0, 6.0], [3.0, 3.0, 6.0], [3.0, 5.0, 6.0]]
         """
-        n_customers = check_int(n_customers, "n_customers", low=0)
-        periods = self._opportunities(T, n_customers, "T")
-        day_length = days_per_unit(unit)
-        end = (pd.Timestamp.today() if observation_end is None else
-               as_timestamp(observation_end, "observation_end")).normalize()
-        if spend_model is not None:
-            _check_spend_model(spend_model)
-        rng = np.random.default_rng(None if seed is None else check_int(seed, "seed", low=0))
-        buys, _ = self._draw(rng, periods)
+        self._check_fitted()
+        args = log_arguments(n_customers, T, unit, observation_end, spend_model, seed, whole_T=True)
+        # Opportunities fall on whole days, counted back from the day observation ends.
+        args = replace(args, end=args.end.normalize())
+        buys, _ = self._draw(args.rng, args.T.astype(np.int64))
         repeat_customer, repeat_at = np.nonzero(buys)
-        customer = np.concatenate([np.arange(n_customers), repeat_customer])
-        opportunity = np.concatenate([np.zeros(n_customers, dtype=np.int64), repeat_at + 1])
-        order = np.lexsort((opportunity, customer))
-        customer, opportunity = customer[order], opportunity[order]
-        days_before_end = np.round((periods[customer] - opportunity) * day_length)
-        log = pd.DataFrame({"customer_id": customer,
-                            "date": end - pd.to_timedelta(days_before_end, unit="D")})
-        if spend_model is not None:
-            per_customer = np.bincount(customer, minlength=n_customers)
-            log["amount"] = cast(GammaGamma, spend_model).transaction_amounts(per_customer, rng)
-        return log
-
-
-def _check_spend_model(spend_model: BaseModel) -> None:
-    """A fitted Gamma-Gamma model (the spend models that draw single transaction amounts), or a clear error."""
-    if not isinstance(spend_model, GammaGamma) or spend_model.role is not Role.SPEND:
-        raise AbilityError(
-            f"spend_model={spend_model!r} cannot draw transaction amounts; pass a fitted Gamma-Gamma model, "
-            "e.g. cv.models.get('gammagamma').fit(summary)")
-    spend_model._check_fitted()
+        return transaction_log(*with_first_purchases(repeat_customer, repeat_at + 1.0, args.n_customers), args,
+                               whole_days=True)

@@ -24,8 +24,8 @@ import pandas as pd
 
 from custvalue.checks import check_int, check_number
 from custvalue.errors import ConvergenceError, InvalidParameterError, SchemaError
-from custvalue.models._base import Ability, BaseModel, Role, summary_weights
-from custvalue.models._betageo import DEFAULT_OBSERVATION_END, LIKELIHOOD_ROWS, BetaGeoFamily, Rows, prepare_rows
+from custvalue.models._base import BaseModel, Role, summary_weights
+from custvalue.models._betageo import LIKELIHOOD_ROWS, BetaGeoFamily, Rows, prepare_rows
 from custvalue.models._mle import MLEResult, compress, maximize, natural, subsample
 from custvalue.models._nbd import observation_times
 from custvalue.models._regularity import (
@@ -39,6 +39,7 @@ from custvalue.models._regularity import (
     regular_loglik,
 )
 from custvalue.models._scenario import ScaledPurchases
+from custvalue.models._transactions import log_arguments, transaction_log, with_first_purchases
 
 #: The regularities the search tries, as BTYDplus does.
 SEARCH_TICKS = range(1, 13)
@@ -621,43 +622,18 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         >>> list(log.columns), int(log["customer_id"].nunique())
         (['customer_id', 'date'], 5)
         """
-        from custvalue.timeunits import days_per_unit
-
         self._check_fitted()
-        n_customers = check_int(n_customers, "n_customers", low=1)
-        days = days_per_unit(unit)
-        T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
-        if not np.all(np.isfinite(T) & (T >= 0)):
-            raise InvalidParameterError(f"T={T!r} is not valid: observation times must be finite numbers >= 0")
-        end = DEFAULT_OBSERVATION_END if observation_end is None else pd.Timestamp(observation_end)
-        if spend_model is not None:
-            spend_model.require(Ability.SIMULATION, "simulate_transactions(spend_model=...)")
-            spend_model._check_fitted()
-        k = self.ticks
-        rng = np.random.default_rng(seed)
-        stages, cap = self._draw_stages(rng, n_customers, T)
+        args = log_arguments(n_customers, T, unit, observation_end, spend_model, seed)
+        n, T, k = args.n_customers, args.T, self.ticks
+        stages, cap = self._draw_stages(args.rng, n, T)
         x = np.minimum(stages // k, cap)
-        owner = np.repeat(np.arange(n_customers), stages)
-        times = rng.uniform(0.0, 1.0, len(owner)) * T[owner]
+        owner = np.repeat(np.arange(n), stages)
+        times = args.rng.uniform(0.0, 1.0, len(owner)) * T[owner]
         order = np.lexsort((times, owner))
         owner, times = owner[order], times[order]
         rank = np.arange(len(owner)) - np.repeat(np.cumsum(stages) - stages, stages)
         kept = (rank % k == k - 1) & (rank // k < x[owner])  # every k-th stage, up to the dropout
-        customer = np.concatenate([np.arange(n_customers), owner[kept]])
-        elapsed = np.concatenate([np.zeros(n_customers), times[kept]])
-        dates = end - pd.to_timedelta((T[customer] - elapsed) * days, unit="D")
-        log = pd.DataFrame({"customer_id": customer, "date": dates})
-        if spend_model is not None:
-            counts = pd.DataFrame({"frequency": x.astype(float)})
-            means = spend_model.simulate_like(counts, seed=int(rng.integers(2**31)))["monetary_value"].to_numpy()
-            first = spend_model.simulate_like(counts.assign(frequency=1.0),
-                                              seed=int(rng.integers(2**31)))["monetary_value"].to_numpy()
-            shares = rng.exponential(1.0, int(kept.sum()))
-            repeat_owner = owner[kept]
-            share_sums = np.bincount(repeat_owner, weights=shares, minlength=n_customers)
-            repeat_amounts = means[repeat_owner] * x[repeat_owner] * shares / share_sums[repeat_owner]
-            log["amount"] = np.concatenate([first, repeat_amounts])
-        return log.sort_values(["customer_id", "date"], kind="stable", ignore_index=True)
+        return transaction_log(*with_first_purchases(owner[kept], times[kept], n), args)
 
     def scenario(self, **knobs: float) -> BaseModel:
         """Purchases if customers bought ``purchase_rate`` times as fast: E(c·t), exact for any k (the stage

@@ -42,14 +42,13 @@ from custvalue.checks import check_int, check_number, invalid
 from custvalue.errors import InvalidParameterError
 from custvalue.grouping import group_rows
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
-from custvalue.models._betageo import DEFAULT_OBSERVATION_END
 from custvalue.models._covariates import CovariateMixin, PerCustomer
 from custvalue.models._loglik import weighted_sum
 from custvalue.models._math import expm1_ratio, log1mexp
 from custvalue.models._nbd import mean_purchase_rate, observation_times, simulate_summary
 from custvalue.models._quadrature import NODES, discount_terms, power_terms, rule
 from custvalue.models._scenario import ScaledPurchases
-from custvalue.timeunits import days_per_unit
+from custvalue.models._transactions import log_arguments, transaction_log, with_first_purchases
 
 Array = np.ndarray
 
@@ -764,11 +763,8 @@ class ParetoNBD(CovariateMixin, MLEModel):
         purchases on the same day once. A model with covariates draws customers
         whose covariates are all 0.
 
-        With a fitted spend model the mean amount of a customer's repeat
-        purchases is the spend model's draw for their number of repeat
-        purchases (the quantity spend models are fitted on), split between them
-        at uniform random proportions; the first purchase's amount is a
-        one-purchase draw.
+        A fitted Gamma-Gamma ``spend_model`` draws a spend scale per customer
+        and then every transaction's amount (the first one's too) from it.
 
         Examples
         --------
@@ -782,32 +778,16 @@ class ParetoNBD(CovariateMixin, MLEModel):
         >>> round(float(summary["frequency"].mean()), 2), round(float(m.expected_purchases_new(52.0)), 2)
         (1.45, 1.47)
         """
-        n_customers = check_int(n_customers, "n_customers", low=1)
-        T = _times(T, "T")
-        if T.ndim and T.shape != (n_customers,):
-            raise invalid("T", T, f"give one number or one per customer ({n_customers})")
-        T = np.broadcast_to(T, (n_customers,)).astype(float)
-        days = days_per_unit(unit)
-        end = _timestamp(observation_end)
-        if spend_model is not None:
-            _check_spend_model(spend_model)
+        args = log_arguments(n_customers, T, unit, observation_end, spend_model, seed)
+        n, T = args.n_customers, args.T
         r, alpha, s, beta = self._p()
-        rng = np.random.default_rng(seed)
-        lam = rng.gamma(r, 1 / alpha, n_customers)
-        lifetime = rng.exponential(1 / rng.gamma(s, 1 / beta, n_customers))
+        lam = args.rng.gamma(r, 1 / alpha, n)
+        lifetime = args.rng.exponential(1 / args.rng.gamma(s, 1 / beta, n))
         observed = np.minimum(lifetime, T)
-        repeats = rng.poisson(lam * observed)
-        owner = np.repeat(np.arange(n_customers), repeats)
-        times = np.concatenate([np.zeros(n_customers), rng.uniform(0.0, 1.0, len(owner)) * observed[owner]])
-        customer = np.concatenate([np.arange(n_customers), owner])
-        order = np.lexsort((times, customer))
-        customer, times = customer[order], times[order]
-        # Whole microseconds (pandas' resolution): a first purchase T·days before the end falls on its day.
-        dates = end - pd.to_timedelta(np.round((T[customer] - times) * days * 86_400e6), unit="us")
-        log = pd.DataFrame({"customer_id": customer, "date": dates})
-        if spend_model is not None:
-            log["amount"] = _amounts(spend_model, repeats, customer, order >= n_customers, rng)
-        return log
+        repeats = args.rng.poisson(lam * observed)
+        owner = np.repeat(np.arange(n), repeats)
+        times = args.rng.uniform(0.0, 1.0, len(owner)) * observed[owner]
+        return transaction_log(*with_first_purchases(owner, times, n), args)
 
     def simulate_like(self, data: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
         """Customers observed for the same T as those of ``data`` (with their covariates), drawn from the model."""
@@ -839,38 +819,3 @@ def _times(t: object, name: str = "t") -> Array:
     return values
 
 
-def _timestamp(value: object) -> pd.Timestamp:
-    """``observation_end`` as a Timestamp (:data:`DEFAULT_OBSERVATION_END` when None)."""
-    if value is None:
-        return DEFAULT_OBSERVATION_END
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise invalid("observation_end", value, "it must be a date, e.g. observation_end='2024-12-31'") from None
-    if pd.isna(stamp):
-        raise invalid("observation_end", value, "it must be a date, e.g. observation_end='2024-12-31'")
-    return stamp
-
-
-def _check_spend_model(model: object) -> None:
-    if not isinstance(model, BaseModel) or model.role is not Role.SPEND or not model.can(Ability.SIMULATION):
-        raise invalid("spend_model", model, "it must be a fitted spend model that can simulate, "
-                      "e.g. cv.models.get('gammagamma').fit(summary)")
-    model._check_fitted()
-
-
-def _amounts(spend_model: BaseModel, repeats: Array, customer: Array, is_repeat: Array,
-             rng: np.random.Generator) -> Array:
-    """Amounts for a log sorted by customer: first purchases one-purchase draws, repeat purchases averaging
-    the spend model's draw of each customer's mean over their repeat purchases."""
-    seeds = rng.integers(2**31, size=2)
-    mean = spend_model.simulate_like(pd.DataFrame({"frequency": repeats.astype(float)}), seed=int(seeds[0]))
-    first = spend_model.simulate_like(pd.DataFrame({"frequency": np.ones(len(repeats))}), seed=int(seeds[1]))
-    amounts = np.asarray(first["monetary_value"], dtype=float)[customer]
-    # Uniform random proportions of each customer's repeat total: exponential draws over their sum.
-    share = rng.exponential(1.0, int(is_repeat.sum()))
-    owners = customer[is_repeat]
-    share /= np.bincount(owners, weights=share, minlength=len(repeats))[owners]
-    total = np.asarray(mean["monetary_value"], dtype=float) * repeats
-    amounts[is_repeat] = share * total[owners]
-    return amounts
