@@ -173,16 +173,20 @@ def beta_geometric_loglik(log_params: np.ndarray, rows: Rows, order: int = 0, sh
     distinct count, with the total weight of its rows.
     """
     with np.errstate(all="ignore"):
-        return _loglik(np.asarray(log_params, dtype=float), rows, order, shift)
+        return loglik_terms(np.asarray(log_params, dtype=float), rows, order, shift)
 
 
-def _loglik(z: np.ndarray, rows: Rows, order: int, shift: int) -> float | tuple:
+def loglik_terms(z: np.ndarray, rows: Rows, order: int, shift: int, ticks: int = 1,
+                 waiting_tail: Callable[[float, np.ndarray, Value], Term] | None = None) -> float | tuple:
+    """The family's log-likelihood at log-parameters ``z``; with ``ticks`` = k > 1, the BG/CNBD-k one, whose
+    purchases are every k-th event of the Poisson process (c = r + kx) and whose ``waiting_tail(r, c, α)``
+    adds the chance of fewer than k events since the last purchase to the alive-at-T term."""
     k_p, k_d = rows.z_purchase.shape[1], rows.z_dropout.shape[1]
     r, alpha, a, b = np.exp(z[:4])
     identity = Lift(len(z))
     acc = Accumulator(len(z), order)
     ux, xi = rows.unique_x, rows.x_index
-    per_x = [_gamma_ratio(r, ux, order)]
+    per_x = [_gamma_ratio(r, ticks * ux, order)]
     per_row = []
     if k_p:
         log_alpha = z[1] - rows.z_purchase @ z[4:4 + k_p]
@@ -190,9 +194,11 @@ def _loglik(z: np.ndarray, rows: Rows, order: int, shift: int) -> float | tuple:
         per_row.append(_rate_scale(r, log_alpha, order))
     else:
         per_x.append(_rate_scale(r, z[1], order))
-    k = r + rows.x
-    first = _waiting(r, k, alpha, rows.T, order)
-    second = _waiting(r, k, alpha, rows.t_x, order)
+    c = r + ticks * rows.x
+    first = _waiting(r, c, alpha, rows.T, order)
+    if waiting_tail is not None:
+        first = _combine(first, waiting_tail(r, c, alpha))
+    second = _waiting(r, c, alpha, rows.t_x, order)
     if k_d:
         dropout = rows.z_dropout @ z[4 + k_p:]
         a_i, b_i = a * np.exp(dropout), b * np.exp(dropout)

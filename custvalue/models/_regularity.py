@@ -40,14 +40,9 @@ from custvalue.models._betageo import (
     ALPHA,
     R,
     Rows,
-    _beta_ratio,
-    _combine,
-    _died,
-    _gamma_ratio,
-    _rate_scale,
-    _waiting,
+    loglik_terms,
 )
-from custvalue.models._loglik import Accumulator, Lift, Term, Value
+from custvalue.models._loglik import Term, Value
 
 # --- the likelihood ------------------------------------------------------------------------------
 
@@ -104,45 +99,11 @@ def regular_loglik(log_params: np.ndarray, rows: Rows, order: int = 0, shift: in
     ``D4 = ln(a_i/(b_i+n−1)) − c ln(α_i+t_x)`` (c = r + kx, n = x + shift; no D4 where n = 0).
     """
     with np.errstate(all="ignore"):
-        return _loglik(np.asarray(log_params, dtype=float), rows, order, shift, ticks)
+        z = np.asarray(log_params, dtype=float)
+        return loglik_terms(z, rows, order, shift, ticks, None if ticks == 1 else (
+            lambda r, c, alpha: _erlang_tail(r, c, alpha, rows.T, rows.t_x, ticks, order)))
 
 
-def _loglik(z: np.ndarray, rows: Rows, order: int, shift: int, ticks: int) -> float | tuple:
-    k_p, k_d = rows.z_purchase.shape[1], rows.z_dropout.shape[1]
-    r, alpha, a, b = np.exp(z[:4])
-    identity = Lift(len(z))
-    acc = Accumulator(len(z), order)
-    ux, xi = rows.unique_x, rows.x_index
-    per_x = [_gamma_ratio(r, ticks * ux, order)]
-    per_row = []
-    if k_p:
-        log_alpha = z[1] - rows.z_purchase @ z[4:4 + k_p]
-        alpha = np.exp(log_alpha)
-        per_row.append(_rate_scale(r, log_alpha, order))
-    else:
-        per_x.append(_rate_scale(r, z[1], order))
-    c = r + ticks * rows.x
-    first = _waiting(r, c, alpha, rows.T, order)
-    if ticks > 1:
-        first = _combine(first, _erlang_tail(r, c, alpha, rows.T, rows.t_x, ticks, order))
-    second = _waiting(r, c, alpha, rows.t_x, order)
-    if k_d:
-        dropout = rows.z_dropout @ z[4 + k_p:]
-        a_i, b_i = a * np.exp(dropout), b * np.exp(dropout)
-        n = rows.x + shift
-        per_row.append(_beta_ratio(a_i, b_i, n, order))
-        died = _died(a_i, b_i, n, order)
-    else:
-        per_x.append(_beta_ratio(a, b, ux + shift, order))
-        on_x = _died(a, b, ux + shift, order)
-        died = Term(np.asarray(on_x.value)[xi],
-                    {key: v if np.ndim(v) == 0 else np.asarray(v)[xi] for key, v in on_x.grad.items()},
-                    {key: np.asarray(v)[xi] for key, v in on_x.hess.items()})
-    acc.add(rows.x_weights, _combine(*per_x), identity)
-    if per_row:
-        acc.add(rows.weights, _combine(*per_row), rows.lift)
-    acc.add_log_sum_exp(rows.weights, first, _combine(second, died), rows.lift)
-    return acc.result()
 
 
 def litt_term(ticks: int, litt_total: float, x_total: float) -> float:
