@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["group_rows"]
+__all__ = ["group_rows", "sorted_distinct"]
 
 
 CHUNK_ROWS = 1 << 18  # rows hashed at a time: the hash table stays small next to the data
@@ -78,12 +78,35 @@ def factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return codes.astype(np.int64, copy=False), np.asarray(uniques)
     parts = [pd.factorize(values[start:start + CHUNK_ROWS], use_na_sentinel=False)
              for start in range(0, len(values), CHUNK_ROWS)]
-    uniques = np.unique(np.concatenate([np.asarray(u) for _, u in parts]))  # sorted, NaN last
+    uniques = sorted_distinct(np.concatenate([np.asarray(u) for _, u in parts]))
     codes = np.empty(len(values), dtype=np.int64)
     for i, (part_codes, part_uniques) in enumerate(parts):
-        position = np.searchsorted(uniques, np.asarray(part_uniques))
+        part_uniques = np.asarray(part_uniques)
+        # Needles in sorted order: the binary searches then walk the table in order (several times faster).
+        sorter = np.argsort(part_uniques)
+        position = np.empty(len(part_uniques), dtype=np.int64)
+        position[sorter] = np.searchsorted(uniques, part_uniques[sorter])
         codes[i * CHUNK_ROWS:i * CHUNK_ROWS + len(part_codes)] = position[part_codes]
     return codes, uniques
+
+
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a numeric array, sorted, NaN last and once: ``np.unique`` by a sort (numpy's
+    hash-based ``np.unique`` of integers takes a hundred times as long on a million distinct keys).
+
+    Examples
+    --------
+    >>> sorted_distinct(np.array([3.0, np.nan, 1.0, 3.0, np.nan])).tolist()
+    [1.0, 3.0, nan]
+    """
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    if ordered.dtype.kind == "f" and len(ordered) and np.isnan(ordered[-1]):
+        nan = np.isnan(ordered)
+        keep[nan] = False
+        keep[np.argmax(nan)] = True  # one NaN, as np.unique gives
+    return ordered[keep]
 
 
 def _dense_rank(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
