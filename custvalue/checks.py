@@ -38,7 +38,7 @@ from custvalue.errors import InvalidParameterError, MissingColumnError, SchemaEr
 __all__ = [
     "invalid", "check_number", "check_int", "check_level", "check_choice", "check_bool", "check_names",
     "check_column", "check_frame", "check_mapping", "check_date", "check_range", "check_numbers",
-    "check_text", "check_labels", "check_seed", "check_callable_or_text", "check_values",
+    "check_text", "check_labels", "check_seed", "check_callable_or_text", "check_values", "check_counts",
 ]
 
 T = TypeVar("T")
@@ -123,6 +123,22 @@ def check_int(value: object, name: str, *, low: int | None = None, high: int | N
     if checked != math.floor(checked):
         raise invalid(name, value, "it must be a whole number")
     return int(checked)
+
+
+def check_counts(value: object, name: str = "n") -> tuple[list[int], bool]:
+    """Whole numbers >= 0 given as one number or as a list, tuple or array of them; and whether one was given.
+
+    Examples
+    --------
+    >>> check_counts(np.arange(3)), check_counts(np.int64(2)), check_counts((0, 5.0))
+    (([0, 1, 2], False), ([2], True), ([0, 5], False))
+    """
+    if isinstance(value, str | bytes) or np.ndim(value) == 0:  # type: ignore[arg-type]
+        return [check_int(value, name, low=0)], True
+    values = list(np.ravel(value) if isinstance(value, np.ndarray) else value)  # type: ignore[call-overload]
+    if not values:
+        raise invalid(name, value, "give at least one count, e.g. n=[0, 1, 2]")
+    return [check_int(v, name, low=0) for v in values], False
 
 
 def check_level(value: object, name: str) -> float:

@@ -124,6 +124,21 @@ CALLS = {  # one call of each ability's methods, whatever the model
 }
 
 
+def test_purchase_counts_may_be_a_list_a_tuple_an_array_or_one_number(case):
+    _, data, fitted = case
+    if not fitted.can(Ability.PURCHASE_PROBABILITY):
+        return
+    rows = data.head(5)
+    table = fitted.purchase_probability(rows, [0, 2, 3], 4.0)
+    assert table.columns.tolist() == [0, 2, 3] and table.columns.name == "n"
+    for counts in ((0, 2, 3), np.array([0, 2, 3]), pd.Series([0, 2, 3])):
+        pd.testing.assert_frame_equal(fitted.purchase_probability(rows, counts, 4.0), table)
+    for one in (2, np.int64(2), 2.0):
+        single = fitted.purchase_probability(rows, one, 4.0)
+        np.testing.assert_allclose(single.to_numpy(), table[2].to_numpy(), rtol=1e-12)  # one n: other blocks
+        assert single.name == "purchase_probability"
+
+
 def test_every_ability_has_a_call_in_this_test():
     assert {a for a, methods in ABILITY_METHODS.items() if methods} == set(CALLS)
 

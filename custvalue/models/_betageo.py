@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma, roots_legendre
 
-from custvalue.checks import check_int, check_number
+from custvalue.checks import check_counts, check_int, check_number
 from custvalue.columns import slices
 from custvalue.errors import InvalidParameterError
 from custvalue.models._base import Ability, BaseModel, MLEModel, count_index
@@ -741,14 +741,11 @@ class BetaGeoFamily(CovariateMixin, MLEModel):
                              t: float) -> pd.Series | pd.DataFrame:
         """P(exactly n purchases in (T, T + t] | x, t_x, T): a Series for one n, a frame with a column per n."""
         self._check_fitted()
-        counts = [check_int(v, "n", low=0) for v in (n if isinstance(n, Sequence) and not isinstance(n, str)
-                                                        else [n])]
-        if not counts:
-            raise InvalidParameterError("n=[] is not valid: give a count or a list of counts, e.g. n=[0, 1, 2]")
+        counts, single = check_counts(n)
         t = check_number(t, "horizon t", low=0)
         with np.errstate(all="ignore"):
             table = count_distribution(self._posterior(summary), np.array(counts, dtype=float), t)
-        if not isinstance(n, Sequence):
+        if single:
             return self._series(summary, table[:, 0], "purchase_probability")
         return pd.DataFrame(table, index=summary.index, columns=pd.Index(counts, name="n"))
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, polygamma
 
-from custvalue.checks import check_int, check_number, invalid
+from custvalue.checks import check_counts, check_int, check_number, invalid
 from custvalue.errors import InvalidParameterError, SchemaError, format_examples
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
 from custvalue.models._beta_geometric import log_discounted_survival_sum, log_survival, log_survival_sum
@@ -399,10 +399,7 @@ class BetaGeoBetaBinom(MLEModel):
         >>> m.purchase_probability(d, [0, 1, 5], t=5).round(4).values.tolist()
         [[0.0768, 0.0668, 0.496]]
         """
-        single = not isinstance(n, Sequence | np.ndarray | pd.Index | pd.Series)
-        counts = [check_int(k, "n", low=0) for k in ([n] if single else list(n))]  # type: ignore[arg-type]
-        if not counts:
-            raise invalid("n", n, "give at least one number of transactions, e.g. n=[0, 1, 2]")
+        counts, single = check_counts(n)
         t = check_int(t, "t", low=0)
         x, t_x, n_obs = self._arrays(summary)
         alpha, beta, gamma, delta = self._p()

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, cast
 import numpy as np
 import pandas as pd
 
-from custvalue.checks import check_int, check_number
+from custvalue.checks import check_counts, check_int, check_number
 from custvalue.errors import ConvergenceError, InvalidParameterError, SchemaError
 from custvalue.models._base import BaseModel, Role, summary_weights
 from custvalue.models._betageo import LIKELIHOOD_ROWS, BetaGeoFamily, Rows, prepare_rows
@@ -464,15 +464,12 @@ class RegularBetaGeoFamily(BetaGeoFamily):
         [[0.171, 0.326, 0.313, 0.143]]
         """
         self._check_fitted()
-        counts = [check_int(v, "n", low=0) for v in (n if isinstance(n, Sequence) and not isinstance(n, str)
-                                                        else [n])]
-        if not counts:
-            raise InvalidParameterError("n=[] is not valid: give a count or a list of counts, e.g. n=[0, 1, 2]")
+        counts, single = check_counts(n)
         t = check_number(t, "horizon t", low=0)
         post = self._grouped_posterior(summary)
         with np.errstate(all="ignore"):
             table = count_distribution(post, np.array(counts, dtype=float), t)
-        if not isinstance(n, Sequence):
+        if single:
             return self._series(summary, table[:, 0], "purchase_probability")
         return pd.DataFrame(table, index=summary.index, columns=pd.Index(counts, name="n"))
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
-from custvalue.checks import check_int, check_number, invalid
+from custvalue.checks import check_counts, check_number, invalid
 from custvalue.errors import InvalidParameterError
 from custvalue.grouping import group_rows
 from custvalue.models._base import Ability, BaseModel, MLEModel, Role
@@ -486,15 +486,6 @@ def _distinct(*columns: PerCustomer) -> tuple[list[PerCustomer], Array]:
     return out, inverse
 
 
-def _purchase_counts(n: object) -> tuple[Array, bool]:
-    """Validated purchase counts as an int array, and whether a single count was given."""
-    single = not isinstance(n, Sequence | np.ndarray) or isinstance(n, str)
-    values = [n] if single else list(n)  # type: ignore[call-overload]
-    if not values:
-        raise invalid("n", n, "give at least one purchase count (e.g. n=[0, 1, 2])")
-    return np.array([check_int(v, "n", low=0) for v in values], dtype=np.int64), single
-
-
 def _example() -> tuple[ParetoNBD, pd.DataFrame]:
     """The published CDNOW model and three customers, for the examples."""
     model = ParetoNBD()
@@ -636,13 +627,14 @@ class ParetoNBD(CovariateMixin, MLEModel):
         --------
         >>> m, customers = _example()
         >>> m.purchase_probability(customers, [0, 1, 2], t=10).round(4)
-                          0       1       2
+        n                 0       1       2
         customer_id
         1            0.9729  0.0236  0.0030
         2            0.6898  0.2236  0.0653
         3            0.0266  0.0349  0.0578
         """
-        counts, single = _purchase_counts(n)
+        listed, single = check_counts(n)
+        counts = np.array(listed, dtype=np.int64)
         t = check_number(t, "t", low=0)
         x, T, odds, (r, alpha, s, beta) = self._alive_odds(summary)
         (xu, Tu, au, bu), inverse = _distinct(x, T, alpha, beta)
@@ -652,7 +644,7 @@ class ParetoNBD(CovariateMixin, MLEModel):
         values = np.clip(values, 0.0, 1.0)
         if single:
             return pd.Series(values[:, 0], index=summary.index, name="purchase_probability")
-        return pd.DataFrame(values, index=summary.index, columns=counts.tolist())
+        return pd.DataFrame(values, index=summary.index, columns=pd.Index(listed, name="n"))
 
     @_quiet
     def discounted_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> pd.Series:
@@ -716,7 +708,8 @@ class ParetoNBD(CovariateMixin, MLEModel):
         >>> m.probability_of_purchases([0, 1, 2], 39).round(4).tolist()
         [0.5935, 0.1656, 0.0825]
         """
-        counts, single = _purchase_counts(n)
+        listed, single = check_counts(n)
+        counts = np.array(listed, dtype=np.int64)
         t = check_number(t, "t", low=0)
         r, alpha, s, beta = self._p()
         with np.errstate(all="ignore"):
