@@ -439,6 +439,8 @@ def purchase_columns(rows: pd.DataFrame, model: BaseModel, horizon: float, disco
                      discounted: bool) -> dict[str, np.ndarray]:
     """A purchase model's columns for ``rows``: expected purchases, P(alive) when it can, and (``discounted``)
     the discounted purchases of :data:`DISCOUNTED` that CLV multiplies by spend."""
+    if discounted and discount_rate != 0 and model.can(Ability.DISCOUNTING):
+        return model._scored_purchases(rows, horizon, float(np.log1p(discount_rate)))
     out = {"expected_purchases": model.expected_purchases(rows, horizon).to_numpy(dtype=float)}
     if model.can(Ability.P_ALIVE):
         out["p_alive"] = model.p_alive(rows).to_numpy(dtype=float)

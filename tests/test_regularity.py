@@ -9,7 +9,7 @@ from scipy.special import betainc, betaln, gammaln
 
 import custvalue as cv
 from custvalue.errors import IdentificationWarning, InvalidParameterError, SchemaError
-from custvalue.models import BetaGeo, BetaGeoCNBD, ModifiedBetaGeo, ModifiedBetaGeoCNBD
+from custvalue.models import BetaGeo, BetaGeoCNBD, GammaGamma, ModifiedBetaGeo, ModifiedBetaGeoCNBD
 from custvalue.models._mle import numeric_gradient, numeric_hessian
 from custvalue.models._regularity import Phases, purchase_sums
 from custvalue.models.bgcnbd import bgcnbd_loglik, mbgcnbd_loglik
@@ -461,3 +461,44 @@ def test_predictions_take_little_memory_per_customer():
         per_customer = (peak(call, many) - peak(call, many.iloc[:50_000])) / 150_000
         assert per_customer < 48  # bytes: a summary row of frequency, recency and T takes 24
 
+
+
+# --- a score's purchase columns ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [BetaGeoCNBD, ModifiedBetaGeoCNBD], ids=IDS)
+@pytest.mark.parametrize("k", [1, 2, 5])
+@pytest.mark.parametrize("horizon, delta", [(52.0, 0.002), (10.0, 0.05), (40.0, 0.2), (0.0, 0.01), (52.0, 0.0)])
+def test_one_pass_gives_the_columns_of_the_separate_predictions(cls, k, horizon, delta):
+    # Series (δH <= 5), integral over the rate (δH = 8), no horizon and no discounting.
+    m = cls.from_params(k=k, **BTYDPLUS)
+    rows = pd.concat([m.sample(400, seed=k), customers([0, 3, 40], [0, 10, 50], [0, 30, 52])], ignore_index=True)
+    with np.errstate(all="raise"):
+        together = m._scored_purchases(rows, horizon, delta)
+    assert list(together) == ["expected_purchases", "p_alive", "discounted_purchases"]
+    np.testing.assert_allclose(together["expected_purchases"], m.expected_purchases(rows, horizon), rtol=1e-12)
+    np.testing.assert_array_equal(together["p_alive"], m.p_alive(rows))
+    np.testing.assert_allclose(together["discounted_purchases"], m.discounted_purchases(rows, horizon, delta),
+                               rtol=1e-12)
+
+
+def test_a_discounted_score_equals_the_separate_predictions():
+    m = BetaGeoCNBD.from_params(k=3, **BTYDPLUS)
+    rows = m.sample(300, seed=4)
+    rows["monetary_value"] = 20.0 + rows["frequency"]
+    spend = GammaGamma.from_params(**GammaGamma.example_params)
+    scored = cv.score(rows, model=m, spend_model=spend, horizon=52, discount_rate=0.002)
+    delta = np.log1p(0.002)
+    np.testing.assert_allclose(scored["expected_purchases"], m.expected_purchases(rows, 52), rtol=1e-12)
+    np.testing.assert_array_equal(scored["p_alive"], m.p_alive(rows))
+    np.testing.assert_allclose(scored["clv"], m.discounted_purchases(rows, 52, delta) * spend.expected_spend(rows),
+                               rtol=1e-12)
+
+
+def test_the_undiscounted_column_of_the_series_is_the_plain_sum():
+    ph = Phases(shape=np.array([0.5, 3.0, 40.0, 200.0]), beta=np.array([2.0, 10.0, 30.0, 60.0]),
+                j=np.array([0.0, 1.0, 2.0, 0.0]), a=np.array([0.8, 1.0, 2.0, 0.5]), m=np.array([2.0, 5.0, 30.0, 3.0]))
+    both = purchase_sums(ph, 52.0, 3, discount=0.3, undiscounted_too=True)
+    np.testing.assert_allclose(both[:, 0], purchase_sums(ph, 52.0, 3, discount=0.3), rtol=1e-12)
+    np.testing.assert_allclose(both[:, 1], purchase_sums(ph, 52.0, 3), rtol=1e-12)
+    assert (both[:, 0] < both[:, 1]).all()

@@ -198,6 +198,15 @@ class BaseModel:
         (a continuous discount rate ``delta`` per unit; ``horizon`` may be ``numpy.inf``)."""
         raise self._lacks(Ability.DISCOUNTING)
 
+    def _scored_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> dict[str, np.ndarray]:
+        """Expected purchases, P(alive) (with that ability) and discounted purchases over ``horizon``, as a score
+        asks for them together; a model with the discounting ability may compute them in one pass."""
+        out = {"expected_purchases": self.expected_purchases(summary, horizon).to_numpy(dtype=float)}
+        if self.can(Ability.P_ALIVE):
+            out["p_alive"] = self.p_alive(summary).to_numpy(dtype=float)
+        out["discounted_purchases"] = self.discounted_purchases(summary, horizon, delta).to_numpy(dtype=float)
+        return out
+
     def dert(self, summary: pd.DataFrame, delta: float) -> pd.Series:
         """Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and CLV: Using
         Iso-Value Curves"): every future purchase discounted continuously at ``delta`` per unit."""

@@ -272,6 +272,8 @@ BLOCK_CELLS = 1 << 17
 #: they hold is below e^HEAD_LOG.
 HEAD_SDS = 9.0
 HEAD_LOG = -40.0
+#: At most this many of the discounted series' extra rows shrink a block (each row: stages × phases).
+SERIES_BLOCK_ROWS = 2
 #: Purchases per block where only the dropout weights are summed.
 PURCHASE_BLOCK = 64
 
@@ -360,7 +362,7 @@ def series_degree(discount: float) -> int:
 
 
 def purchase_sums(ph: Phases, t: float | np.ndarray, ticks: int, survive: bool = False,
-                  discount: float = 0.0) -> np.ndarray:
+                  discount: float = 0.0, undiscounted_too: bool = False) -> np.ndarray:
     """Sums over the purchases by T + t of each phase's customer, who stays alive but for dropout at purchases.
 
     With N ~ NBD(shape, t/(β + t)) the stages in (T, T + t], Q = ⌊(N + j)/k⌋ the purchases (purchase i
@@ -374,6 +376,10 @@ def purchase_sums(ph: Phases, t: float | np.ndarray, ticks: int, survive: bool =
       whose terms are at most h^l/l!: w = Σ_l (−h)^l/(l!(N+1)_l) C_l(Q), C_l(Q) = Σ_{i<=Q} R_(i−1)(τ_i)_l,
       to :func:`series_degree` terms (h = 0: w = C_0 = Σ_{i<=Q} R_(i−1)).
 
+    With ``undiscounted_too`` (not with ``survive``) the expected purchases without discounting, Σ_N P(N) C_0(Q), come
+    from the same pass as a second column (phases × 2): the rest's bound holds for them too, and as they are
+    at least the discounted sum, they stop within the tolerance as well.
+
     The stage probabilities follow P(N = n+1) = P(N = n) z(shape + n)/(n + 1) in logs, in blocks of whole
     purchases (a block's stages reshape to purchases × k), from where the lower tail is negligible
     (:func:`_first_purchase`) to an estimate of where the upper one is (the mean plus nine standard
@@ -385,10 +391,11 @@ def purchase_sums(ph: Phases, t: float | np.ndarray, ticks: int, survive: bool =
     """
     with np.errstate(all="ignore"):  # t = 0 and the skipped tails' bounds take logs of 0
         return _sums_in_blocks(ph, np.broadcast_to(np.asarray(t, dtype=float), ph.shape.shape), ticks, survive,
-                               discount)
+                               discount, undiscounted_too and not survive)
 
 
-def _sums_in_blocks(ph: Phases, t: np.ndarray, ticks: int, survive: bool, discount: float) -> np.ndarray:
+def _sums_in_blocks(ph: Phases, t: np.ndarray, ticks: int, survive: bool, discount: float,
+                    undiscounted_too: bool = False) -> np.ndarray:
     """:func:`purchase_sums`, with phases needing alike many stages worked on together."""
     ratio = t / ph.beta
     log_z = np.log(ratio) - np.log1p(ratio)
@@ -397,9 +404,11 @@ def _sums_in_blocks(ph: Phases, t: np.ndarray, ticks: int, survive: bool, discou
     mean = ph.shape * ratio
     last = np.maximum(mean + HEAD_SDS * np.sqrt(mean * (1.0 + ratio)), 32.0 / -log_z)
     degree = series_degree(discount) if discount > 0 else 0
-    budget = max(ticks, BLOCK_CELLS * ticks // (ticks + degree + 1))
+    # Discounting adds degree + 1 sums per purchase (not per stage) and a few stage-sized temporaries: blocks of
+    # nearly as many stages as without it (fewer, larger blocks cost less than the memory they save).
+    budget = max(ticks, BLOCK_CELLS * ticks // (ticks + 1 + min(degree, SERIES_BLOCK_ROWS)))
     purchases = np.clip(np.ceil((last - q * ticks + ph.j) / ticks), 1.0, budget // ticks)
-    out = np.full(len(t), np.nan)  # for phases of customers with missing values
+    out = np.full((len(t), 2) if undiscounted_too else len(t), np.nan)  # NaN: phases of customers with missing values
     order = np.argsort(purchases, kind="stable")[:np.count_nonzero(np.isfinite(purchases))]
     start = 0
     while start < len(order):
@@ -409,22 +418,25 @@ def _sums_in_blocks(ph: Phases, t: np.ndarray, ticks: int, survive: bool, discou
         part = order[start:end]
         piece = Phases(*(v[part] for v in (ph.shape, ph.beta, ph.j, ph.a, ph.m)))
         out[part] = _purchase_sums(piece, log_z[part], q[part], log_p[part], int(purchases[part[-1]]), ticks,
-                                   survive, discount, degree, budget)
+                                   survive, discount, degree, budget, undiscounted_too)
         start = end
     return out
 
 
 def _purchase_sums(ph: Phases, log_z: np.ndarray, q: np.ndarray, log_p: np.ndarray, per_block: int, ticks: int,
-                   survive: bool, discount: float, degree: int, budget: int) -> np.ndarray:
+                   survive: bool, discount: float, degree: int, budget: int,
+                   undiscounted_too: bool = False) -> np.ndarray:
     """:func:`purchase_sums` of phases starting at purchase count ``q`` with ln P(N = max(qk − j, 0)) = ``log_p``,
     ``per_block`` purchases in the first block and at most ``budget`` stage probabilities in one. Arrays run
-    over stages (or purchases) × phases, so that the sums along stages add whole rows."""
+    over stages (or purchases) × phases, so that the sums along stages add whole rows; with ``undiscounted_too``
+    the undiscounted sums as a second column."""
     # The series' terms scaled by Π_{o<=l} (−h/o): then w = S_0 + (S_1 + (S_2 + …)/(N+2))/(N+1).
     scale = np.cumprod(np.concatenate([[1.0], -discount / np.arange(1.0, degree + 1)]))[:, None, None]
     z = np.exp(log_z)
     reached = np.exp(betaln(ph.a, ph.m + q) - betaln(ph.a, ph.m))
     moments = np.zeros((1, len(q))) if survive else _moments_before(ph, q, ticks, degree)
     total = np.zeros(len(q))
+    undiscounted = np.zeros(len(q))
     active = np.arange(len(q))
     while active.size:
         shape, j = ph.shape[active], ph.j[active]
@@ -458,6 +470,8 @@ def _purchase_sums(ph: Phases, log_z: np.ndarray, q: np.ndarray, log_p: np.ndarr
                     weight /= following + order
                     weight += scaled[order - 1, :, None]
                 total[active] += np.einsum("bka,bka->a", pmf, weight)
+                if undiscounted_too:
+                    undiscounted[active] += np.einsum("bka,ba->a", pmf, sums[0])
         log_p[active] = log_pmf[-1] + step[-1]
         q[active] += per_block
         nxt = q[active] * ticks - j
@@ -471,7 +485,9 @@ def _purchase_sums(ph: Phases, log_z: np.ndarray, q: np.ndarray, log_p: np.ndarr
             rest = tail * (moments[0, active] + reached[active] * later / np.where(below, 1.0 - later, 1.0))
         active = active[rest > RELATIVE_TOLERANCE * np.abs(total[active])]
         per_block = max(1, min(2 * per_block, budget // max(active.size, 1) // ticks))
-    return total
+    if not undiscounted_too:
+        return total
+    return np.stack([total, total if degree == 0 else undiscounted], axis=1)
 
 
 def mean_given_alive(post: PhasePosterior, t: float | None = None) -> np.ndarray:
@@ -637,12 +653,25 @@ def discounted_given_alive(post: PhasePosterior, horizon: float, delta: float) -
     finer the error stays below 1e−12. (A Gauss rule in time, as for BG/NBD, does not do here: for a
     customer with many regular purchases the expected purchases by T + s climb in steps, one per purchase.)
     """
+    return discounted_and_mean_given_alive(post, horizon, delta, mean=False)[0]
+
+
+def discounted_and_mean_given_alive(post: PhasePosterior, horizon: float, delta: float,
+                                    mean: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`discounted_given_alive` and (``mean``) :func:`mean_given_alive` over the same horizon, for δ > 0.
+
+    Where the discounted purchases are the series of :func:`purchase_sums`, the undiscounted ones come from
+    the same pass over the stage counts (their series' first term); otherwise from their own.
+    """
     ph = phases_of(post)
-    if delta * horizon <= SERIES_LIMIT:
-        values = purchase_sums(ph, horizon, post.ticks, discount=delta * horizon)
-    else:
+    if delta * horizon > SERIES_LIMIT:
         values = _integrated_over_rate(ph, horizon, delta, post.ticks)
-    return _mix(post, values.reshape(-1, post.ticks))
+        return _mix(post, values.reshape(-1, post.ticks)), mean_given_alive(post, horizon) if mean else None
+    values = purchase_sums(ph, horizon, post.ticks, discount=delta * horizon, undiscounted_too=mean)
+    if not mean:
+        return _mix(post, values.reshape(-1, post.ticks)), None
+    both = _mix(post, values.reshape(-1, post.ticks, 2))
+    return both[:, 0], both[:, 1]
 
 
 def _integrated_over_rate(ph: Phases, horizon: float, delta: float, ticks: int) -> np.ndarray:

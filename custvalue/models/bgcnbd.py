@@ -32,6 +32,7 @@ from custvalue.models._regularity import (
     PhasePosterior,
     alive_later,
     count_distribution,
+    discounted_and_mean_given_alive,
     discounted_given_alive,
     litt_term,
     mean_given_alive,
@@ -504,6 +505,23 @@ class RegularBetaGeoFamily(BetaGeoFamily):
                 discounted_given_alive(post, horizon, delta)
             value = post.alive * given_alive
         return self._series(summary, value, "discounted_purchases")
+
+    def _scored_purchases(self, summary: pd.DataFrame, horizon: float, delta: float) -> dict[str, np.ndarray]:
+        """Expected purchases, P(alive) and discounted purchases from one posterior, the first and last from one
+        pass over the stage counts where the discounted purchases are a series."""
+        self._check_fitted()
+        horizon = check_number(horizon, "horizon", low=0)
+        delta = check_number(delta, "delta", low=0)
+        post = self._grouped_posterior(summary)
+        with np.errstate(all="ignore"):
+            alive = post.alive
+            if delta == 0:
+                mean = mean_given_alive(post, horizon)
+                discounted = mean
+            else:
+                discounted, both_mean = discounted_and_mean_given_alive(post, horizon, delta)
+                mean = cast(np.ndarray, both_mean)
+            return {"expected_purchases": alive * mean, "p_alive": alive, "discounted_purchases": alive * discounted}
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray | float:
         """E[X(t)] for a customer just acquired: the conditional expectation for an empty history at T = 0.
