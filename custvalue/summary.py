@@ -322,34 +322,50 @@ def summary_frame(data: pd.DataFrame, raw_ticks: np.ndarray, end_tick: int, unit
     del codes, ticks, amounts
     _refuse_overflow(agg.total, ids, "amount")
     present = agg.n_periods > 0
+    everyone = bool(present.all())
+    arrays = dict(vars(agg))  # each aggregate freed once used; they are ours to change in place
+    del agg, arrays["first_period_total"]
 
-    def of_present(values: np.ndarray) -> np.ndarray:
+    def take(name: str) -> np.ndarray:
+        values = arrays.pop(name)
         return values if everyone else values[present]  # no copy when every customer is present
 
-    everyone = bool(present.all())
-    first = of_present(agg.first_day)
-    last = of_present(agg.last_day)
-    frequency = of_present(agg.n_periods) - 1
-    n_spends = of_present(agg.n_spends)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(n_spends > 0, of_present(agg.spend_total) / np.maximum(n_spends, 1), 0.0)
-        mean_log = np.where(n_spends > 0, of_present(agg.spend_log_total) / np.maximum(n_spends, 1), 0.0)
-    litt = agg.log_gaps[present]  # Σ ln(gap in ticks) → Σ ln(gap in units), in place (a copy: agg is frozen)
+    frequency = take("n_periods")
+    frequency -= 1
+    n_spends = take("n_spends")
+    no_spends = n_spends == 0
+    divisor = np.maximum(n_spends, 1)
+    del n_spends
+    monetary = take("spend_total")
+    monetary /= divisor
+    monetary[no_spends] = 0.0
+    mean_log = take("spend_log_total")
+    mean_log /= divisor
+    mean_log[no_spends] = 0.0
+    del divisor, no_spends
+    litt = take("log_gaps")  # Σ ln(gap in ticks) → Σ ln(gap in units)
     litt -= frequency * np.log(factor)
+    first = take("first_day")
+    last = take("last_day")
+    first_purchase, last_purchase = ticks_to_dates(first, grain), ticks_to_dates(last, grain)
+    last -= first
+    recency = last / factor
+    del last
     end_period = period_start_ticks(np.array([end_tick]), grain)[0]
+    np.subtract(end_period, first, out=first)
     columns = {
-        "frequency": frequency.astype(np.int64, copy=False),
-        "recency": (last - first) / factor,
-        "T": (end_period - first) / factor,
+        "frequency": frequency,
+        "recency": recency,
+        "T": first / factor,
         "monetary_value": monetary,
         "mean_log_value": mean_log,
-        "first_purchase": ticks_to_dates(first, grain),
-        "last_purchase": ticks_to_dates(last, grain),
-        "n_transactions": of_present(agg.n_transactions),
-        "total_value": of_present(agg.total),
+        "first_purchase": first_purchase,
+        "last_purchase": last_purchase,
+        "n_transactions": take("n_transactions"),
+        "total_value": take("total"),
         "litt": litt,
     }
-    del agg, first, last, frequency, n_spends, monetary, mean_log, litt
+    del first, frequency, recency, monetary, mean_log, first_purchase, last_purchase, litt
     # Columns kept as they are (no copy into one block per dtype): the frame owns these fresh arrays.
     summary = pd.DataFrame(columns, index=pd.Index(ids[present], name="customer_id"), copy=False)
     return summary, n_outside
@@ -397,8 +413,8 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     total = np.bincount(codes, weights=amounts, minlength=n_customers)
     first = np.zeros(n_customers, dtype=np.int64)
     last = np.zeros(n_customers, dtype=np.int64)
-    zeros = np.zeros(n_customers)
     if len(days) == 0:
+        zeros = np.zeros(n_customers)
         return Aggregates(n_tx, first, last, total, zeros, n_tx, np.zeros(n_customers, dtype=np.int64), zeros, zeros,
                           zeros)
     base = int(days.min())
@@ -422,12 +438,13 @@ def aggregate(codes: np.ndarray, days: np.ndarray, amounts: np.ndarray, n_custom
     n_periods[present] = ends - starts + 1
     first[present] = (pairs[starts] & day_mask).astype(np.int64) + base
     last[present] = (pairs[ends] & day_mask).astype(np.int64) + base
-    del pairs
+    del pairs, starts, ends, present
     in_first = np.empty(len(codes), dtype=bool)
     for part in slices(len(codes)):
         np.equal(days[part], first[codes[part]], out=in_first[part])
     first_total = np.bincount(codes[in_first], weights=amounts[in_first], minlength=n_customers)
     if not spend:
+        zeros = np.zeros(n_customers)
         return Aggregates(n_periods, first, last, total, first_total, n_tx, np.zeros(n_customers, dtype=np.int64),
                           zeros, zeros, log_gaps)
     n_spends, spend_total, spend_log = _single_spends(codes, amounts, in_first, n_periods, total, first_total)
@@ -578,9 +595,14 @@ def _single_spends(codes: np.ndarray, amounts: np.ndarray, in_first: np.ndarray,
     n_free = np.bincount(codes[free], minlength=n_customers)
     with np.errstate(divide="ignore"):
         first_log = np.log(first_total, out=np.zeros(n_customers), where=first_total > 0)
-    n_spends = np.maximum(n_periods - 1, 0) - n_free
+    n_spends = n_periods - 1  # in place from here: these arrays are as long as the customers are many
+    np.maximum(n_spends, 0, out=n_spends)
+    n_spends -= n_free
+    del n_free
+    log_total -= first_log
+    del first_log
     with np.errstate(invalid="ignore"):  # infinite totals are refused after aggregate
-        return n_spends, total - first_total, log_total - first_log
+        return n_spends, total - first_total, log_total
 
 
 def _refuse_overflow(totals: np.ndarray, ids: np.ndarray, column: str) -> None:
