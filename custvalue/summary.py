@@ -60,8 +60,9 @@ from custvalue.validation import validate_summary
 
 __all__ = ["summarize", "calibration_holdout"]
 
-# Sorted transactions summed per period at a time: their temporaries (about 40 bytes each) stay small.
-PERIOD_SLICE_ROWS = 1 << 20
+# Rows per slice of the steps whose results do not depend on the slicing (the distinct pairs, the per-period
+# spends): their temporaries (up to about 40 bytes a row) stay small next to the data.
+SMALL_SLICE_ROWS = 1 << 20
 
 
 def summarize(
@@ -460,7 +461,7 @@ def _distinct_in_place(key: np.ndarray) -> np.ndarray:
     """The distinct values of sorted ``key``, moved to its front (no second full-size array): a view of it."""
     n_distinct = 0
     previous = None
-    for part in slices(len(key)):
+    for part in slices(len(key), SMALL_SLICE_ROWS):
         chunk = key[part]
         is_new = np.empty(len(chunk), dtype=bool)
         is_new[0] = previous is None or chunk[0] != previous
@@ -511,7 +512,7 @@ def _pooled_spends(codes: np.ndarray, amounts: np.ndarray, first: np.ndarray, po
     if (key_bound - 1).bit_length() + position_bits <= 64:
         position_mask = np.uint64((1 << position_bits) - 1)
         packed = np.empty(len(rows), dtype=np.uint64)
-        for part in slices(len(rows)):
+        for part in slices(len(rows), SMALL_SLICE_ROWS):
             np.left_shift(keys_of(rows[part]), np.uint64(position_bits), out=packed[part], dtype=np.uint64)
             packed[part] |= np.arange(part.start, part.stop, dtype=np.uint64)
         packed.sort()
@@ -521,7 +522,7 @@ def _pooled_spends(codes: np.ndarray, amounts: np.ndarray, first: np.ndarray, po
             return chunk >> np.uint64(position_bits), rows[(chunk & position_mask).astype(np.int64)]
     else:
         key = np.empty(len(rows), dtype=np.uint64)
-        for part in slices(len(rows)):
+        for part in slices(len(rows), SMALL_SLICE_ROWS):
             key[part] = keys_of(rows[part])
         order = np.argsort(key, kind="stable")
         key = key[order]
@@ -535,7 +536,7 @@ def _pooled_spends(codes: np.ndarray, amounts: np.ndarray, first: np.ndarray, po
     day_mask = np.uint64((1 << bits) - 1)
     start = 0
     while start < len(rows):
-        stop = min(start + PERIOD_SLICE_ROWS, len(rows))
+        stop = min(start + SMALL_SLICE_ROWS, len(rows))
         if stop < len(rows):  # end the slice after its last customer's last transaction
             last_customer = int(sorted_part(stop - 1, stop)[0][0]) >> bits
             stop = _first_position_at_or_above(sorted_part, (last_customer + 1) << bits, stop, len(rows))
@@ -574,8 +575,8 @@ def _positions(customer_mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """The positions of the transactions of the customers in ``customer_mask``, in input order (32-bit when
     they fit: half the memory), found in slices."""
     position_type = np.int32 if len(codes) < 2**31 else np.int64
-    parts = [np.flatnonzero(customer_mask[codes[part]]).astype(position_type) + position_type(part.start)
-             for part in slices(len(codes))]
+    parts = [(np.flatnonzero(customer_mask[codes[part]]) + part.start).astype(position_type)
+             for part in slices(len(codes), SMALL_SLICE_ROWS)]
     return np.concatenate(parts) if parts else np.empty(0, dtype=position_type)
 
 
