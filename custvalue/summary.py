@@ -475,7 +475,10 @@ def _distinct_in_place(key: np.ndarray) -> np.ndarray:
 
 def _log_gaps_and_starts(pairs: np.ndarray, bits: int, n_customers: int) -> tuple[np.ndarray, np.ndarray]:
     """Per customer code, the sum of the logs of the gaps between consecutive periods of the sorted distinct
-    ``pairs`` (keys ``code << bits | period``); and the positions in ``pairs`` of each customer's first period."""
+    ``pairs`` (keys ``code << bits | period``); and the positions in ``pairs`` of each customer's first period.
+
+    A function of its own so that the slice views of ``pairs`` end with it and ``pairs`` can be freed after.
+    """
     key_type = pairs.dtype.type
     is_start = np.empty(len(pairs), dtype=bool)  # a customer's first period
     is_start[0] = True
