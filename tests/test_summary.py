@@ -362,3 +362,58 @@ def test_yyyymmdd_integers_and_float_ids_summarize_like_dates_and_ints():
     pd.testing.assert_frame_equal(cv.summarize(tx, unit="D"), want)
     with pytest.raises(SchemaError, match=r"2\*\*53"):
         cv.summarize(tx.assign(customer_id=[1e17, 1e17, 2e17]))
+
+
+def _random_transactions(n_customers: int, seed: int) -> pd.DataFrame:
+    """Transactions where many customers buy several times a day, some for $0, with gaps in the ids."""
+    rng = np.random.default_rng(seed)
+    n = 40 * n_customers
+    return pd.DataFrame({
+        "customer_id": rng.integers(0, n_customers, n) * 3 + 100,
+        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 60 * 24, n), unit="h"),
+        "amount": np.where(rng.random(n) < 0.1, 0.0, rng.gamma(2.0, 15.0, n)),
+    })
+
+
+def _assert_identical(ours: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(ours.columns) == list(expected.columns)
+    assert ours.index.equals(expected.index)
+    for column in expected.columns:
+        assert ours[column].dtype == expected[column].dtype
+        assert ours[column].to_numpy().tobytes() == expected[column].to_numpy().tobytes(), column
+
+
+@pytest.mark.parametrize("grain", ["D", "h", "W"])
+def test_every_column_is_the_same_with_tiny_slices(monkeypatch, grain):
+    # The distinct pairs and the per-period spends are worked out in slices; their size must not move a bit.
+    tx = _random_transactions(300, seed=3)
+    default = cv.summarize(tx, unit="D", grain=grain, observation_end="2024-02-20")
+    monkeypatch.setattr(cv.summary, "SMALL_SLICE_ROWS", 3)
+    _assert_identical(cv.summarize(tx, unit="D", grain=grain, observation_end="2024-02-20"), default)
+
+
+def test_pooled_spends_are_the_same_through_the_stable_argsort():
+    # Keys too wide to share 64 bits with their position are sorted by a stable argsort instead: same sums.
+    from custvalue.summary import _pooled_spends
+
+    tx = _random_transactions(200, seed=4)
+    codes = ((tx["customer_id"].to_numpy() - 100) // 3).astype(np.int32)
+    days = ((tx["date"] - pd.Timestamp("2024-01-01")) // pd.Timedelta("1D")).to_numpy().astype(np.int32)
+    amounts = tx["amount"].to_numpy()
+    n_customers, bits = 200, 6
+    first = np.full(n_customers, 10**6, dtype=np.int64)
+    np.minimum.at(first, codes, days.astype(np.int64))
+    pooled = np.zeros(n_customers, dtype=bool)
+    pooled[::2] = True
+
+    def keys_of(part: np.ndarray) -> np.ndarray:
+        return (codes[part].astype(np.uint64) << np.uint64(bits)) | days[part].astype(np.uint64)
+
+    results = []
+    for key_bound in (n_customers << bits, 2**63):
+        spends = (np.zeros(n_customers, dtype=np.int64), np.zeros(n_customers), np.zeros(n_customers))
+        _pooled_spends(codes, amounts, first, pooled, keys_of, key_bound, bits, 0, spends)
+        results.append(spends)
+    for packed, argsorted in zip(*results):
+        assert packed.tobytes() == argsorted.tobytes()
+    assert (results[0][0][~pooled] == 0).all() and (results[0][0][pooled] > 0).all()
