@@ -16,25 +16,15 @@ Times are medians of ``--repeats`` runs (the machine may be shared).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _timing import median_seconds
 
 import custvalue as cv
-
-
-def median_seconds(work: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def lifetimes_alive_path() -> Callable[..., pd.Series]:

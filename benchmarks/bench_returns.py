@@ -9,12 +9,11 @@ first and netted by product, and the time netting adds per million rows.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from _timing import median_seconds
 
 import custvalue as cv
 
@@ -33,14 +32,6 @@ def make_transactions(n_rows: int, seed: int = 0) -> pd.DataFrame:
     })
 
 
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -58,7 +49,7 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning may reach a user
         for label, options in runs.items():
-            times[label] = timed(lambda options=options: cv.clean(tx, **options), args.repeats)
+            times[label] = median_seconds(lambda options=options: cv.clean(tx, **options), args.repeats)
             print(f"{label:<34} {times[label]:7.3f} s")
     base = times["returns dropped"]
     for label in list(runs)[1:]:

@@ -9,13 +9,12 @@ the peak memory (tracemalloc) of one run of each.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pandas as pd
+from _timing import median_seconds
 
 import custvalue as cv
 
@@ -34,14 +33,6 @@ def make_transactions(n_tx: int, n_customers: int, seed: int = 0, string_ids: bo
     )
     return frame
 
-
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def peak_mib(fn) -> float:
@@ -87,8 +78,8 @@ def main() -> None:
     a, b = ours(), theirs()
     same = np.allclose(a[["frequency", "recency", "T", "monetary_value"]].to_numpy(),
                        b.loc[a.index, ["frequency", "recency", "T", "monetary_value"]].to_numpy())
-    t_ours = timed(ours, args.repeats)
-    t_theirs = timed(theirs, args.repeats)
+    t_ours = median_seconds(ours, args.repeats)
+    t_theirs = median_seconds(theirs, args.repeats)
     print(f"custvalue.summarize   median {t_ours:7.3f} s   peak {peak_mib(ours):7.0f} MiB")
     print(f"lifetimes summary     median {t_theirs:7.3f} s   peak {peak_mib(theirs):7.0f} MiB")
     print(f"ratio lifetimes / custvalue: {t_theirs / t_ours:.1f}x   identical results: {same}")
@@ -107,11 +98,11 @@ def run_large(big: pd.DataFrame, repeats: int, with_pandas: bool) -> None:
     def ours():
         return cv.summarize(big, unit="W")
 
-    t_big = timed(ours, repeats)
+    t_big = median_seconds(ours, repeats)
     print(f"custvalue.summarize   median {t_big:7.3f} s   peak {peak_mib(ours):7.0f} MiB"
           f"   (input frame {frame_mib:.0f} MiB)")
     if with_pandas:
-        t_pd = timed(lambda: pandas_groupby(big), 1)
+        t_pd = median_seconds(lambda: pandas_groupby(big), 1)
         print(f"pandas groupby nunique       {t_pd:7.3f} s   ratio {t_pd / t_big:.1f}x")
 
 if __name__ == "__main__":

@@ -83,32 +83,30 @@ def page_text(page: str) -> str:
     return (GUIDE / page).read_text(encoding="utf-8")
 
 
-def parameter_rows(text: str) -> Iterator[tuple[list[str], str]]:
-    """(parameter names, example cell) for each row of the page's parameter tables."""
+def table_rows(text: str, starts_table: Callable[[list[str]], bool]) -> Iterator[list[str]]:
+    """The cells of each body row of the markdown tables whose header row ``starts_table`` accepts."""
     in_table = False
     for line in text.splitlines():
         if not line.startswith("|"):
             in_table = False
             continue
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if cells[0] == "parameter":
+        if starts_table(cells):
             in_table = True
         elif in_table and not set(cells[0]) <= set("-: "):
-            yield CODE_SPAN.findall(cells[0]), cells[-1]
+            yield cells
+
+
+def parameter_rows(text: str) -> Iterator[tuple[list[str], str]]:
+    """(parameter names, example cell) for each row of the page's parameter tables."""
+    for cells in table_rows(text, lambda header: header[0] == "parameter"):
+        yield CODE_SPAN.findall(cells[0]), cells[-1]
 
 
 def example_cells(text: str) -> Iterator[str]:
     """The last cell of every row of the tables whose last column is "example" or "call"."""
-    in_table = False
-    for line in text.splitlines():
-        if not line.startswith("|"):
-            in_table = False
-            continue
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if cells[-1] in ("example", "call"):
-            in_table = True
-        elif in_table and not set(cells[-1]) <= set("-: "):
-            yield cells[-1]
+    for cells in table_rows(text, lambda header: header[-1] in ("example", "call")):
+        yield cells[-1]
 
 
 def documented(page: str) -> set[str]:
