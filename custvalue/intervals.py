@@ -143,7 +143,14 @@ def _interval_scale(column: str, values: np.ndarray) -> np.ndarray:
 def parameter_covariance(model: BaseModel) -> np.ndarray:
     """The covariance of ``model``'s parameters on the optimiser's scale, refused when it is not finite: a
     model made by ``from_params``, or a fit whose likelihood is highest at an edge of the parameter space,
-    where the unidentified parameters' uncertainty, and every interval built on it, is unbounded."""
+    where the unidentified parameters' uncertainty, and every interval built on it, is unbounded.
+
+    Examples
+    --------
+    >>> import custvalue as cv
+    >>> parameter_covariance(cv.models.get("bgnbd").fit(cv.datasets.load_cdnow_summary())).shape
+    (4, 4)
+    """
     covariance = model.covariance_log_.to_numpy()
     if np.all(np.isfinite(covariance)):
         return covariance
